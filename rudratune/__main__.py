@@ -1,0 +1,5 @@
+import sys
+
+from rudratune.cli import main
+
+sys.exit(main())

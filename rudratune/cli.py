@@ -1,0 +1,95 @@
+"""Command line: parse arguments, hand over to a command module, turn user mistakes into exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from rudratune.errors import UserError
+
+EPILOG = "Overrides use Hydra's grammar: key=value, +new.key=value, ~key (e.g. trainer.max_epochs=5)."
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other user mistake
+        self.exit(2, f"rudratune: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rudratune", description="Hyperparameter search for image segmentation.", epilog=EPILOG)
+    parser.add_argument(
+        "--output-root",
+        default=os.environ.get("RUDRATUNE_OUTPUT_ROOT", "runs"),
+        help="where every output goes (default: $RUDRATUNE_OUTPUT_ROOT or ./runs)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train one experiment config", epilog=EPILOG)
+    p.add_argument("config", help="experiment YAML, e.g. experiments/rudraksha.yaml")
+    p.add_argument("overrides", nargs="*", help="key=value overrides")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(module="train")
+
+    p = sub.add_parser("run", help="run a hyperparameter search", epilog=EPILOG)
+    p.add_argument("space", help="search-space YAML, e.g. search_spaces/quickstart.yaml")
+    p.add_argument("overrides", nargs="*", help="key=value overrides of the sweep or its experiment")
+    p.add_argument("--name", help="sweep name (default: the space file's name and a timestamp)")
+    p.add_argument("--dry-run", action="store_true", help="validate, draw configs, build models; no training")
+    p.add_argument("--samples", type=int, default=8, help="configurations drawn by --dry-run (default 8)")
+    p.add_argument("--address", help="join a Ray cluster: auto, ray://host:10001 or host:6379")
+    p.add_argument("--storage", help="where Ray keeps results and checkpoints (path, NFS path, s3://, gs://)")
+    p.add_argument("--max-failures", type=int, help="retries of a failing trial from its last checkpoint")
+    p.add_argument("--fail-fast", action="store_true", help="stop the sweep at the first trial error")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report at the end")
+    p.set_defaults(module="run")
+
+    p = sub.add_parser("resume", help="continue an interrupted sweep")
+    p.add_argument("run_dir", help="the sweep's folder, e.g. runs/quickstart-20261125-120000")
+    p.add_argument("--address", help="join a Ray cluster instead of starting a local one")
+    p.set_defaults(module="resume")
+
+    p = sub.add_parser("export", help="write a sweep's best trial as an experiment config")
+    p.add_argument("run_dir", help="the sweep's folder")
+    p.add_argument("-o", "--output", help="YAML to write (default: <run_dir>/best.yaml)")
+    p.set_defaults(module="export")
+
+    p = sub.add_parser("report", help="write a sweep's HTML report")
+    p.add_argument("run_dir", help="the sweep's folder")
+    p.set_defaults(module="report")
+
+    p = sub.add_parser("data", help="dataset tools")
+    data_sub = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    s = data_sub.add_parser("synth", help="write the embedded synthetic SEM dataset")
+    s.add_argument("out", nargs="?", help="folder to create (default: <output-root>/datasets/synthetic-sem-v1)")
+    s.add_argument("--n", type=int, default=128, help="number of image/mask pairs (default 128)")
+    s.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
+    s.add_argument("--seed", type=int, default=42)
+    s.set_defaults(module="data")
+
+    for name, what in (("models", "model"), ("losses", "loss"), ("schedulers", "LR scheduler")):
+        p = sub.add_parser(name, help=f"list the {what} registry")
+        p.set_defaults(module="listing")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from rudratune.runtime import quiet_defaults
+
+    args = build_parser().parse_args(argv)
+    quiet_defaults()
+    try:
+        command = importlib.import_module(f"rudratune.commands.{args.module}")
+        return command.run(args)
+    except UserError as err:
+        print(f"rudratune: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rudratune: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""``rudratune models | losses | schedulers``: print a registry."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "models":
+        from rudratune.models.registry import MODELS
+
+        for info in MODELS.values():
+            extra = f"  encoder: any smp encoder{' (tu- only)' if info.encoder_prefix else ''}" if info.uses_encoder else ""
+            print(f"{info.name:24} size: multiple of {info.size_multiple}, >= {info.min_size}{extra}")
+    elif args.command == "losses":
+        from rudratune.losses import LOSSES
+
+        for info in LOSSES.values():
+            params = ", ".join(f"{k}={v}" for k, v in info.params.items()) or "-"
+            print(f"{info.name:22} params: {params}")
+    else:
+        from rudratune.optim import SCHEDULERS
+
+        print("\n".join(SCHEDULERS))
+    return 0

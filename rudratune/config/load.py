@@ -1,0 +1,114 @@
+"""YAML in, typed config out: duplicate keys, overrides and validation errors become one-line UserErrors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from rudratune.errors import UserError, did_you_mean
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping with ``yaml.safe_load``, refusing duplicate keys and non-mapping documents."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read ({type(err).__name__})") from None
+    try:
+        _refuse_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), path)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise UserError(f"{path}:{where} malformed YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of keys at the top, got {type(data).__name__}")
+    return data
+
+
+def _refuse_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise UserError(f"{path}: line {key_node.start_mark.line + 1}: duplicate key '{key}'")
+            seen.add(key)
+            _refuse_duplicate_keys(value_node, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_duplicate_keys(item, path)
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str], *, source: str = "command line") -> dict[str, Any]:
+    """Apply Hydra-grammar overrides (``a.b=1``, ``+a.c=x``, ``~a.d``) to a nested dict, returning a new one."""
+    if not overrides:
+        return data
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    import copy
+
+    data = copy.deepcopy(data)
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            (override,) = parser.parse_overrides([text])
+        except HydraException as err:
+            raise UserError(f"{source}: cannot parse override '{text}': {str(err).splitlines()[0]}") from None
+        if override.is_sweep_override():
+            raise UserError(f"{source}: '{text}' is a sweep; put the values in a search space instead")
+        keys = override.key_or_group.split(".")
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise UserError(f"{source}: '{text}': '{key}' is not a section")
+        if override.is_delete():
+            node.pop(keys[-1], None)
+        else:
+            node[keys[-1]] = override.value()
+    return data
+
+
+def validate_model(cls: type[BaseModel], data: dict[str, Any], *, source: str) -> Any:
+    """``cls.model_validate(data)`` with the first error turned into a one-line UserError."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        raise UserError(describe_validation_error(err, cls, source)) from None
+
+
+def describe_validation_error(err: ValidationError, cls: type[BaseModel], source: str) -> str:
+    first = err.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    key = ".".join(loc) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        valid = _fields_at(cls, loc[:-1])
+        return f"{source}: unknown key '{key}'{did_you_mean(loc[-1], valid)}; valid keys here: {', '.join(valid)}"
+    if first["type"] == "literal_error":
+        expected = first.get("ctx", {}).get("expected", "")
+        return f"{source}: {key}: got {first.get('input')!r}; valid values: {expected}"
+    msg = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = "" if isinstance(got, dict) or first["type"] == "value_error" else f" (got {got!r})"
+    return f"{source}: {key}: {msg}{shown}"
+
+
+def _fields_at(cls: type[BaseModel], loc: list[str]) -> list[str]:
+    model: Any = cls
+    for part in loc:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    return list(model.model_fields)

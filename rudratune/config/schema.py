@@ -1,0 +1,121 @@
+"""Typed experiment config. Parsed once at the CLI edge; everything inward takes these objects."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    root: str | None = None
+    """Folder with ``images/`` and ``masks/``; ``null`` means the embedded synthetic SEM dataset."""
+    image_size: int = Field(256, gt=0)
+    batch_size: int = Field(8, gt=0)
+    num_workers: int = Field(4, ge=0)
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    normalize: Literal["none", "imagenet"] = "none"
+
+
+class ModelConfig(_Section):
+    name: str = "smp.DeepLabV3Plus"
+    encoder: str | None = "resnet34"
+    encoder_weights: str | None = None
+
+
+class LossConfig(BaseModel):
+    """``name`` plus the chosen loss's own parameters (e.g. ``gamma``), checked against the loss registry."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = "GeneralizedDiceLoss"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class OptimizerConfig(_Section):
+    name: str = "Adam"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.9, ge=0)
+    """Used by SGD only."""
+
+
+class SchedulerConfig(_Section):
+    name: str = "plateau"
+    factor: float = Field(0.5, gt=0, lt=1)
+    patience: int = Field(5, ge=0)
+    threshold: float = Field(1e-3, ge=0)
+    step_size: int = Field(10, gt=0)
+    gamma: float = Field(0.1, gt=0, le=1)
+    eta_min: float = Field(0.0, ge=0)
+
+
+class TrainerConfig(_Section):
+    max_epochs: int = Field(100, gt=0)
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    precision: Literal["32-true", "32", "16-mixed", "bf16-mixed"] = "32-true"
+    log_every_n_steps: int = Field(2, gt=0)
+    deterministic: bool = True
+    early_stopping_patience: int = Field(10, ge=0)
+    save_top_k: int = Field(3, ge=1)
+    threads: int | None = Field(None, gt=0)
+    """Torch intra-op threads; ``null`` uses every CPU this process may use (a trial: its CPUs)."""
+
+
+class TrackingConfig(_Section):
+    experiment: str = "rudratune"
+    mlflow: bool = True
+    mlflow_uri: str | None = None
+    """``null``: ``$MLFLOW_TRACKING_URI`` if set, else a sqlite store under the output root."""
+    wandb: bool = True
+    wandb_project: str = "rudratune"
+    wandb_mode: Literal["auto", "offline", "online", "disabled"] = "auto"
+    """``auto``: online when ``WANDB_API_KEY`` is set, offline otherwise."""
+
+
+class ExperimentConfig(_Section):
+    name: str = "experiment"
+    seed: int = 42
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    optimizer: OptimizerConfig = OptimizerConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    trainer: TrainerConfig = TrainerConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    provenance: dict[str, Any] | None = None
+    """Written by ``rudratune export``: the sweep, trial, best epoch and metrics a config came from."""
+
+    @model_validator(mode="after")
+    def _fractions(self) -> ExperimentConfig:
+        if self.data.val_fraction + self.data.test_fraction >= 1:
+            raise ValueError("data.val_fraction + data.test_fraction must be below 1")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict, loss parameters flattened into ``loss``; round-trips through YAML."""
+        return self.model_dump(mode="json", exclude_none=False)
+
+
+def known_keys(config: ExperimentConfig) -> set[str]:
+    """Dotted keys a search space or override may set (loss parameters are added by the loss registry)."""
+    keys: set[str] = set()
+
+    def walk(model: BaseModel, prefix: str) -> None:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                walk(value, f"{prefix}{name}.")
+            elif name != "provenance":
+                keys.add(f"{prefix}{name}")
+
+    walk(config, "")
+    return keys

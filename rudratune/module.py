@@ -1,0 +1,70 @@
+"""The LightningModule: network, loss, optimizer and scheduler are injected, never looked up here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from rudratune.metrics import dice_iou
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite: the run cannot recover, so it ends with this reason."""
+
+
+class RudrakshaSegModel(L.LightningModule):
+    """Binary segmentation with per-stage loss, Dice and IoU.
+
+    Args:
+        net: maps (B, 3, H, W) images to (B, 1, H, W) logits.
+        loss: maps (logits, target) to a scalar.
+        optimizer: builds the optimizer from the parameters.
+        scheduler: builds a Lightning ``lr_scheduler`` dict (or None) from the optimizer.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: nn.Module,
+        *,
+        optimizer: Callable[[Any], torch.optim.Optimizer],
+        scheduler: Callable[[torch.optim.Optimizer], dict[str, Any] | None],
+    ) -> None:
+        super().__init__()
+        self.net, self.loss = net, loss
+        self._optimizer, self._scheduler = optimizer, scheduler
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.loss(logits, y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(f"{stage} loss became {loss.item()} at epoch {self.current_epoch}")
+        dice, iou = dice_iou(logits.detach(), y)
+        size = x.shape[0]
+        on_step = stage == "train"
+        self.log(f"{stage}_loss", loss, on_step=on_step, on_epoch=True, batch_size=size, prog_bar=True)
+        self.log(f"{stage}_dice", dice.mean(), on_step=False, on_epoch=True, batch_size=size, prog_bar=stage != "train")
+        self.log(f"{stage}_iou", iou.mean(), on_step=False, on_epoch=True, batch_size=size)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "test")
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self._optimizer(self.parameters())
+        scheduler = self._scheduler(optimizer)
+        return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -1,0 +1,72 @@
+"""Files a finished ``rudratune train`` leaves: prediction grids, learning curves, metrics.json, logged to both trackers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rudratune.artifacts import learning_curves, prediction_grid
+from rudratune.data.datamodule import to_tensors
+
+if TYPE_CHECKING:
+    from rudratune.config.schema import ExperimentConfig
+    from rudratune.data.datamodule import SegDataModule
+    from rudratune.module import RudrakshaSegModel
+    from rudratune.training import RunOptions, TrainResult
+
+GRID_ROWS = 6
+
+
+def write_artifacts(
+    cfg: ExperimentConfig,
+    module: RudrakshaSegModel,
+    datamodule: SegDataModule,
+    result: TrainResult,
+    options: RunOptions,
+) -> list[Path]:
+    """Write the run's pictures and metrics under ``run_dir/artifacts`` and log them to every logger."""
+    from rudratune.training import write_metrics
+
+    out = options.run_dir / "artifacts"
+    out.mkdir(parents=True, exist_ok=True)
+    net = module.net.cpu()
+    paths = []
+    for split in ("train", "val", "test"):
+        images, masks = datamodule.tensors[split].tensors
+        names = datamodule.names(split)
+        display = None
+        if cfg.data.normalize != "none":
+            subset = datamodule.data.subset(datamodule.splits[split][:GRID_ROWS])
+            display, _ = to_tensors(subset, cfg.data.image_size)
+        paths.append(
+            prediction_grid(
+                net, images, masks, names, out / f"predictions_{split}.png",
+                title=f"{cfg.name}: {split} split", display=display, limit=GRID_ROWS,
+            )  # fmt: skip
+        )
+    paths.append(learning_curves(result.history, out / "learning_curves.png", title=cfg.name))
+    paths.append(write_metrics(result, out / "metrics.json"))
+    for logger in options.loggers:
+        _log_files(logger, paths, result.best_checkpoint)
+    return paths
+
+
+def _log_files(logger: Any, paths: list[Path], checkpoint: str | None) -> None:
+    from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
+
+    if isinstance(logger, MLFlowLogger):
+        for path in paths:
+            logger.experiment.log_artifact(logger.run_id, str(path), artifact_path="artifacts")
+        if checkpoint:
+            logger.experiment.log_artifact(logger.run_id, checkpoint, artifact_path="checkpoints")
+    elif isinstance(logger, WandbLogger):
+        import wandb
+
+        run = logger.experiment
+        run.log({f"artifacts/{p.stem}": wandb.Image(str(p)) for p in paths if p.suffix == ".png"})
+        files = wandb.Artifact(f"run-{run.id}-outputs", type="results")
+        for path in paths:
+            files.add_file(str(path))
+        if checkpoint:
+            files.add_reference(Path(checkpoint).resolve().as_uri(), name="best.ckpt")
+        run.log_artifact(files)

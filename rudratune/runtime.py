@@ -1,0 +1,49 @@
+"""Process-level settings: CPU threads and quiet, network-free defaults for the libraries we drive."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+QUIET_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "WANDB_SILENT": "true",
+    "WANDB_DISABLE_GIT": "true",
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+}
+
+
+def quiet_defaults() -> None:
+    """Set environment defaults (never overriding the user's) and silence chatty library logs."""
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    quiet_loggers()
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def quiet_loggers() -> None:
+    """Lightning and MLflow set their log levels on import; call again after importing them."""
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning", "pytorch_lightning", "mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def set_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads (default: every usable CPU) and return the number set."""
+    import torch
+
+    n = threads or usable_cpus()
+    torch.set_num_threads(n)
+    return n

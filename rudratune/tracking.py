@@ -1,0 +1,72 @@
+"""What both trackers share: where MLflow writes, how W&B runs, and which params are safe to log."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from rudratune.config.schema import TrackingConfig
+from rudratune.errors import UserError
+
+_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
+_URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(value: Any) -> Any:
+    """Hide credentials inside URIs (``https://user:pass@host`` → ``https://***@host``)."""
+    return _URI_CREDENTIALS.sub("***@", value) if isinstance(value, str) else value
+
+
+def flat_params(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten a nested config into ``a.b`` keys, dropping secret-looking keys and redacting URIs."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if _SECRET_KEY.search(str(key)):
+            continue
+        if isinstance(value, dict):
+            out.update(flat_params(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = redact(value)
+    return out
+
+
+def mlflow_uri(cfg: TrackingConfig, output_root: str | Path) -> str:
+    """The configured URI, else ``$MLFLOW_TRACKING_URI``, else a sqlite store under the output root."""
+    uri = cfg.mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    return f"sqlite:///{(Path(output_root) / 'mlflow.db').resolve()}"
+
+
+def artifact_location(output_root: str | Path) -> str:
+    return (Path(output_root) / "mlartifacts").resolve().as_uri()
+
+
+def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path) -> str:
+    """Create the store and the experiment once, before any run or trial touches them; return its id."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        location = artifact_location(output_root) if uri.startswith("sqlite:") else None
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException as err:
+        raise UserError(f"tracking.mlflow_uri: cannot use MLflow store {redact(uri)}: {_first_line(err)}") from None
+    except Exception as err:  # connection errors of a tracking server come in many types
+        raise UserError(f"tracking.mlflow_uri: cannot reach MLflow at {redact(uri)}: {type(err).__name__}") from None
+
+
+def wandb_mode(cfg: TrackingConfig) -> str:
+    if cfg.wandb_mode != "auto":
+        return cfg.wandb_mode
+    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]

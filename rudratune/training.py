@@ -1,0 +1,184 @@
+"""The one function that trains one configuration. ``rudratune train`` and every Tune trial call it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+
+from rudratune.config.schema import ExperimentConfig
+from rudratune.data.datamodule import SegDataModule
+from rudratune.data.folder import SegmentationData
+from rudratune.losses import build_loss
+from rudratune.models.registry import build_model
+from rudratune.module import RudrakshaSegModel
+from rudratune.optim import get_optimizer_info, get_scheduler_info
+from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
+
+EPOCH_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou")
+
+
+def epoch_metrics(trainer: L.Trainer) -> dict[str, float]:
+    """The metrics of the epoch that just ended, with a 1-based ``epoch``."""
+    logged = trainer.callback_metrics
+    row = {"epoch": trainer.current_epoch + 1}
+    for key in EPOCH_KEYS:
+        value = logged.get(f"{key}_epoch", logged.get(key))
+        if value is not None:
+            row[key] = float(value)
+    row["lr"] = float(trainer.optimizers[0].param_groups[0]["lr"])
+    return row
+
+
+class History(Callback):
+    """Keeps one row of metrics per epoch; part of the checkpoint, so a resumed run keeps its past."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.rows.append(epoch_metrics(trainer))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.rows = list(state_dict["rows"])
+
+
+@dataclass
+class RunOptions:
+    """How a run is wired, as opposed to what it trains (the config).
+
+    ``rudratune train`` uses the defaults. A Tune trial turns off the in-process loggers (the driver
+    tracks trials, so a trial stopped by ASHA still has a complete run), Lightning's top-k checkpoints
+    (Tune keeps its own) and the test stage, and adds its reporting callback.
+    """
+
+    run_dir: Path
+    cpus: int | None = None
+    loggers: Sequence[Any] = ()
+    checkpoints: bool = True
+    test: bool = True
+    artifacts: bool = True
+    progress: bool = True
+    callbacks: Sequence[Callback] = ()
+    resume_from: str | None = None
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, float]]
+    test: dict[str, float] = field(default_factory=dict)
+    best_checkpoint: str | None = None
+    threads: int = 1
+
+    @property
+    def best(self) -> dict[str, float]:
+        """The epoch with the lowest val_loss."""
+        return min(self.history, key=lambda row: row.get("val_loss", float("inf"))) if self.history else {}
+
+
+def build_module(cfg: ExperimentConfig) -> RudrakshaSegModel:
+    net = build_model(
+        cfg.model.name,
+        encoder=cfg.model.encoder,
+        encoder_weights=cfg.model.encoder_weights,
+        image_size=cfg.data.image_size,
+    )
+    optimizer = get_optimizer_info(cfg.optimizer.name).build
+    scheduler = get_scheduler_info(cfg.scheduler.name).build
+    return RudrakshaSegModel(
+        net,
+        build_loss(cfg.loss.name, cfg.loss.params),
+        optimizer=lambda params: optimizer(params, cfg.optimizer),
+        scheduler=lambda opt: scheduler(opt, cfg.scheduler, cfg.trainer.max_epochs),
+    )
+
+
+def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) -> TrainResult:
+    """Seed → data → model → callbacks → trainer → fit → test → artifacts → metrics.
+
+    Args:
+        cfg: the validated experiment.
+        data: decoded pairs (decoded once; a sweep shares them across trials).
+        options: loggers, callbacks and outputs for this kind of run.
+
+    Example:
+        >>> result = train(cfg, load_data(None, "runs"), RunOptions(run_dir=Path("runs/train/x")))
+        >>> result.test["test_dice"]
+    """
+    quiet_loggers()
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    cpus = options.cpus or usable_cpus()
+    threads = set_threads(cfg.trainer.threads or cpus)
+    datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, max_workers=cpus)
+    module = build_module(cfg)
+
+    history = History()
+    callbacks: list[Callback] = [
+        history,
+        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
+        *options.callbacks,
+    ]
+    checkpoint = None
+    if options.checkpoints:
+        checkpoint = ModelCheckpoint(
+            dirpath=options.run_dir / "checkpoints",
+            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
+            auto_insert_metric_name=False,
+            monitor="val_loss",
+            mode="min",
+            save_top_k=cfg.trainer.save_top_k,
+        )
+        callbacks.append(checkpoint)
+    if options.loggers:
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+
+    trainer = L.Trainer(
+        max_epochs=cfg.trainer.max_epochs,
+        accelerator=cfg.trainer.accelerator,
+        devices=cfg.trainer.devices,
+        precision=cfg.trainer.precision,
+        log_every_n_steps=cfg.trainer.log_every_n_steps,
+        check_val_every_n_epoch=1,
+        num_sanity_val_steps=0,
+        deterministic="warn" if cfg.trainer.deterministic else False,
+        default_root_dir=options.run_dir,
+        logger=list(options.loggers) or False,
+        callbacks=callbacks,
+        enable_checkpointing=checkpoint is not None,
+        enable_progress_bar=options.progress,
+        enable_model_summary=options.progress,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=options.resume_from)
+
+    result = TrainResult(history=history.rows, threads=threads)
+    if checkpoint is not None and checkpoint.best_model_path:
+        result.best_checkpoint = checkpoint.best_model_path
+    if options.test:
+        (metrics,) = trainer.test(module, datamodule=datamodule, ckpt_path=result.best_checkpoint, verbose=False)
+        result.test = {k: float(v) for k, v in metrics.items()}
+    if options.artifacts:
+        from rudratune.run_outputs import write_artifacts
+
+        write_artifacts(cfg, module, datamodule, result, options)
+    return result
+
+
+def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
+    path.write_text(
+        json.dumps(
+            {"test": result.test, "best": result.best, "best_checkpoint": result.best_checkpoint,
+             "torch_threads": result.threads, "history": result.history, **extra},
+            indent=2,
+        )  # fmt: skip
+    )
+    return path
+
+
