@@ -78,7 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from rudratune.runtime import quiet_defaults
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # overrides may follow options (``run SPACE --name x a.b=1``): argparse leaves those in ``extra``
+    unknown = [t for t in extra if "=" not in t and not t.startswith("~")]
+    if unknown or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
     quiet_defaults()
     try:
         command = importlib.import_module(f"rudratune.commands.{args.module}")

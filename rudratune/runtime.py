@@ -11,7 +11,7 @@ QUIET_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "WANDB_SILENT": "true",
     "WANDB_DISABLE_GIT": "true",
-    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+    "RAY_AIR_NEW_OUTPUT": "0",
 }
 
 

@@ -49,6 +49,9 @@ def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path) -> st
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from rudratune.runtime import quiet_loggers
+
+    quiet_loggers()
     try:
         client = MlflowClient(tracking_uri=uri)
         found = client.get_experiment_by_name(name)

@@ -72,9 +72,9 @@ def _add_pore(
     phases = rng.uniform(0.0, 2 * np.pi, harm.size)
     cy, cx = rng.uniform(-0.05 * size, 1.05 * size, 2)
     shallow = diameter > 10 * scale and rng.random() < 0.3
-    well = rng.uniform(0.45, 0.7) if shallow else rng.uniform(0.75, 1.0)
+    well = rng.uniform(0.45, 0.7) if shallow else rng.uniform(0.8, 1.0)
     rim_px = rng.uniform(1.0, 2.5) * scale + 0.5
-    rim_gain = rng.uniform(0.5, 1.0)
+    rim_gain = rng.uniform(0.5, 1.0) * min(1.0, diameter / (10 * scale))
 
     reach = a * (1.0 + np.abs(amps).sum()) + rim_px + 1
     y0, y1 = max(0, int(cy - reach)), min(size, int(cy + reach) + 2)
@@ -122,7 +122,7 @@ def _pore_maps(rng: np.random.Generator, size: int, bar: int) -> tuple[np.ndarra
 def _shadows(rng: np.random.Generator, size: int) -> np.ndarray:
     """Large, smooth, rimless dark regions (0 = none, 1 = full shadow)."""
     field = _fractal_noise(rng, size, 4.5)
-    cover = rng.uniform(0.03, 0.25)
+    cover = rng.uniform(0.03, 0.2)
     level = np.quantile(field, 1.0 - cover)
     soft = rng.uniform(0.5, 1.2)
     return 1.0 / (1.0 + np.exp(-(field - level) / soft))
@@ -160,7 +160,7 @@ def _surface(rng: np.random.Generator, size: int) -> np.ndarray:
     gy, gx = np.gradient(height * size / 64.0)
     slope = np.hypot(gx, gy)
     grain = _fractal_noise(rng, size, rng.uniform(1.0, 1.8))
-    surf = 0.5 + 0.1 * height + rng.uniform(0.05, 0.12) * (slope - slope.mean()) / (slope.std() + 1e-12)
+    surf = 0.5 + 0.07 * height + rng.uniform(0.05, 0.12) * (slope - slope.mean()) / (slope.std() + 1e-12)
     return surf + rng.uniform(0.02, 0.05) * grain
 
 
@@ -195,7 +195,7 @@ def generate_pair(index: int, *, seed: int = 42, size: int = 256) -> tuple[np.nd
     floor = 0.12 + 0.05 * _fractal_noise(rng, size, 2.0)
     img = img * (1.0 - depth) + floor * depth
     img += rng.uniform(0.35, 0.6) * rim
-    img *= 1.0 - rng.uniform(0.25, 0.5) * _shadows(rng, size)
+    img *= 1.0 - rng.uniform(0.2, 0.4) * _shadows(rng, size)
     img += _debris(rng, size, scale) + _streaks(rng, size, scale)
     img = _gaussian_blur(img, rng.uniform(0.4, 1.0) * scale)
 
@@ -204,7 +204,7 @@ def generate_pair(index: int, *, seed: int = 42, size: int = 256) -> tuple[np.nd
     img *= 1.0 - rng.uniform(0.0, 0.6) * ((yy - cy) ** 2 + (xx - cx) ** 2)
     contrast, offset = rng.uniform(0.7, 1.3), rng.uniform(-0.08, 0.1)
     img = np.clip((img - 0.45) * contrast + 0.45 + offset, 0.0, 1.0) ** rng.uniform(0.7, 1.45)
-    photons = rng.uniform(30.0, 120.0)
+    photons = rng.uniform(60.0, 200.0)
     img = rng.poisson(img * photons) / photons
 
     image = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)

@@ -1,0 +1,45 @@
+"""``rudratune run SPACE [key=value ...]``: validate, then run the search (or ``--dry-run`` it)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from rudratune.commands.common import stamp, writable_dir
+from rudratune.errors import UserError
+from rudratune.search.space import load_sweep
+
+
+def run(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.space, args.overrides)
+    if args.dry_run:
+        from rudratune.search.dry_run import dry_run
+
+        return dry_run(sweep, samples=args.samples)
+    if args.max_failures is not None and args.max_failures < -1:
+        raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
+    name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise UserError(f"--name: '{name}' may hold only letters, digits, '_', '.' and '-'")
+    output_root = writable_dir(args.output_root)
+    run_dir = output_root / name
+    if run_dir.exists():
+        raise UserError(f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`")
+
+    from rudratune.data.source import load_data
+    from rudratune.search.record import record_for
+    from rudratune.search.runner import execute, init_ray
+
+    data = load_data(sweep.base["data"]["root"], output_root)
+    init_ray(args.address)
+    run_dir.mkdir()
+    record = record_for(run_dir, sweep, storage=args.storage or sweep.settings.storage, output_root=output_root)
+    record.save()
+    print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
+    outcome = execute(record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast)
+    from rudratune.search.finish import finish
+
+    return finish(record, outcome, report=not args.no_report)
+
+

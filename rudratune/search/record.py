@@ -1,0 +1,68 @@
+"""What a sweep folder holds about itself (``sweep.json``), so resume, export and report need no other file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rudratune.errors import UserError
+from rudratune.search.settings import Param, SweepSettings
+from rudratune.search.space import Sweep
+
+RECORD = "sweep.json"
+RESULTS = "results.csv"
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    name: str
+    run_dir: Path
+    experiment_path: str
+    """Where Ray keeps the experiment (the run dir itself, or a path under --storage)."""
+    output_root: str
+    sweep: Sweep
+
+    def save(self) -> None:
+        payload = {
+            "name": self.name,
+            "experiment_path": self.experiment_path,
+            "output_root": self.output_root,
+            "source": str(self.sweep.source),
+            "settings": self.sweep.settings.model_dump(mode="json", exclude={"space"}),
+            "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
+            "order": list(self.sweep.order),
+            "base": self.sweep.base,
+        }
+        tmp = self.run_dir / f".{RECORD}.tmp"
+        tmp.write_text(json.dumps(payload, indent=2))
+        tmp.replace(self.run_dir / RECORD)
+
+
+def load_record(run_dir: str | Path) -> SweepRecord:
+    run_dir = Path(run_dir)
+    path = run_dir / RECORD
+    if not path.is_file():
+        raise UserError(f"{run_dir}: not a rudratune sweep folder (no {RECORD})")
+    try:
+        payload = json.loads(path.read_text())
+        settings = SweepSettings.model_validate({**payload["settings"], "space": payload["space"]})
+        space = {k: Param.model_validate(v) for k, v in payload["space"].items()}
+        sweep = Sweep(Path(payload["source"]), settings, payload["base"], space, tuple(payload["order"]))
+        return SweepRecord(payload["name"], run_dir, payload["experiment_path"], payload["output_root"], sweep)
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserError(f"{path}: unreadable sweep record ({type(err).__name__})") from None
+
+
+def record_for(run_dir: Path, sweep: Sweep, *, storage: str | None, output_root: Path) -> SweepRecord:
+    experiment_path = f"{storage.rstrip('/')}/{run_dir.name}" if storage else str(run_dir.resolve())
+    return SweepRecord(run_dir.name, run_dir, experiment_path, str(output_root.resolve()), sweep)
+
+
+def param_columns(sweep: Sweep) -> list[str]:
+    return list(sweep.order)
+
+
+def as_text(value: Any) -> str:
+    return "" if value is None else str(value)

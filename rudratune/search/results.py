@@ -1,0 +1,89 @@
+"""The results table (one row per trial) and the best trial, from Ray's ResultGrid."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+from rudratune.search.record import RESULTS, SweepRecord
+from rudratune.search.tracker import stop_reason
+
+FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
+         "last_val_loss", "last_val_dice", "checkpoint", "error")  # fmt: skip
+
+
+def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[dict[str, Any]]:
+    settings = record.sweep.settings
+    rows = []
+    for result in grid:
+        history = result.metrics_dataframe
+        rows_ = [] if history is None else history.to_dict("records")
+        last = result.metrics or {}
+        trial_id = last.get("trial_id") or Path(result.path).name.split("_")[-1]
+        failed = result.error is not None
+        row: dict[str, Any] = {
+            "trial_id": trial_id,
+            "status": "ERROR" if failed else "TERMINATED",
+            "reason": reasons.get(trial_id) or stop_reason(failed, last, record.sweep.max_epochs),
+            "epochs": int(last.get("epoch", 0)),
+            "error": _error_text(result.error) if failed else "",
+            "checkpoint": "",
+        }
+        if rows_:
+            pick = min if settings.direction == "min" else max
+            best = pick(rows_, key=lambda r: r.get(settings.metric, math.nan))
+            row.update(
+                best_epoch=int(best["epoch"]),
+                best_val_loss=min(r["val_loss"] for r in rows_),
+                best_val_dice=max(r["val_dice"] for r in rows_),
+                last_val_loss=rows_[-1]["val_loss"],
+                last_val_dice=rows_[-1]["val_dice"],
+            )
+            row[f"best_{settings.metric}"] = best[settings.metric]
+        best_ckpt = _best_checkpoint(result, settings.metric, settings.direction)
+        if best_ckpt:
+            row["checkpoint"] = best_ckpt
+        config = result.config or {}
+        row.update({key: config.get(key, "") for key in record.sweep.order})
+        rows.append(row)
+    return rows
+
+
+def _best_checkpoint(result: Any, metric: str, mode: str) -> str:
+    try:
+        checkpoint = result.get_best_checkpoint(metric, mode)
+    except (RuntimeError, ValueError, KeyError):
+        checkpoint = None
+    return checkpoint.path if checkpoint is not None else ""
+
+
+def _error_text(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[-1] if text else type(error).__name__)[:300]
+
+
+def write_results(rows: list[dict[str, Any]], record: SweepRecord) -> Path:
+    columns = list(FIXED) + [c for c in record.sweep.order if c not in FIXED]
+    path = record.run_dir / RESULTS
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_results(record: SweepRecord) -> list[dict[str, str]]:
+    path = record.run_dir / RESULTS
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str, Any]]:
+    """Trials with a score, best first."""
+    key = f"best_{metric}"
+    scored = [r for r in rows if r.get(key) not in (None, "")]
+    return sorted(scored, key=lambda r: float(r[key]), reverse=mode == "max")

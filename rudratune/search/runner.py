@@ -1,0 +1,226 @@
+"""Driver: decode data once, start or join Ray, wire OptunaSearch + ASHA + trackers, run or restore."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rudratune.errors import UserError
+from rudratune.runtime import usable_cpus
+from rudratune.search.record import SweepRecord
+from rudratune.search.settings import Resources
+from rudratune.search.space import define_by_run, grid_points
+from rudratune.tracking import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
+
+
+@dataclass
+class Outcome:
+    grid: Any
+    tracker: Any
+    interrupted: bool
+
+
+def init_ray(address: str | None) -> None:
+    """Join a cluster when an address is given; otherwise start a local Ray bound to 127.0.0.1."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    common = dict(log_to_driver=False, logging_level="ERROR", configure_logging=True)
+    if address:
+        try:
+            ray.init(address=address, **common)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
+            raise UserError(f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}") from None
+        return
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    ray.init(num_cpus=usable_cpus(), include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+
+
+def resources_for(settings: Any) -> dict[str, float]:
+    """A trial's CPUs and (fractional) GPUs; ``auto`` splits the cluster between concurrent trials."""
+    if isinstance(settings.resources, Resources):
+        return {"cpu": settings.resources.cpu, "gpu": settings.resources.gpu}
+    import ray
+
+    total = ray.cluster_resources()
+    concurrent = settings.search.max_concurrent
+    cpu = max(1, int(total.get("CPU", 1) // concurrent))
+    gpu = round(total.get("GPU", 0) / concurrent, 4) if total.get("GPU") else 0
+    return {"cpu": cpu, "gpu": min(gpu, 1.0)}
+
+
+def build_searcher(record: SweepRecord) -> Any:
+    import optuna
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    sweep = record.sweep
+    cfg = sweep.settings.search.searcher
+    if cfg.name == "optuna":
+        sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials)
+    else:
+        sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    searcher = OptunaSearch(
+        space=define_by_run(sweep),
+        metric=sweep.settings.metric,
+        mode=sweep.settings.direction,
+        sampler=sampler,
+        points_to_evaluate=grid_points(sweep) or None,
+    )
+    return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
+
+
+def build_scheduler(record: SweepRecord) -> Any:
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    cfg = record.sweep.settings.search.scheduler
+    if cfg.name == "fifo":
+        return FIFOScheduler()
+    max_t = record.sweep.max_epochs
+    return ASHAScheduler(
+        time_attr="training_iteration",
+        max_t=max_t,
+        grace_period=min(cfg.grace_period, max_t),
+        reduction_factor=cfg.reduction_factor,
+    )
+
+
+def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
+    from rudratune.search.tracker import SweepTracker
+
+    cfg = record.sweep.base_config
+    output_root = Path(record.output_root)
+    uri = experiment_id = parent = None
+    if cfg.tracking.mlflow:
+        uri = mlflow_uri(cfg.tracking, output_root)
+        experiment_id = ensure_mlflow_experiment(uri, cfg.tracking.experiment, output_root)
+        parent = _parent_run(uri, experiment_id, record, resume=resume)
+    mode = wandb_mode(cfg.tracking)
+    wandb = None
+    if cfg.tracking.wandb and mode != "disabled":
+        wandb = {"project": cfg.tracking.wandb_project, "mode": mode, "dir": str(record.run_dir.resolve())}
+    return SweepTracker(
+        sweep=record.name,
+        mlflow_uri=uri,
+        experiment_id=experiment_id,
+        parent_run_id=parent,
+        wandb=wandb,
+        base_params=flat_params(record.sweep.base),
+        max_epochs=record.sweep.max_epochs,
+    )
+
+
+def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bool) -> str:
+    from mlflow.entities import Param
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    run_dir = str(record.run_dir.resolve())
+    if resume:
+        found = client.search_runs(
+            [experiment_id], filter_string=f"tags.`rudratune.run_dir` = '{run_dir}' and tags.`rudratune.kind` = 'sweep'"
+        )
+        if found:
+            parent = found[0].info.run_id
+            for child in client.search_runs(
+                [experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'"
+            ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
+                client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
+                client.set_terminated(child.info.run_id, "KILLED")
+            client.update_run(parent, status="RUNNING")
+            return parent
+    settings = record.sweep.settings
+    run = client.create_run(
+        experiment_id,
+        run_name=record.name,
+        tags={"rudratune.kind": "sweep", "rudratune.run_dir": run_dir, "rudratune.sweep": record.name},
+    )
+    params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
+    params.update({f"space.{k}": json.dumps(p.model_dump(mode="json", exclude_unset=True)) for k, p in record.sweep.space.items()})
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+    client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
+    return run.info.run_id
+
+
+def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, status: str) -> None:
+    if tracker.client is None or tracker.parent_run_id is None:
+        return
+    client, run_id = tracker.client, tracker.parent_run_id
+    if best:
+        client.log_metric(run_id, f"best_{metric}", float(best[f"best_{metric}"]))
+        client.set_tag(run_id, "rudratune.best_trial", best["trial_id"])
+    client.set_terminated(run_id, status)
+
+
+def execute(
+    record: SweepRecord,
+    data: Any,
+    *,
+    address: str | None = None,
+    max_failures: int | None = None,
+    fail_fast: bool = False,
+    resume: bool = False,
+) -> Outcome:
+    """Run (or resume) the sweep to completion; trial errors are results, not exceptions."""
+    from ray import tune
+
+    from rudratune.search.progress import LiveTable
+    from rudratune.search.trial import run_trial
+
+    sweep, settings = record.sweep, record.sweep.settings
+    init_ray(address)
+    res = resources_for(settings)
+    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=data), res)
+    tracker = build_tracker(record, resume=resume)
+    callbacks = [tracker, LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples)]
+
+    if resume:
+        tuner = tune.Tuner.restore(
+            record.experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True
+        )
+        # Tuner.restore takes no callbacks; swap the unpickled copies for these live ones so that
+        # close_open_runs() below reaches the tracker Tune actually calls.
+        tuner._local_tuner.get_run_config().callbacks = callbacks
+    else:
+        storage, name = record.experiment_path.rsplit("/", 1)
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                search_alg=build_searcher(record),
+                scheduler=build_scheduler(record),
+                num_samples=settings.search.num_samples,
+                metric=settings.metric,
+                mode=settings.direction,
+                time_budget_s=settings.search.time_budget_s,
+                reuse_actors=True,
+            ),
+            run_config=tune.RunConfig(
+                name=name,
+                storage_path=storage,
+                callbacks=callbacks,
+                verbose=0,
+                checkpoint_config=tune.CheckpointConfig(
+                    num_to_keep=settings.checkpoints.num_to_keep,
+                    checkpoint_score_attribute=settings.metric,
+                    checkpoint_score_order=settings.direction,
+                ),
+                failure_config=tune.FailureConfig(
+                    max_failures=settings.max_failures if max_failures is None else max_failures,
+                    fail_fast=fail_fast,
+                ),
+            ),
+        )
+    interrupted = False
+    try:
+        grid = tuner.fit()
+    except KeyboardInterrupt:
+        interrupted = True
+        grid = None
+    finally:
+        tracker.close_open_runs("KILLED")
+    return Outcome(grid, tracker, interrupted)

@@ -1,0 +1,226 @@
+"""Search space → validated sweep, Optuna define-by-run function, and per-trial experiment configs."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rudratune.config.experiment import check_experiment, experiment_from_dict
+from rudratune.config.load import apply_overrides, read_yaml, validate_model
+from rudratune.config.schema import ExperimentConfig, known_keys
+from rudratune.errors import UserError, did_you_mean
+from rudratune.search.settings import SWEEP_KEYS, Param, SweepSettings
+
+_ABSENT = object()
+MAX_COMBINATIONS = 5000
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated search: its settings, the base experiment (file + overrides + constants) and the space."""
+
+    source: Path
+    settings: SweepSettings
+    base: dict[str, Any]
+    """The base experiment as a plain dict; each trial overlays its parameters on it."""
+    space: dict[str, Param]
+    """The parameters Optuna suggests (constants without ``when`` are folded into ``base``)."""
+    order: tuple[str, ...]
+
+    @property
+    def base_config(self) -> ExperimentConfig:
+        return experiment_from_dict(self.base, source=str(self.source))
+
+    @property
+    def max_epochs(self) -> int:
+        """ASHA's max_t: the most epochs any trial may run."""
+        param = self.space.get("trainer.max_epochs")
+        if param is None:
+            return int(self.base["trainer"]["max_epochs"])
+        return int(max(param.choices) if param.choices else param.max)
+
+    def trial_config(self, params: dict[str, Any], *, source: str = "trial") -> ExperimentConfig:
+        return experiment_from_dict(overlay(self.base, params), source=source)
+
+
+def overlay(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Set dotted keys (``optimizer.lr``) on a copy of a nested dict."""
+    out = copy.deepcopy(base)
+    for key, value in params.items():
+        *path, last = key.split(".")
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return out
+
+
+def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
+    """Read a search-space YAML; route overrides to the sweep or the experiment; validate everything."""
+    path = Path(path)
+    raw = read_yaml(path)
+    sweep_overrides, experiment_overrides = [], []
+    for text in overrides or []:
+        key = text.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
+        (sweep_overrides if key in SWEEP_KEYS else experiment_overrides).append(text)
+    raw = apply_overrides(raw, sweep_overrides, source=f"{path} (command line)")
+    if "experiment" not in raw:
+        raise UserError(f"{path}: missing key 'experiment' (the experiment YAML this space starts from)")
+    if not isinstance(raw.get("space", {}), dict):
+        raise UserError(f"{path}: 'space' must be a mapping of config keys to parameters")
+    settings: SweepSettings = validate_model(SweepSettings, raw, source=str(path))
+
+    experiment_path = (path.parent / settings.experiment).resolve()
+    if not experiment_path.exists():
+        raise UserError(f"{path}: experiment: no such file {experiment_path}")
+    base = read_yaml(experiment_path)
+    overridden = set()
+    if experiment_overrides:
+        base = apply_overrides(base, experiment_overrides, source=f"{path} (command line)")
+        overridden = {t.lstrip("+~").split("=", 1)[0] for t in experiment_overrides}
+    base_cfg = experiment_from_dict(base, source=str(experiment_path))
+    base = base_cfg.to_dict()
+    base.pop("provenance", None)
+
+    space = {k: p for k, p in settings.space.items() if k not in overridden}
+    _check_keys(space, base_cfg, path)
+    constants = {k: p.value for k, p in space.items() if p.kind == "value" and not p.when}
+    base = overlay(base, constants)
+    space = {k: p for k, p in space.items() if k not in constants}
+    order = _dependency_order(space, path)
+    sweep = Sweep(path, settings, base, space, order)
+    _check_combinations(sweep)
+    return sweep
+
+
+def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> None:
+    from rudratune.losses import loss_param_names
+
+    valid = known_keys(base) | {f"loss.{p}" for p in loss_param_names()}
+    for key, param in space.items():
+        if key not in valid:
+            raise UserError(
+                f"{path}: space.{key}: the experiment config has no key '{key}'{did_you_mean(key, valid)}"
+            )
+        for cond_key, cond_values in (param.when or {}).items():
+            if cond_key not in space:
+                raise UserError(f"{path}: space.{key}.when: names '{cond_key}', which is not a parameter of the space")
+            choices = space[cond_key].choices
+            if choices is None:
+                raise UserError(
+                    f"{path}: space.{key}.when: '{cond_key}' is continuous; a condition needs a values or grid parameter"
+                )
+            unknown = [v for v in cond_values if v not in choices]
+            if unknown:
+                raise UserError(f"{path}: space.{key}.when: {cond_key} never takes {unknown[0]!r}; its values: {choices}")
+
+
+def _dependency_order(space: dict[str, Param], path: Path) -> tuple[str, ...]:
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(key: str) -> None:
+        if key in order:
+            return
+        if key in visiting:
+            raise UserError(f"{path}: space.{key}.when: conditions form a cycle")
+        visiting.add(key)
+        for dep in space[key].when or {}:
+            visit(dep)
+        visiting.discard(key)
+        order.append(key)
+
+    for key in space:
+        visit(key)
+    return tuple(order)
+
+
+def _active(param: Param, chosen: dict[str, Any]) -> bool:
+    return all(chosen.get(k, _ABSENT) in values for k, values in (param.when or {}).items())
+
+
+def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
+    """Every reachable combination of the finite parameters (continuous ones at min and max)."""
+    partial: list[dict[str, Any]] = [{}]
+    for key in sweep.order:
+        param = sweep.space[key]
+        options = param.choices if param.choices is not None else [param.min, param.max]
+        if param.distribution and param.distribution.startswith("int"):
+            options = [int(v) for v in options]
+        grown = []
+        for chosen in partial:
+            if _active(param, chosen):
+                grown.extend({**chosen, key: value} for value in options)
+            else:
+                grown.append(chosen)
+        partial = grown
+        if len(partial) > MAX_COMBINATIONS:
+            return partial[:MAX_COMBINATIONS]
+    return partial
+
+
+def _check_combinations(sweep: Sweep) -> None:
+    """Refuse names the registries don't know and combinations that cannot build, before any trial."""
+    for chosen in _assignments(sweep):
+        data = overlay(sweep.base, chosen)
+        described = ", ".join(f"{k}={v}" for k, v in chosen.items() if k.split(".")[0] in ("model", "data", "loss"))
+        try:
+            cfg = validate_model(ExperimentConfig, data, source="space")
+            check_experiment(cfg, source="space")
+        except UserError as err:
+            message = str(err).removeprefix("space: ")
+            suffix = f" (with {described})" if described else ""
+            raise UserError(f"{sweep.source}: space: {message}{suffix}") from None
+
+
+class DefineByRun:
+    """The Optuna define-by-run function: conditionals are plain ``if``s over what was already suggested.
+
+    A class rather than a closure so that Tune can pickle the searcher into its experiment state.
+    """
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.space, self.order = sweep.space, sweep.order
+
+    def __call__(self, trial: Any) -> dict[str, Any] | None:
+        chosen: dict[str, Any] = {}
+        constants: dict[str, Any] = {}
+        for key in self.order:
+            param = self.space[key]
+            if not _active(param, chosen):
+                continue
+            if param.kind == "value":
+                chosen[key] = constants[key] = param.value
+            elif param.choices is not None:
+                chosen[key] = trial.suggest_categorical(key, param.choices)
+            else:
+                chosen[key] = _suggest_number(trial, key, param)
+        return constants or None
+
+
+def define_by_run(sweep: Sweep) -> DefineByRun:
+    return DefineByRun(sweep)
+
+
+def _suggest_number(trial: Any, key: str, param: Param) -> float | int:
+    low, high, dist = param.min, param.max, param.distribution
+    if dist == "uniform":
+        return trial.suggest_float(key, low, high)
+    if dist == "log_uniform":
+        return trial.suggest_float(key, low, high, log=True)
+    if dist == "q_uniform":
+        return trial.suggest_float(key, low, high, step=param.q)
+    if dist == "int_uniform":
+        return trial.suggest_int(key, int(low), int(high))
+    return trial.suggest_int(key, int(low), int(high), log=True)
+
+
+def grid_points(sweep: Sweep) -> list[dict[str, Any]]:
+    """Every combination of the unconditional ``grid`` parameters; tried first, then sampled by the searcher."""
+    keys = [k for k in sweep.order if sweep.space[k].kind == "grid" and not sweep.space[k].when]
+    if not keys:
+        return []
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(sweep.space[k].grid for k in keys))]
