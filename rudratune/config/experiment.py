@@ -12,7 +12,7 @@ from rudratune.errors import UserError
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
     """Read, override and validate an experiment config; every mistake is a one-line UserError."""
-    data = apply_overrides(read_yaml(path), list(overrides or []))
+    data = apply_overrides(read_yaml(path), list(overrides or []), source=f"{path} (command line)")
     return experiment_from_dict(data, source=str(path))
 
 

@@ -71,8 +71,8 @@ def _add_pore(
     amps = irregular * rng.standard_normal(harm.size) / harm
     phases = rng.uniform(0.0, 2 * np.pi, harm.size)
     cy, cx = rng.uniform(-0.05 * size, 1.05 * size, 2)
-    shallow = diameter > 10 * scale and rng.random() < 0.3
-    well = rng.uniform(0.45, 0.7) if shallow else rng.uniform(0.8, 1.0)
+    shallow = diameter > 10 * scale and rng.random() < 0.25
+    well = rng.uniform(0.5, 0.75) if shallow else rng.uniform(0.8, 1.0)
     rim_px = rng.uniform(1.0, 2.5) * scale + 0.5
     rim_gain = rng.uniform(0.5, 1.0) * min(1.0, diameter / (10 * scale))
 
@@ -192,16 +192,16 @@ def generate_pair(index: int, *, seed: int = 42, size: int = 256) -> tuple[np.nd
     mask, depth, rim = _pore_maps(rng, size, bar)
 
     img = _surface(rng, size)
-    floor = 0.12 + 0.05 * _fractal_noise(rng, size, 2.0)
+    floor = 0.08 + 0.04 * _fractal_noise(rng, size, 2.0)
     img = img * (1.0 - depth) + floor * depth
     img += rng.uniform(0.35, 0.6) * rim
-    img *= 1.0 - rng.uniform(0.2, 0.4) * _shadows(rng, size)
+    img *= 1.0 - rng.uniform(0.15, 0.35) * _shadows(rng, size)
     img += _debris(rng, size, scale) + _streaks(rng, size, scale)
     img = _gaussian_blur(img, rng.uniform(0.4, 1.0) * scale)
 
     yy, xx = np.mgrid[0:size, 0:size] / size - 0.5
     cy, cx = rng.uniform(-0.2, 0.2, 2)
-    img *= 1.0 - rng.uniform(0.0, 0.6) * ((yy - cy) ** 2 + (xx - cx) ** 2)
+    img *= 1.0 - rng.uniform(0.0, 0.4) * ((yy - cy) ** 2 + (xx - cx) ** 2)
     contrast, offset = rng.uniform(0.7, 1.3), rng.uniform(-0.08, 0.1)
     img = np.clip((img - 0.45) * contrast + 0.45 + offset, 0.0, 1.0) ** rng.uniform(0.7, 1.45)
     photons = rng.uniform(60.0, 200.0)

@@ -13,6 +13,7 @@ from rudratune.search.space import Sweep
 
 RECORD = "sweep.json"
 RESULTS = "results.csv"
+RESULTS_JSON = "results.json"
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 from typing import Any
 
-from rudratune.search.record import RESULTS, SweepRecord
+from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
 from rudratune.search.tracker import stop_reason
 
 FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
@@ -65,6 +66,8 @@ def _error_text(error: BaseException) -> str:
 
 
 def write_results(rows: list[dict[str, Any]], record: SweepRecord) -> Path:
+    """Write ``results.csv`` for people and ``results.json`` (typed values) for export and report."""
+    (record.run_dir / RESULTS_JSON).write_text(json.dumps(rows, indent=1, default=str))
     columns = list(FIXED) + [c for c in record.sweep.order if c not in FIXED]
     path = record.run_dir / RESULTS
     with path.open("w", newline="") as f:
@@ -74,12 +77,9 @@ def write_results(rows: list[dict[str, Any]], record: SweepRecord) -> Path:
     return path
 
 
-def read_results(record: SweepRecord) -> list[dict[str, str]]:
-    path = record.run_dir / RESULTS
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
+def read_results(record: SweepRecord) -> list[dict[str, Any]]:
+    path = record.run_dir / RESULTS_JSON
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str, Any]]:
