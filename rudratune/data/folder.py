@@ -78,8 +78,8 @@ def load_folder(root: str | Path) -> SegmentationData:
         image, mask = _decode(images[name], "RGB"), _decode(masks[name], "L")
         if image.shape[:2] != mask.shape:
             raise UserError(
-                f"data.root: size mismatch for '{name}': image {image.shape[1]}x{image.shape[0]}, "
-                f"mask {mask.shape[1]}x{mask.shape[0]}"
+                f"data.root: size mismatch: {images[name]} is {image.shape[1]}x{image.shape[0]}, "
+                f"its mask {masks[name].name} is {mask.shape[1]}x{mask.shape[0]}"
             )
         decoded_images.append(image)
         decoded_masks.append(mask > 0)
