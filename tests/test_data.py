@@ -80,7 +80,7 @@ def test_datamodule_resizes_once_and_caps_workers(tiny_data: Path) -> None:
     dm.setup()
     x, y = next(iter(dm.val_dataloader()))
     assert x.shape == (4, 3, 32, 32) and y.shape == (4, 1, 32, 32)
-    assert 0 <= x.min() and x.max() <= 1 and set(torch.unique(y).tolist()) <= {0.0, 1.0}
+    assert x.min() >= 0 and x.max() <= 1 and set(torch.unique(y).tolist()) <= {0.0, 1.0}
     assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [16, 4, 4]
 
 

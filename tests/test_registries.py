@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rudratune.losses import LOSSES, build_loss, list_losses
-from rudratune.models.registry import MODELS, build_model, list_models
-from rudratune.optim import SCHEDULERS, list_optimizers, list_schedulers, get_optimizer_info
 from rudratune.config.schema import OptimizerConfig, SchedulerConfig
 from rudratune.errors import UserError
+from rudratune.losses import LOSSES, build_loss, list_losses
+from rudratune.models.registry import MODELS, build_model, list_models
+from rudratune.optim import SCHEDULERS, get_optimizer_info, list_optimizers, list_schedulers
 
 torch.set_num_threads(1)
 

@@ -53,10 +53,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], *, source: str =
     """Apply Hydra-grammar overrides (``a.b=1``, ``+a.c=x``, ``~a.d``) to a nested dict, returning a new one."""
     if not overrides:
         return data
+    import copy
+
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
-
-    import copy
 
     data = copy.deepcopy(data)
     parser = OverridesParser.create()

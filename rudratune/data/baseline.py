@@ -44,5 +44,7 @@ def otsu_dice(images: list[np.ndarray], masks: list[np.ndarray]) -> float:
         raise ValueError("images and masks differ in length")
     if not images:
         raise ValueError("no images")
-    scores = [dice(img <= otsu_threshold(img), np.asarray(m) > 0) for img, m in zip(images, masks)]
+    scores = [
+        dice(img <= otsu_threshold(img), np.asarray(m) > 0) for img, m in zip(images, masks, strict=True)
+    ]
     return float(np.mean(scores))

@@ -135,7 +135,7 @@ def _debris(rng: np.random.Generator, size: int, scale: float) -> np.ndarray:
     for _ in range(rng.integers(0, 9)):
         cy, cx = rng.uniform(0, size, 2)
         ry, rx = rng.uniform(1.5, 8.0, 2) * scale + 0.5
-        blob = np.exp(-(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2) ** 1.5)
+        blob = np.exp(-((((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2) ** 1.5))
         np.maximum(out, rng.uniform(0.3, 0.7) * blob, out=out)
     return out
 
@@ -214,7 +214,7 @@ def generate_pair(index: int, *, seed: int = 42, size: int = 256) -> tuple[np.nd
 
 
 def _save_png(array: np.ndarray, path: Path) -> None:
-    Image.fromarray(array, mode="L").save(path, format="PNG", optimize=False, compress_level=6)
+    Image.fromarray(array).save(path, format="PNG", optimize=False, compress_level=6)
 
 
 def write_dataset(out: str | Path, *, n: int = 128, seed: int = 42, size: int = 256) -> Path:
@@ -224,7 +224,8 @@ def write_dataset(out: str | Path, *, n: int = 128, seed: int = 42, size: int = 
     run leaves nothing half-written.
 
     Raises:
-        FileExistsError: if ``out`` exists and is not an empty folder.
+        FileExistsError: if ``out`` exists and is not an empty folder, also when another process
+            finished writing it first.
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -239,9 +240,12 @@ def write_dataset(out: str | Path, *, n: int = 128, seed: int = 42, size: int = 
             image, mask = generate_pair(i, seed=seed, size=size)
             _save_png(image, tmp / "images" / f"sem_{i:03d}.png")
             _save_png(mask, tmp / "masks" / f"sem_{i:03d}.png")
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+        try:
+            os.replace(tmp, out)
+        except OSError as exc:
+            if out.exists():
+                raise FileExistsError(f"{out} was written concurrently") from exc
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
