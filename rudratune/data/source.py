@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -21,10 +22,8 @@ def ensure_embedded(output_root: str | Path) -> Path:
         from rudratune.data.synth import write_dataset
 
         print(f"rudratune: generating the embedded dataset in {root} (first use)", file=sys.stderr)
-        try:
+        with contextlib.suppress(FileExistsError):  # another process finished it first
             write_dataset(root)
-        except FileExistsError:
-            pass  # another process finished it first
     return root
 
 

@@ -169,7 +169,7 @@ class FCN8s(nn.Module):
         widths, n_convs = [c, 2 * c, 4 * c, 8 * c, 8 * c], [2, 2, 3, 3, 3]
         stages: list[nn.Module] = []
         prev = in_channels
-        for width, n in zip(widths, n_convs):
+        for width, n in zip(widths, n_convs, strict=False):
             layers: list[nn.Module] = []
             for _ in range(n):
                 layers += _conv_bn_relu(prev, width)
