@@ -14,11 +14,15 @@ from rudratune.search.runner import Outcome, finish_parent
 
 def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
     settings = record.sweep.settings
-    if outcome.grid is None:
+    grid = outcome.grid
+    ended = 0 if grid is None else grid.num_terminated + grid.num_errors
+    if grid is None or (ended < settings.search.num_samples and not outcome.out_of_time):
+        # Tune catches the first Ctrl-C itself, saves its state and returns: unfinished trials tell.
         finish_parent(outcome.tracker, None, settings.metric, status="KILLED")
-        print(f"sweep interrupted; continue with: rudratune resume {record.run_dir}", file=sys.stderr)
+        print(f"sweep interrupted after {ended} of {settings.search.num_samples} trials; "
+              f"continue with: rudratune resume {record.run_dir}", file=sys.stderr)  # fmt: skip
         return 130
-    rows = trial_rows(outcome.grid, record, outcome.tracker.reasons)
+    rows = trial_rows(grid, record, outcome.tracker.reasons)
     best_rows = ranked(rows, settings.metric, settings.direction)
     prune_checkpoints(rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs)
     results = write_results(rows, record)
@@ -42,8 +46,7 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
         else:
             print(f"report: {write_report(record)}")
     if len(rows) < settings.search.num_samples:
-        print(f"{len(rows)} of {settings.search.num_samples} trials ran (time budget or interruption); "
-              f"continue with: rudratune resume {record.run_dir}")  # fmt: skip
+        print(f"{len(rows)} of {settings.search.num_samples} trials ran within the time budget")
     return 0 if best_rows else 1
 
 

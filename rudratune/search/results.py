@@ -12,7 +12,7 @@ from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
 from rudratune.search.tracker import stop_reason
 
 FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
-         "last_val_loss", "last_val_dice", "checkpoint", "error")  # fmt: skip
+         "last_val_loss", "last_val_dice", "checkpoint", "trial_dir", "error")  # fmt: skip
 
 
 def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[dict[str, Any]]:
@@ -31,6 +31,7 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
             "epochs": int(last.get("epoch", 0)),
             "error": _error_text(result.error) if failed else "",
             "checkpoint": "",
+            "trial_dir": str(result.path),
         }
         if rows_:
             pick = min if settings.direction == "min" else max

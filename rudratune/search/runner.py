@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from rudratune.tracking import ensure_mlflow_experiment, flat_params, mlflow_uri
 class Outcome:
     grid: Any
     tracker: Any
-    interrupted: bool
+    out_of_time: bool = False
+    """The sweep's time budget ran out (unfinished trials are then expected, not an interruption)."""
 
 
 def init_ray(address: str | None) -> None:
@@ -215,12 +217,12 @@ def execute(
                 ),
             ),
         )
-    interrupted = False
+    budget = settings.search.time_budget_s
+    start = time.monotonic()
     try:
         grid = tuner.fit()
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None
     finally:
         tracker.close_open_runs("KILLED")
-    return Outcome(grid, tracker, interrupted)
+    return Outcome(grid, tracker, out_of_time=budget is not None and time.monotonic() - start >= budget)

@@ -1,0 +1,142 @@
+"""A real tiny sweep through the CLI: Ray Tune + Optuna + ASHA, both trackers, export → train, resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from rudratune.search.dry_run import draw
+from rudratune.search.space import load_sweep
+from tests.conftest import EXPERIMENT, REPO, TEST_ENV, cli
+from tests.wandb_files import history, run_file
+
+pytestmark = pytest.mark.slow
+
+
+def tiny_space(tmp_path: Path, data: Path, *, num_samples: int = 6, epochs: int = 4) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(f"""
+experiment: {EXPERIMENT}
+search:
+  num_samples: {num_samples}
+  max_concurrent: 2
+  searcher: {{name: optuna, seed: 3, n_startup_trials: 3}}
+  scheduler: {{name: asha, grace_period: 1, reduction_factor: 2}}
+resources: {{cpu: 1, gpu: 0}}
+space:
+  data.root: {{value: {data}}}
+  data.image_size: {{value: 32}}
+  data.batch_size: {{value: 4}}
+  data.num_workers: {{value: 0}}
+  trainer.max_epochs: {{value: {epochs}}}
+  model.name: {{value: smp.Unet}}
+  model.encoder: {{value: resnet18}}
+  loss.name: {{values: [GeneralizedDiceLoss, DiceFocalLoss]}}
+  loss.gamma: {{distribution: uniform, min: 0.5, max: 3.0, when: {{loss.name: [DiceFocalLoss]}}}}
+  optimizer.lr: {{distribution: log_uniform, min: 1.0e-4, max: 1.0e-2}}
+""")
+    return path
+
+
+def read_rows(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "results.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def mlflow_runs(out: Path) -> tuple[list, list]:
+    client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("rudratune")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("rudratune.kind") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("rudratune.kind") == "trial"]
+    return parents, children
+
+
+def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> None:
+    space = tiny_space(tmp_path, tiny_data)
+    result = cli("--output-root", str(out), "run", str(space), "--name", "tiny", "--no-report")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "best val Dice" in result.stdout
+    run_dir = out / "tiny"
+
+    rows = read_rows(run_dir)
+    assert len(rows) == 6
+    assert all(r["status"] == "TERMINATED" for r in rows)
+    assert sum(r["reason"].startswith("stopped by ASHA") for r in rows) >= 1
+    for r in rows:  # Optuna's suggestions respect bounds and conditionals
+        assert 1e-4 <= float(r["optimizer.lr"]) <= 1e-2
+        assert r["loss.name"] in ("GeneralizedDiceLoss", "DiceFocalLoss")
+        assert (r["loss.gamma"] != "") == (r["loss.name"] == "DiceFocalLoss")
+        if r["loss.gamma"]:
+            assert 0.5 <= float(r["loss.gamma"]) <= 3.0
+    # the first suggestions are the searcher's seeded sequence (the dry run draws the same)
+    drawn = draw(load_sweep(space), 2)
+    assert {round(float(r["optimizer.lr"]), 12) for r in rows} >= {round(d["optimizer.lr"], 12) for d in drawn}
+
+    parents, children = mlflow_runs(out)
+    assert len(parents) == 1 and len(children) == 6
+    assert parents[0].info.status == "FINISHED" and "best_val_loss" in parents[0].data.metrics
+    client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
+    by_trial = {c.data.tags["rudratune.trial_id"]: c for c in children}
+    for r in rows:
+        child = by_trial[r["trial_id"]]
+        assert child.info.status == "FINISHED"
+        assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
+        assert child.data.tags["rudratune.status"] == r["reason"]
+        steps = [m.step for m in client.get_metric_history(child.info.run_id, "val_loss")]
+        assert steps == list(range(1, int(r["epochs"]) + 1))
+
+    wandb_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
+    assert len(wandb_runs) == 6
+    epochs = {r["trial_id"]: int(r["epochs"]) for r in rows}
+    for wandb_dir in wandb_runs:
+        trial_id = wandb_dir.name.rsplit("-", 1)[-1]
+        assert sum("val_loss" in h for h in history(run_file(wandb_dir))) == epochs[trial_id]
+
+    exported = tmp_path / "best.yaml"
+    result = cli("--output-root", str(out), "export", str(run_dir), "-o", str(exported))
+    assert result.returncode == 0, result.stderr
+    retrain = cli("--output-root", str(out), "train", str(exported), "-q", "tracking.wandb=false")
+    assert retrain.returncode == 0, retrain.stderr
+    match = re.search(r"\|diff\| ([0-9.e+-]+)", retrain.stdout)
+    assert match, retrain.stdout
+    assert float(match.group(1)) <= 1e-4
+
+
+def test_sigint_then_resume_completes(tmp_path: Path, tiny_data: Path, out: Path) -> None:
+    space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=3)
+    env = {**TEST_ENV}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rudratune", "--output-root", str(out), "run", str(space), "--name", "intr", "--no-report"],
+        cwd=REPO, env={**__import__("os").environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    run_dir = out / "intr"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list(run_dir.glob("run_trial_*/checkpoint_*")):
+        time.sleep(0.5)
+    assert list(run_dir.glob("run_trial_*/checkpoint_*")), "no trial reached a checkpoint"
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, output
+    assert "rudratune resume" in output
+
+    _, children = mlflow_runs(out)
+    assert all(c.info.status != "RUNNING" for c in children)
+
+    resumed = cli("--output-root", str(out), "resume", str(run_dir))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    rows = read_rows(run_dir)
+    assert len(rows) == 4 and all(r["status"] == "TERMINATED" for r in rows)
+    parents, children = mlflow_runs(out)
+    assert len(parents) == 1 and len(children) == 4
+    assert all(c.info.status == "FINISHED" for c in children + parents)
+    assert json.loads((run_dir / "sweep.json").read_text())["name"] == "intr"
