@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.search.record import record_for
     from rudratune.search.runner import execute, init_ray
 
-    data = load_data(sweep.base["data"]["root"], output_root)
+    data = load_data(sweep.base["data"]["root"], output_root)  # decoded once per sweep (also checks the folder)
     init_ray(args.address)
     run_dir.mkdir()
     record = record_for(run_dir, sweep, storage=args.storage or sweep.settings.storage, output_root=output_root)

@@ -177,6 +177,8 @@ def execute(
     sweep, settings = record.sweep, record.sweep.settings
     init_ray(address)
     res = resources_for(settings)
+    if settings.data_transfer == "shared_path":
+        data = None
     trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=data), res)
     tracker = build_tracker(record, resume=resume)
     callbacks = [tracker, LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples)]

@@ -108,6 +108,9 @@ class SweepSettings(_Strict):
     checkpoints: CheckpointSettings = CheckpointSettings()
     max_failures: int = Field(0, ge=-1)
     storage: str | None = None
+    data_transfer: Literal["object_store", "shared_path"] = "object_store"
+    """``object_store``: the driver decodes the data once and Ray ships it to every node;
+    ``shared_path``: trials read ``data.root`` themselves (a filesystem every node mounts)."""
     space: dict[str, Param] = Field(default_factory=dict)
 
     @model_validator(mode="after")

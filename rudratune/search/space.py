@@ -91,6 +91,8 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     base = overlay(base, constants)
     space = {k: p for k, p in space.items() if k not in constants}
     order = _dependency_order(space, path)
+    if settings.data_transfer == "shared_path" and base["data"]["root"] is None:
+        raise UserError(f"{path}: data_transfer: shared_path needs data.root, a folder every node mounts")
     sweep = Sweep(path, settings, base, space, order)
     _check_combinations(sweep)
     return sweep

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from rudratune.training import epoch_metrics
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
 FAULT_ENV = "RUDRATUNE_TEST_FAULT"
-"""Test-only hook: ``<epoch>`` raises at that epoch on a trial's first attempt; ``always:<epoch>`` on every attempt."""
+"""Test-only hook, ``;``-separated specs ``[always:]EPOCH[@KEY=VALUE]``: raise at that epoch on a trial's
+first attempt (or on every attempt), optionally only in trials whose config has KEY=VALUE."""
 
 
 class InjectedFault(RuntimeError):
@@ -24,14 +26,23 @@ class InjectedFault(RuntimeError):
 class TuneReporter(Callback):
     """Reports val_loss, val_dice, val_iou and epoch to Tune after each epoch, with a checkpoint."""
 
-    def __init__(self, *, resumed: bool, checkpoint_every: int = 1) -> None:
-        self.resumed, self.checkpoint_every = resumed, checkpoint_every
+    def __init__(
+        self, *, resumed: bool, node_id: str = "", params: dict[str, Any] | None = None, checkpoint_every: int = 1
+    ) -> None:
+        self.resumed, self.node_id, self.checkpoint_every = resumed, node_id, checkpoint_every
+        self.params = params or {}
+        self.first_step_at: float | None = None
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        if self.first_step_at is None:
+            self.first_step_at = time.time()  # wall clock, comparable with the driver's: start-up benchmark
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         from ray import tune
 
-        row = {**epoch_metrics(trainer), "early_stopped": bool(trainer.should_stop)}
-        _maybe_inject_fault(row["epoch"], self.resumed)
+        row = {**epoch_metrics(trainer), "early_stopped": bool(trainer.should_stop), "first_step_at": self.first_step_at,
+               "node_id": self.node_id}
+        _maybe_inject_fault(row["epoch"], self.resumed, self.params)
         if row["epoch"] % self.checkpoint_every and not trainer.should_stop:
             tune.report(row)
             return
@@ -40,17 +51,24 @@ class TuneReporter(Callback):
             tune.report(row, checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
-def _maybe_inject_fault(epoch: int, resumed: bool) -> None:
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
-        return
-    always, _, at = spec.rpartition(":")
-    if int(at) == epoch and (always == "always" or not resumed):
-        raise InjectedFault(f"test fault injected at epoch {epoch}")
+def _maybe_inject_fault(epoch: int, resumed: bool, params: dict[str, Any]) -> None:
+    for spec in filter(None, os.environ.get(FAULT_ENV, "").split(";")):
+        spec, _, condition = spec.partition("@")
+        always, _, at = spec.rpartition(":")
+        key, _, value = condition.partition("=")
+        if int(at) != epoch or (condition and str(params.get(key)) != value):
+            continue
+        if always == "always" or not resumed:
+            raise InjectedFault(f"test fault injected at epoch {epoch}")
 
 
 def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> None:
-    """Tune function trainable: overlay the suggested params on the base experiment and train."""
+    """Tune function trainable: overlay the suggested params on the base experiment and train.
+
+    ``data`` is the decoded dataset from the driver (through Ray's object store), or None when the
+    sweep says the data folder is on a filesystem every node shares.
+    """
+    import ray
     from ray import tune
 
     from rudratune.config.experiment import experiment_from_dict
@@ -61,6 +79,10 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
     quiet_defaults()
     context = tune.get_context()
     cfg = experiment_from_dict(overlay(base, config), source=f"trial {context.get_trial_id()}")
+    if data is None:
+        from rudratune.data.source import load_data
+
+        data = load_data(cfg.data.root, context.get_trial_dir())
     cpus = int(context.get_trial_resources().required_resources.get("CPU", 1)) or 1
     checkpoint = tune.get_checkpoint()
     resume_from = None
@@ -73,7 +95,7 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
         test=False,
         artifacts=False,
         progress=False,
-        callbacks=[TuneReporter(resumed=resume_from is not None)],
+        callbacks=[TuneReporter(resumed=resume_from is not None, node_id=ray.get_runtime_context().get_node_id(), params=config)],
         resume_from=resume_from,
     )
     train(cfg, data, options)

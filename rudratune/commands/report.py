@@ -1,0 +1,20 @@
+"""``rudratune report RUN_DIR``: write (again) the HTML report of a finished sweep."""
+
+from __future__ import annotations
+
+import argparse
+
+from rudratune.errors import UserError
+
+
+def run(args: argparse.Namespace) -> int:
+    from rudratune.report import write_report
+    from rudratune.search.record import load_record
+    from rudratune.search.results import read_results
+
+    record = load_record(args.run_dir)
+    if not read_results(record):
+        raise UserError(f"{args.run_dir}: no finished trial to report (no results.json yet; finish it with "
+                        f"rudratune resume {args.run_dir})")  # fmt: skip
+    print(write_report(record))
+    return 0

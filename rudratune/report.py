@@ -1,0 +1,354 @@
+"""``report.html`` of a finished sweep: best trials, learning curves with ASHA rungs, parallel coordinates,
+parameter importance, the best trial's predictions and its changes to the base experiment."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import html
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rudratune.search.record import SweepRecord
+
+TOP = 10
+CURVE_KEYS = ("epoch", "val_loss", "val_dice")
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;
+max-width:1180px;padding:24px 32px;color:#1d2430;background:#fff;line-height:1.45}
+h1{margin:0 0 6px;font-size:26px}h2{margin:34px 0 8px;font-size:19px;border-bottom:2px solid #e3e7ee;padding-bottom:4px}
+.summary{display:flex;flex-wrap:wrap;gap:8px 26px;background:#f4f6fa;border-radius:8px;padding:12px 16px;margin:10px 0}
+.summary b{display:block;font-size:11px;color:#5b6475;text-transform:uppercase;letter-spacing:.04em}
+table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{padding:4px 10px;border-bottom:1px solid #e3e7ee;text-align:left}
+th{background:#f4f6fa}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#fff6dc}
+img{max-width:100%;height:auto;display:block;margin:6px 0}p.note{color:#5b6475;font-size:13px;margin:4px 0}
+"""
+
+
+@dataclass
+class Section:
+    title: str
+    notes: list[str] = field(default_factory=list)
+    images: list[Path] = field(default_factory=list)
+    table: str = ""
+
+
+def write_report(record: SweepRecord, *, log: bool = True) -> Path:
+    """Write ``<run_dir>/report.html``, one self-contained page, with its figures under ``<run_dir>/report/``.
+
+    Args:
+        record: the finished sweep (``load_record(run_dir)``).
+        log: also log the page and figures to the sweep's MLflow parent run and to a W&B report run,
+            for each tracker the base experiment enables.
+
+    Returns:
+        The path of ``report.html``.
+
+    Example:
+        >>> write_report(load_record("runs/qs"), log=False)
+        PosixPath('runs/qs/report.html')
+    """
+    from rudratune.search.results import ranked, read_results
+
+    settings = record.sweep.settings
+    rows = read_results(record)
+    scored = ranked(rows, settings.metric, settings.direction)
+    best = scored[0] if scored else None
+    out = record.run_dir / "report"
+    out.mkdir(exist_ok=True)
+    sections = [
+        Section("Best trials", table=top_table(scored[:TOP], record)),
+        curves_section(record, rows, best, out),
+        parallel_section(record, scored, out),
+        importance_section(record, scored, out),
+        predictions_section(record, best, out),
+        changes_section(record, best),
+    ]
+    errored = [[r["trial_id"], r.get("error", "")] for r in rows if r.get("status") == "ERROR"]
+    if errored:
+        sections.append(Section("Failed trials", table=_table(["trial", "error"], errored)))
+    page = record.run_dir / "report.html"
+    page.write_text(render(record, rows, best, sections))
+    if log:
+        log_report(record, page, [image for s in sections for image in s.images])
+    return page
+
+
+def trial_dir(record: SweepRecord, row: dict[str, Any]) -> Path | None:
+    """The trial's folder: the results' ``trial_dir``, else found by trial id (older sweeps, moved folders)."""
+    given = row.get("trial_dir")
+    if given and Path(given).is_dir():
+        return Path(given)
+    found = sorted(p for p in record.run_dir.glob(f"*_{row['trial_id']}_*") if p.is_dir())
+    return found[0] if found else None
+
+
+def trial_history(path: Path | None) -> list[dict[str, float]]:
+    """Per-epoch val_loss and val_dice from Ray's ``progress.csv`` (or ``result.json``), one row per epoch."""
+    if path is None:
+        return []
+    if (path / "progress.csv").is_file() and (path / "progress.csv").stat().st_size:
+        with (path / "progress.csv").open() as f:
+            raw = list(csv.DictReader(f))
+    elif (path / "result.json").is_file():
+        raw = [json.loads(line) for line in (path / "result.json").read_text().splitlines() if line.strip()]
+    else:
+        return []
+    by_epoch = {}  # a resumed trial may repeat epochs after its last checkpoint: the later row wins
+    for row in raw:
+        values = {k: _number(row.get(k)) for k in CURVE_KEYS}
+        if not math.isnan(values["epoch"]):
+            by_epoch[int(values["epoch"])] = values
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def trial_params(record: SweepRecord, row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in record.sweep.order if row.get(k) not in (None, "")}
+
+
+def _table(
+    header: list[str], rows: list[list[Any]], *, numeric: frozenset[int] = frozenset(), mark: int = -1
+) -> str:
+    def cell(j: int, value: Any) -> str:
+        text = f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value)
+        return f"<td{' class=n' if j in numeric else ''}>{html.escape(text)}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        f"<tr{' class=best' if i == mark else ''}>{''.join(cell(j, v) for j, v in enumerate(row))}</tr>"
+        for i, row in enumerate(rows)
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def top_table(rows: list[dict[str, Any]], record: SweepRecord) -> str:
+    if not rows:
+        return "<p class=note>No trial reported a result.</p>"
+    keys = list(record.sweep.order)
+    header = ["trial", "best val_loss", "best val Dice", "best epoch", "how it ended", *keys]
+    fixed = ("trial_id", "best_val_loss", "best_val_dice", "best_epoch", "reason")
+    cells = [[r.get(k, "") for k in (*fixed, *keys)] for r in rows]
+    return _table(header, cells, numeric=frozenset({1, 2, 3}), mark=0)
+
+
+def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict | None, out: Path) -> Section:
+    from rudratune import report_plots as plots
+
+    section = Section("Learning curves")
+    histories = {r["trial_id"]: h for r in rows if (h := trial_history(trial_dir(record, r)))}
+    scheduler, max_t = record.sweep.settings.search.scheduler, record.sweep.max_epochs
+    asha = scheduler.name == "asha"
+    rungs = plots.asha_rungs(scheduler.grace_period, scheduler.reduction_factor, max_t) if asha else []
+    if not histories:
+        section.notes.append("No trial folder with a progress.csv or result.json was found.")
+        return section
+    reasons = {r["trial_id"]: r.get("reason", "") for r in rows}
+    best_id = best["trial_id"] if best else None
+    section.images.append(
+        plots.learning_curves(histories, reasons, out / "learning_curves.png", rungs=rungs, best=best_id, max_t=max_t)
+    )
+    if asha:
+        section.notes.append(
+            f"Dotted lines: ASHA rungs at epochs {', '.join(map(str, rungs)) or '(none below max_t)'} (grace period "
+            f"{scheduler.grace_period}, reduction factor {scheduler.reduction_factor:g}, max_t {max_t}); "
+            "dashed lines: trials ASHA stopped."
+        )
+    else:
+        section.notes.append("FIFO scheduler: every trial ran until it completed or early-stopped.")
+    return section
+
+
+def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
+    from rudratune import report_plots as plots
+
+    section = Section("Parameters against the metric")
+    if len(scored) < 2 or not record.sweep.order:
+        section.notes.append("Needs at least two trials with a result and one varied parameter.")
+        return section
+    args = (scored, record.sweep.space, list(record.sweep.order), record.sweep.settings.metric)
+    best = scored[0]["trial_id"]
+    section.images.append(plots.parallel_coordinates(*args, out / "parallel_coordinates.png", best=best))
+    section.images.append(plots.slices(*args, out / "metric_by_parameter.png", best=best))
+    section.notes.append("Top: one line per trial, coloured by its best metric (thickest: the best trial); "
+                         "a gap is a parameter that is inactive in that trial. Below: the best metric against each "
+                         "parameter (red star: the best trial, hollow: stopped by ASHA).")  # fmt: skip
+    return section
+
+
+def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
+    from rudratune import report_plots as plots
+
+    section = Section("Hyperparameter importance")
+    metric = record.sweep.settings.metric
+    try:
+        found, notes = plots.param_importances(scored, record.sweep.space, list(record.sweep.order), metric)
+    except (ValueError, RuntimeError, ZeroDivisionError) as err:
+        found, notes = [], [f"Optuna could not estimate importances here ({type(err).__name__}: {err})."]
+    if found:
+        section.images.append(plots.importance_plot(found, metric, out / "importance.png"))
+        section.notes.append(
+            "Optuna's fANOVA evaluator on each trial's best metric: "
+            "the share of the metric's variance each parameter explains."
+        )
+        rows = [[i.param, i.value, i.scope] for i in found]
+        section.table = _table(["parameter", "importance", "measured on"], rows, numeric=frozenset({1}))
+    section.notes.extend(notes)
+    return section
+
+
+def predictions_section(record: SweepRecord, best: dict[str, Any] | None, out: Path) -> Section:
+    from rudratune import report_plots as plots
+
+    section = Section("Best trial on the validation split")
+    if best is None:
+        section.notes.append("No trial reported a result.")
+        return section
+    ckpt = _checkpoint_file(record, best)
+    if ckpt is None:
+        where = best.get("checkpoint") or "never saved"
+        section.notes.append(f"The checkpoint of trial {best['trial_id']} is gone ({where}); no predictions to show.")
+        return section
+    title = f"{record.name}: trial {best['trial_id']}, validation split"
+    section.images.append(
+        plots.best_predictions(record, trial_params(record, best), ckpt, out / "predictions_val.png", title=title)
+    )
+    shown = ckpt.relative_to(record.run_dir) if ckpt.is_relative_to(record.run_dir) else ckpt
+    section.notes.append(f"Trial {best['trial_id']}, weights of its best epoch ({best.get('best_epoch')}): {shown}")
+    return section
+
+
+def _checkpoint_file(record: SweepRecord, best: dict[str, Any]) -> Path | None:
+    given = best.get("checkpoint")
+    if not given:
+        return None
+    candidates = [Path(given) / "checkpoint.ckpt"]
+    folder = trial_dir(record, best)
+    if folder is not None:  # the sweep folder may have moved since
+        candidates.append(folder / Path(given).name / "checkpoint.ckpt")
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def changes_section(record: SweepRecord, best: dict[str, Any] | None) -> Section:
+    from rudratune.tracking import flat_params
+
+    section = Section("Best config against the base experiment")
+    if best is None:
+        return section
+    tuned = record.sweep.trial_config(trial_params(record, best)).to_dict()
+    base, tuned = (flat_params({k: v for k, v in d.items() if k != "provenance"}) for d in (record.sweep.base, tuned))
+    unset = "(not set)"
+    pairs = {k: (base.get(k, unset), tuned.get(k, unset)) for k in {**base, **tuned}}
+    changed = [[k, old, new] for k, (old, new) in pairs.items() if old != new]
+    if changed:
+        section.table = _table(["key", "base", "best"], changed)
+        section.notes.append(f"Export it as an experiment config with: rudratune export {record.run_dir}")
+    else:
+        section.notes.append("The best trial runs the base experiment unchanged.")
+    return section
+
+
+def _embed(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.stem)}">'
+
+
+def render(
+    record: SweepRecord, rows: list[dict[str, Any]], best: dict[str, Any] | None, sections: list[Section]
+) -> str:
+    settings = record.sweep.settings
+    search = settings.search
+    facts = {
+        "metric": f"{settings.metric} ({settings.direction})",
+        "trials": f"{len(rows)} of {search.num_samples}",
+        "stopped by ASHA": str(sum("ASHA" in r.get("reason", "") for r in rows)),
+        "errored": str(sum(r.get("status") == "ERROR" for r in rows)),
+        "searcher / scheduler": f"{search.searcher.name} / {search.scheduler.name}, max_t {record.sweep.max_epochs}",
+    }
+    if best is not None:
+        facts["best"] = (f"trial {best['trial_id']}: {settings.metric} {float(best[f'best_{settings.metric}']):.4f}, "
+                         f"val Dice {float(best['best_val_dice']):.4f} (epoch {best['best_epoch']})")  # fmt: skip
+    summary = "".join(f"<div><b>{html.escape(k)}</b>{html.escape(v)}</div>" for k, v in facts.items())
+    made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    parts = [
+        f"<h1>Sweep {html.escape(record.name)}</h1>",
+        f"<p class=note>{html.escape(str(record.run_dir.resolve()))} · report written {made}</p>",
+        f"<div class=summary>{summary}</div>",
+    ]
+    for s in sections:
+        parts.append(f"<h2>{html.escape(s.title)}</h2>")
+        parts.extend(f"<p class=note>{html.escape(n)}</p>" for n in s.notes)
+        parts.extend(_embed(image) for image in s.images)
+        parts.append(s.table)
+    title = html.escape(f"rudratune sweep {record.name}")
+    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{title}</title>"
+            f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")  # fmt: skip
+
+
+def log_report(record: SweepRecord, page: Path, images: list[Path]) -> None:
+    """Log the page and figures to the sweep's MLflow parent run and to a W&B run, as enabled."""
+    from rudratune.tracking import wandb_mode
+
+    cfg = record.sweep.base_config.tracking
+    wandb_on = cfg.wandb and wandb_mode(cfg) != "disabled"
+    for enabled, name, log in ((cfg.mlflow, "MLflow", _log_mlflow), (wandb_on, "W&B", _log_wandb)):
+        if not enabled:
+            continue
+        try:
+            log(record, page, images)
+        except Exception as err:  # the report is on disk already: a tracker that fails costs a warning only
+            _warn(f"could not log the report to {name} ({type(err).__name__}: {str(err)[:200]})")
+
+
+def _log_mlflow(record: SweepRecord, page: Path, images: list[Path]) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from rudratune.runtime import quiet_loggers
+    from rudratune.tracking import mlflow_uri, redact
+
+    cfg = record.sweep.base_config.tracking
+    uri = mlflow_uri(cfg, record.output_root)
+    client = MlflowClient(tracking_uri=uri)
+    quiet_loggers()
+    experiment = client.get_experiment_by_name(cfg.experiment)
+    run_dir = str(record.run_dir.resolve())
+    runs = [] if experiment is None else client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`rudratune.kind` = 'sweep' and tags.`rudratune.run_dir` = '{run_dir}'",
+        order_by=["attributes.start_time DESC"],
+    )  # fmt: skip
+    if not runs:
+        _warn(f"no MLflow run of this sweep in {redact(uri)}; the report was not logged there")
+        return
+    for path in (page, *images):
+        client.log_artifact(runs[0].info.run_id, str(path), artifact_path="report")
+
+
+def _log_wandb(record: SweepRecord, page: Path, images: list[Path]) -> None:
+    import wandb
+
+    from rudratune.tracking import wandb_mode
+
+    cfg = record.sweep.base_config.tracking
+    run = wandb.init(
+        project=cfg.wandb_project, group=record.name, job_type="report", name=f"{record.name}-report",
+        mode=wandb_mode(cfg), dir=str(record.run_dir.resolve()), reinit="create_new",
+    )  # fmt: skip
+    run.log({"report": wandb.Html(page.read_text()), **{f"report/{p.stem}": wandb.Image(str(p)) for p in images}})
+    run.finish()
+
+
+def _warn(message: str) -> None:
+    print(f"rudratune: warning: {message}", file=sys.stderr)
