@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="continue an interrupted sweep")
     p.add_argument("run_dir", help="the sweep's folder, e.g. runs/quickstart-20261125-120000")
     p.add_argument("--address", help="join a Ray cluster instead of starting a local one")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report at the end")
     p.set_defaults(module="resume")
 
     p = sub.add_parser("export", help="write a sweep's best trial as an experiment config")
@@ -87,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra:
         args.overrides = [*args.overrides, *extra]
     quiet_defaults()
+    if not getattr(args, "address", None):
+        # read when ray is imported: a local Ray then binds every process to 127.0.0.1, not eth0
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         command = importlib.import_module(f"rudratune.commands.{args.module}")
         return command.run(args)

@@ -23,6 +23,8 @@ TEST_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "PYTHONWARNINGS": "ignore",
 }
+# before anything imports ray: Ray reads it at import time and then binds to 127.0.0.1 only
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 TEST_ENV_DROP = ("WANDB_API_KEY", "MLFLOW_TRACKING_URI", "RUDRATUNE_OUTPUT_ROOT", "RAY_ADDRESS")
 
 

@@ -101,7 +101,7 @@ def test_kill_9_of_the_driver_then_resume(tmp_path: Path, tiny_data: Path, out: 
     for child in children:  # a resumed trial went on from its checkpoint: epoch 1 is logged once
         steps = Counter(m.step for m in client.get_metric_history(child.info.run_id, "val_loss"))
         assert steps[1] == 1
-    wandb_ids = {p.name.rsplit("-", 1)[-1] for p in (run_dir / "wandb").glob("offline-run-*")}
+    wandb_ids = {p.name.rsplit("-", 1)[-1] for p in (run_dir / "wandb").glob("offline-run-*-k9-*")}
     assert wandb_ids == {r["trial_id"] for r in rows}  # resumed trials reuse their W&B run ids
 
 

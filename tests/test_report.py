@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from rudratune.search.record import record_for
+from rudratune.report import write_report
+from rudratune.report_plots import asha_rungs, param_importances
+from rudratune.search.record import load_record, record_for
+from rudratune.search.settings import Param
 from rudratune.search.space import load_sweep
 from tests.conftest import cli
 from tests.test_sweep import tiny_space
@@ -102,10 +106,9 @@ def test_report_as_a_person_sees_it(report: Path, tmp_path: Path) -> None:
 def test_report_says_so_when_the_checkpoint_is_gone(sweep: tuple[Path, Path], report: Path, tmp_path: Path) -> None:
     _, run_dir = sweep
     copy = tmp_path / "moved"
-    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("checkpoint_*", "wandb"))
-    (copy / "report.html").unlink()
-    from rudratune.report import write_report
-    from rudratune.search.record import load_record
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("checkpoint_*", "wandb", "report*"))
+    results = copy / "results.json"
+    results.write_text(results.read_text().replace(str(run_dir), str(copy)))
 
     page = write_report(load_record(copy), log=False)
     text = page.read_text()
@@ -128,3 +131,44 @@ def test_report_of_a_sweep_without_results(tmp_path: Path, tiny_data: Path) -> N
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no finished trial to report" in lines[0]
+
+
+def test_importing_the_report_is_cheap() -> None:
+    heavy = ("torch", "matplotlib", "optuna", "mlflow", "wandb", "ray", "lightning")
+    code = f"import sys, rudratune.report; print([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_asha_rungs() -> None:
+    assert asha_rungs(1, 2, 3) == [1, 2]
+    assert asha_rungs(2, 2, 8) == [2, 4]
+    assert asha_rungs(1, 3, 10) == [1, 3, 9]
+    assert asha_rungs(5, 3, 3) == []  # grace period past max_t: no rung
+
+
+def test_importance_of_conditional_params_is_measured_where_they_are_active() -> None:
+    space = {
+        "loss.name": Param(values=["DiceLoss", "DiceFocalLoss"]),
+        "loss.gamma": Param(distribution="uniform", min=0.5, max=3.0, when={"loss.name": ["DiceFocalLoss"]}),
+        "optimizer.lr": Param(distribution="log_uniform", min=1e-4, max=1e-2),
+        "trainer.max_epochs": Param(distribution="int_uniform", min=2, max=8),
+    }
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(8):
+        focal = i % 2 == 0
+        lr = float(10 ** rng.uniform(-4, -2))
+        rows.append({"trial_id": str(i), "loss.name": "DiceFocalLoss" if focal else "DiceLoss",
+                     "loss.gamma": float(rng.uniform(0.5, 3.0)) if focal else "", "optimizer.lr": lr,
+                     "trainer.max_epochs": int(rng.integers(2, 9)), "best_val_loss": 1 + np.log10(lr)})  # fmt: skip
+    found, notes = param_importances(rows, space, list(space), "val_loss")
+    by_name = {i.param: i for i in found}
+    assert set(by_name) == set(space) and not notes
+    assert by_name["loss.gamma"].conditional and by_name["loss.gamma"].scope.startswith("the 4 trials where")
+    assert max(found, key=lambda i: i.value).param == "optimizer.lr"
+
+    few, notes = param_importances(rows[:2], space, list(space), "val_loss")
+    assert few == [] and "at least 3" in notes[0]
+    single, notes = param_importances(rows, {"optimizer.lr": space["optimizer.lr"]}, ["optimizer.lr"], "val_loss")
+    assert single == [] and "single parameter" in notes[0]

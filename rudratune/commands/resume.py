@@ -16,4 +16,4 @@ def run(args: argparse.Namespace) -> int:
     init_ray(args.address)
     print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
     outcome = execute(record, data, address=args.address, resume=True)
-    return finish(record, outcome, report=True)
+    return finish(record, outcome, report=not args.no_report)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,6 @@ def init_ray(address: str | None) -> None:
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
             raise UserError(f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}") from None
         return
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray.init(num_cpus=usable_cpus(), include_dashboard=False, _node_ip_address="127.0.0.1", **common)
 
 
