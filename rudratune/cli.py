@@ -80,11 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rudratune.runtime import quiet_defaults
 
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    # overrides may follow options (``run SPACE --name x a.b=1``): argparse leaves those in ``extra``
-    unknown = [t for t in extra if "=" not in t and not t.startswith("~")]
-    if unknown or (extra and not hasattr(args, "overrides")):
-        parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
+    try:
+        args, extra = parser.parse_known_args(argv)
+        # overrides may follow options (``run SPACE --name x a.b=1``): argparse leaves those in ``extra``
+        unknown = [t for t in extra if "=" not in t and not t.startswith("~")]
+        if unknown or (extra and not hasattr(args, "overrides")):
+            parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
+    except SystemExit as exit_:  # --help, or a usage error already printed on one line
+        return int(exit_.code or 0)
     if extra:
         args.overrides = [*args.overrides, *extra]
     quiet_defaults()

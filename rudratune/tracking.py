@@ -44,8 +44,26 @@ def artifact_location(output_root: str | Path) -> str:
     return (Path(output_root) / "mlartifacts").resolve().as_uri()
 
 
+def check_server(uri: str, *, timeout: float = 5.0) -> None:
+    """Fail fast on an unreachable tracking server (the MLflow client would retry for minutes)."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        return  # it answered: a server is there (some have no /health)
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        raise UserError(f"tracking.mlflow_uri: cannot reach MLflow at {redact(uri)} ({reason})") from None
+
+
 def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path) -> str:
     """Create the store and the experiment once, before any run or trial touches them; return its id."""
+    check_server(uri)
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -63,6 +81,12 @@ def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path) -> st
         raise UserError(f"tracking.mlflow_uri: cannot use MLflow store {redact(uri)}: {_first_line(err)}") from None
     except Exception as err:  # connection errors of a tracking server come in many types
         raise UserError(f"tracking.mlflow_uri: cannot reach MLflow at {redact(uri)}: {type(err).__name__}") from None
+
+
+def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:
+    """Check the MLflow store (and create it) before a command writes anything else."""
+    if cfg.mlflow:
+        ensure_mlflow_experiment(mlflow_uri(cfg, output_root), cfg.experiment, output_root)
 
 
 def wandb_mode(cfg: TrackingConfig) -> str:

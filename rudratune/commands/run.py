@@ -29,9 +29,12 @@ def run(args: argparse.Namespace) -> int:
 
     from rudratune.data.source import load_data
     from rudratune.search.record import record_for
-    from rudratune.search.runner import execute, init_ray
+    from rudratune.search.runner import check_address, execute, init_ray
+    from rudratune.tracking import preflight
 
+    check_address(args.address)
     data = load_data(sweep.base["data"]["root"], output_root)  # decoded once per sweep (also checks the folder)
+    preflight(sweep.base_config.tracking, output_root)
     init_ray(args.address)
     run_dir.mkdir()
     record = record_for(run_dir, sweep, storage=args.storage or sweep.settings.storage, output_root=output_root)

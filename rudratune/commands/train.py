@@ -10,7 +10,7 @@ from typing import Any
 from rudratune.commands.common import fmt_metrics, stamp, writable_dir
 from rudratune.config.experiment import load_experiment
 from rudratune.config.schema import ExperimentConfig
-from rudratune.tracking import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
+from rudratune.tracking import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
 
 TEST_KEYS = ("test_loss", "test_dice", "test_iou")
 
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.training import RunOptions, train
 
     data = load_data(cfg.data.root, output_root)
+    preflight(cfg.tracking, output_root)
     run_name = f"{cfg.name}-{stamp()}"
     run_dir = output_root / "train" / run_name
     run_dir.mkdir(parents=True)

@@ -32,12 +32,29 @@ def init_ray(address: str | None) -> None:
         return
     common = dict(log_to_driver=False, logging_level="ERROR", configure_logging=True)
     if address:
+        check_address(address)
         try:
             ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
             raise UserError(f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}") from None
         return
     ray.init(num_cpus=usable_cpus(), include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+
+
+def check_address(address: str | None) -> None:
+    """A quick TCP check of ``host:port`` and ``ray://host:port`` (ray.init would retry for a long time)."""
+    import socket
+
+    if not address:
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError as err:
+        raise UserError(f"--address: cannot reach a Ray cluster at {address} ({err.strerror or err})") from None
 
 
 def resources_for(settings: Any) -> dict[str, float]:

@@ -45,9 +45,18 @@ class Param(_Strict):
                 raise ValueError(f"q is only for q_uniform, not {self.distribution}")
         elif self.min is not None or self.max is not None or self.q is not None:
             raise ValueError("min, max and q belong to a distribution")
+        if self.distribution and self.distribution.startswith("int"):
+            if self.min != int(self.min) or self.max != int(self.max):
+                raise ValueError(f"{self.distribution} needs whole-number min and max")
+            if self.distribution == "int_log_uniform" and self.min < 1:
+                raise ValueError(f"int_log_uniform needs min >= 1, got {self.min}")
         for choices in (self.values, self.grid):
             if choices is not None and not choices:
                 raise ValueError("needs at least one value")
+            if choices is not None and not all(isinstance(v, (str, int, float, bool)) or v is None for v in choices):
+                raise ValueError("values must be plain scalars (text, numbers, true/false or null)")
+        if self._given("value") and isinstance(self.value, (dict, list)):
+            raise ValueError("a constant value must be a plain scalar")
         return self
 
     def _given(self, key: str) -> bool:

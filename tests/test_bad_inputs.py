@@ -1,0 +1,179 @@
+"""The bad-input catalogue (docs/bad-inputs.md): each case exits 2 with one line and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rudratune.cli import main
+from tests.conftest import EXPERIMENT, files_under
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    args: Callable[[Path, Path], list[str]]
+    """(scratch dir, tiny data) → CLI arguments after ``--output-root``."""
+    message: str
+    """The message, with ``{tmp}`` for the scratch dir."""
+
+
+def space(tmp: Path, body: str) -> str:
+    path = tmp / "space.yaml"
+    path.write_text(f"experiment: {EXPERIMENT}\n" + textwrap.dedent(body))
+    return str(path)
+
+
+def folder(tmp: Path, data: Path, *, drop_mask: bool = False, corrupt: bool = False, empty: bool = False) -> str:
+    root = tmp / "data"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    if not empty:
+        for image in sorted((data / "images").iterdir())[:2]:
+            (root / "images" / image.name).write_bytes(image.read_bytes())
+            (root / "masks" / image.name).write_bytes((data / "masks" / image.name).read_bytes())
+    if drop_mask:
+        (root / "masks" / "sem_001.png").unlink()
+    if corrupt:
+        (root / "images" / "sem_001.png").write_bytes(b"\x89PNG broken")
+    return str(root)
+
+
+def sweep_dir(tmp: Path) -> str:
+    """A sweep folder whose trials never reported (what a sweep killed at once leaves)."""
+    from rudratune.search.record import record_for
+    from rudratune.search.space import load_sweep
+
+    run_dir = tmp / "sweeps" / "empty"
+    run_dir.mkdir(parents=True)
+    record_for(run_dir, load_sweep(space(tmp, "space: {}\n")), storage=None, output_root=tmp).save()
+    return str(run_dir)
+
+
+TRAIN = ["train", str(EXPERIMENT)]
+CASES = [
+    Case("malformed YAML", lambda t, d: ["run", space(t, "space: {optimizer.lr: [1\n"), "--dry-run"],
+         "{tmp}/space.yaml: line 3 malformed YAML: expected ',' or ']', but got '<stream end>'"),
+    Case("duplicate key", lambda t, d: ["run", space(t, "metric: val_loss\nmetric: val_dice\n"), "--dry-run"],
+         "{tmp}/space.yaml: line 3: duplicate key 'metric'"),
+    Case("unknown distribution", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: normal, min: 0, max: 1}\n"), "--dry-run"],
+         "{tmp}/space.yaml: space.optimizer.lr: unknown distribution 'normal'; valid: uniform, log_uniform, int_uniform, int_log_uniform, q_uniform"),
+    Case("min > max", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: 0.01}\n"), "--dry-run"],
+         "{tmp}/space.yaml: space.optimizer.lr: min (0.1) must be below max (0.01)"),
+    Case("log with min <= 0", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: log_uniform, min: 0, max: 0.1}\n"), "--dry-run"],
+         "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0"),
+    Case("when names an absent parameter", lambda t, d: ["run", space(t, "space:\n  loss.gamma: {values: [2.0], when: {loss.name: [DiceFocalLoss]}}\n"), "--dry-run"],
+         "{tmp}/space.yaml: space.loss.gamma.when: names 'loss.name', which is not a parameter of the space"),
+    Case("unknown sweep key", lambda t, d: ["run", space(t, "serach: {num_samples: 4}\n"), "--dry-run"],
+         "{tmp}/space.yaml: unknown key 'serach' (did you mean 'search'?); valid keys here: experiment, name, metric, mode, search, resources, checkpoints, max_failures, storage, data_transfer, space"),
+    Case("unknown model", lambda t, d: [*TRAIN, "model.name=smp.Unett"],
+         f"{EXPERIMENT}: model.name: unknown model 'smp.Unett' (did you mean 'smp.Unet'?); valid: monai.AttentionUnet, monai.BasicUNet, monai.SegResNet, monai.SwinUNETR, monai.UNETR, monai.UNet, scratch.AttentionUNet, scratch.FCN8s, scratch.ResUNet, scratch.UNet, smp.DPT, smp.DeepLabV3, smp.DeepLabV3Plus, smp.FPN, smp.Linknet, smp.MAnet, smp.PAN, smp.PSPNet, smp.Segformer, smp.UPerNet, smp.Unet, smp.UnetPlusPlus"),
+    Case("unknown encoder", lambda t, d: [*TRAIN, "model.encoder=resnet35"],
+         "model.encoder: unknown encoder 'resnet35' (did you mean 'resnet50'?)"),
+    Case("unknown loss", lambda t, d: [*TRAIN, "loss.name=DiceFocal"],
+         "loss.name: unknown loss 'DiceFocal' (did you mean 'DiceFocalLoss'?)"),
+    Case("image size the model cannot take", lambda t, d: [*TRAIN, "model.name=smp.PAN", "data.image_size=64"],
+         f"{EXPERIMENT}: data.image_size: smp.PAN needs data.image_size >= 128, got 64"),
+    Case("unknown config key", lambda t, d: [*TRAIN, "optimizer.learning_rate=0.1"],
+         f"{EXPERIMENT}: unknown key 'optimizer.learning_rate'; valid keys here: name, lr, weight_decay, momentum"),
+    Case("missing data folder", lambda t, d: [*TRAIN, "data.root=/nonexistent/sem"],
+         "data.root: no such folder /nonexistent/sem"),
+    Case("empty data folder", lambda t, d: [*TRAIN, f"data.root={folder(t, d, empty=True)}"],
+         "data.root: {tmp}/data/images and {tmp}/data/masks hold no images (.png, .jpg, .jpeg, .tif, .tiff, .bmp)"),
+    Case("unpaired file", lambda t, d: [*TRAIN, f"data.root={folder(t, d, drop_mask=True)}"],
+         "data.root: image without a mask: {tmp}/data/images/sem_001.png (1 unpaired)"),
+    Case("corrupt image", lambda t, d: [*TRAIN, f"data.root={folder(t, d, corrupt=True)}"],
+         "data.root: cannot read image {tmp}/data/images/sem_001.png (UnidentifiedImageError: corrupt or unsupported)"),
+    Case("output dir that cannot be written", lambda t, d: ["--output-root", "/proc/rudratune", *TRAIN],
+         "--output-root: cannot create /proc/rudratune (No such file or directory)"),
+    Case("unreachable --address", lambda t, d: ["run", space(t, "space: {}\n"), "--address", "127.0.0.1:9"],
+         "--address: cannot reach a Ray cluster at 127.0.0.1:9 (Connection refused)"),
+    Case("unreachable MLflow URI", lambda t, d: [*TRAIN, f"data.root={d}", "tracking.mlflow_uri=http://127.0.0.1:9"],
+         "tracking.mlflow_uri: cannot reach MLflow at http://127.0.0.1:9 ([Errno 111] Connection refused)"),
+    Case("resume of a folder that is not a sweep", lambda t, d: ["resume", str(t)],
+         "{tmp}: not a rudratune sweep folder (no sweep.json)"),
+    Case("export of a sweep with no completed trial", lambda t, d: ["export", sweep_dir(t)],
+         "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export"),
+    Case("export into a missing folder", lambda t, d: ["export", sweep_dir(t), "-o", "/nonexistent/best.yaml"],
+         "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export"),
+    Case("report of a folder that is not a sweep", lambda t, d: ["report", str(t)],
+         "{tmp}: not a rudratune sweep folder (no sweep.json)"),
+    Case("sweep name taken", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "sweeps"],
+         "--name: {out}/sweeps already exists; choose another name or `rudratune resume {out}/sweeps`"),
+    Case("bad sweep name", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "../x"],
+         "--name: '../x' may hold only letters, digits, '_', '.' and '-'"),
+    Case("missing config file", lambda t, d: ["train", "experiments/nope.yaml"], "experiments/nope.yaml: no such file"),
+    Case("unknown option", lambda t, d: ["train", str(EXPERIMENT), "--epochs", "3"],
+         "unrecognized arguments: --epochs 3 (see rudratune --help)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(case: Case, tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    args = case.args(scratch, tiny_data)
+    if case.name == "sweep name taken":
+        (out / "sweeps").mkdir()
+    before = files_under(out), files_under(scratch)
+    code = main(["--output-root", str(out), *args] if args[0] != "--output-root" else args)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    expected = case.message.format(tmp=scratch, out=out)
+    assert lines[0].startswith("rudratune: error: ") and expected in lines[0], f"{lines[0]}\n!= {expected}"
+    assert (files_under(out), files_under(scratch)) == before  # nothing written
+
+
+def test_catalogue_is_documented() -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "bad-inputs.md").read_text()
+    for case in CASES:
+        assert f"| {case.name} |" in doc, case.name
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.floats(-10, 10, allow_nan=False),
+                    st.sampled_from(["smp.Unet", "DiceLoss", "resnet18", "x", "uniform", "log_uniform", ""]))  # fmt: skip
+keys = st.sampled_from(["optimizer.lr", "loss.name", "loss.gamma", "model.name", "model.encoder", "data.image_size",
+                        "scheduler.patience", "trainer.max_epochs", "nope.key", "seed"])  # fmt: skip
+params = st.fixed_dictionaries(
+    {},
+    optional={
+        "values": st.lists(scalars, max_size=3),
+        "grid": st.lists(scalars, max_size=3),
+        "value": scalars,
+        "distribution": st.sampled_from(["uniform", "log_uniform", "int_uniform", "int_log_uniform", "q_uniform", "beta"]),
+        "min": scalars,
+        "max": scalars,
+        "q": scalars,
+        "when": st.dictionaries(keys, st.lists(scalars, max_size=2), max_size=1),
+        "extra": scalars,
+    },
+)
+spaces = st.fixed_dictionaries(
+    {"space": st.dictionaries(keys, st.one_of(params, scalars), max_size=4)},
+    optional={"metric": scalars, "mode": scalars, "search": st.dictionaries(st.sampled_from(["num_samples", "seed", "x"]), scalars, max_size=2),
+              "resources": st.one_of(scalars, st.dictionaries(st.sampled_from(["cpu", "gpu"]), scalars, max_size=2))},
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=spaces)
+def test_random_spaces_never_raise_a_traceback(body: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "random.yaml"
+    path.write_text(yaml.safe_dump({"experiment": str(EXPERIMENT), **json.loads(json.dumps(body))}))
+    code = main(["--output-root", str(tmp_path / "out"), "run", str(path), "--dry-run", "--samples", "2"])
+    err = capsys.readouterr().err
+    assert code in (0, 2)
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1 and err.startswith("rudratune: error: ")
