@@ -35,8 +35,7 @@ space:
   data.batch_size: {{value: 4}}
   data.num_workers: {{value: 0}}
   trainer.max_epochs: {{value: 3}}
-  model.name: {{value: smp.Unet}}
-  model.encoder: {{value: resnet18}}
+  model.name: {{value: monai.UNet}}
   loss.name: {{grid: [GeneralizedDiceLoss, DiceLoss, DiceCELoss]}}
   optimizer.lr: {{value: 1.0e+30, when: {{loss.name: [DiceCELoss]}}}}
 """)
@@ -128,3 +127,14 @@ def test_two_node_cluster_and_shared_storage(tmp_path: Path, tiny_data: Path, ou
     assert len(nodes) == 2  # trials ran on both nodes
     assert any(trial_dir.glob("checkpoint_*") for trial_dir in trial_dirs)
     assert len(read_rows(out / "two")) == 4
+
+
+def test_fail_fast_stops_at_the_first_error(tmp_path: Path, tiny_data: Path, out: Path) -> None:
+    result = cli("--output-root", str(out), "run", str(faulty_space(tmp_path, tiny_data)), "--name", "ff",
+                 "--no-report", "--fail-fast", env={"RUDRATUNE_TEST_FAULT": "always:1"})  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "--fail-fast: stopped at the first trial error" in result.stderr
+    assert any(r["status"] == "ERROR" for r in read_rows(out / "ff"))
+    parents, children = mlflow_runs(out)
+    assert parents[0].info.status == "FAILED"
+    assert not any(c.info.status == "RUNNING" for c in children)

@@ -38,8 +38,7 @@ space:
   data.batch_size: {{value: 4}}
   data.num_workers: {{value: 0}}
   trainer.max_epochs: {{value: {epochs}}}
-  model.name: {{value: smp.Unet}}
-  model.encoder: {{value: resnet18}}
+  model.name: {{value: monai.UNet}}
   loss.name: {{values: [GeneralizedDiceLoss, DiceFocalLoss]}}
   loss.gamma: {{distribution: uniform, min: 0.5, max: 3.0, when: {{loss.name: [DiceFocalLoss]}}}}
   optimizer.lr: {{distribution: log_uniform, min: 1.0e-4, max: 1.0e-2}}

@@ -16,13 +16,20 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
     settings = record.sweep.settings
     grid = outcome.grid
     ended = 0 if grid is None else grid.num_terminated + grid.num_errors
-    if grid is None or (ended < settings.search.num_samples and not outcome.out_of_time):
+    stopped_on_error = outcome.fail_fast and grid is not None and grid.num_errors > 0
+    if grid is None or (ended < settings.search.num_samples and not outcome.out_of_time and not stopped_on_error):
         # Tune catches the first Ctrl-C itself, saves its state and returns: unfinished trials tell.
         finish_parent(outcome.tracker, None, settings.metric, status="KILLED")
         print(f"sweep interrupted after {ended} of {settings.search.num_samples} trials; "
               f"continue with: rudratune resume {record.run_dir}", file=sys.stderr)  # fmt: skip
         return 130
     rows = trial_rows(grid, record, outcome.tracker.reasons)
+    if stopped_on_error:
+        write_results(rows, record)
+        finish_parent(outcome.tracker, None, settings.metric, status="FAILED")
+        failed = next(r for r in rows if r["status"] == "ERROR")
+        print(f"--fail-fast: stopped at the first trial error ({failed['trial_id']}: {failed['error']})", file=sys.stderr)
+        return 1
     best_rows = ranked(rows, settings.metric, settings.direction)
     prune_checkpoints(rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs)
     results = write_results(rows, record)
@@ -39,12 +46,13 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
     print(f"results: {results}")
     print(f"disk used by the sweep: {_human(disk_usage(record.run_dir))}")
     if report and best_rows:
+        from rudratune.report import write_report
+
         try:
-            from rudratune.report import write_report
-        except ImportError:
-            pass
-        else:
             print(f"report: {write_report(record)}")
+        except Exception as err:  # the sweep's results are saved; a report failure must not hide them
+            print(f"rudratune: warning: no report ({type(err).__name__}: {err}); "
+                  f"retry with: rudratune report {record.run_dir}", file=sys.stderr)  # fmt: skip
     if len(rows) < settings.search.num_samples:
         print(f"{len(rows)} of {settings.search.num_samples} trials ran within the time budget")
     return 0 if best_rows else 1

@@ -22,6 +22,7 @@ class Outcome:
     tracker: Any
     out_of_time: bool = False
     """The sweep's time budget ran out (unfinished trials are then expected, not an interruption)."""
+    fail_fast: bool = False
 
 
 def init_ray(address: str | None) -> None:
@@ -140,7 +141,9 @@ def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bo
     run_dir = str(record.run_dir.resolve())
     if resume:
         found = client.search_runs(
-            [experiment_id], filter_string=f"tags.`rudratune.run_dir` = '{run_dir}' and tags.`rudratune.kind` = 'sweep'"
+            [experiment_id],
+            filter_string=f"tags.`rudratune.run_dir` = '{run_dir}' and tags.`rudratune.kind` = 'sweep'",
+            order_by=["attributes.start_time DESC"],
         )
         if found:
             parent = found[0].info.run_id
@@ -229,7 +232,8 @@ def execute(
                     checkpoint_score_order=settings.direction,
                 ),
                 failure_config=tune.FailureConfig(
-                    max_failures=settings.max_failures if max_failures is None else max_failures,
+                    # Tune refuses retries together with fail_fast
+                    max_failures=0 if fail_fast else settings.max_failures if max_failures is None else max_failures,
                     fail_fast=fail_fast,
                 ),
             ),
@@ -240,6 +244,11 @@ def execute(
         grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None
+    except BaseException:
+        finish_parent(tracker, None, settings.metric, status="FAILED")
+        raise
     finally:
         tracker.close_open_runs("KILLED")
-    return Outcome(grid, tracker, out_of_time=budget is not None and time.monotonic() - start >= budget)
+    return Outcome(
+        grid, tracker, out_of_time=budget is not None and time.monotonic() - start >= budget, fail_fast=fail_fast
+    )
