@@ -71,7 +71,7 @@ def test_retry_from_checkpoint_failing_and_nan_trials(tmp_path: Path, tiny_data:
 
 
 def test_kill_9_of_the_driver_then_resume(tmp_path: Path, tiny_data: Path, out: Path) -> None:
-    space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=4)
+    space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=12)  # long enough to die mid-flight
     proc = subprocess.Popen(
         [sys.executable, "-m", "rudratune", "--output-root", str(out), "run", str(space), "--name", "k9", "--no-report"],
         cwd=REPO, env={**os.environ, **TEST_ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -68,10 +68,14 @@ def run_command(args: list[str], log: Path, *, timeout: float = 3600) -> Command
 
 def rudratune(args: list[str], output_root: Path, log: Path, *, timeout: float = 3600) -> CommandRun:
     """``python -m rudratune --output-root OUTPUT_ROOT ARGS`` as a user runs it; raises when it fails."""
-    run = run_command([sys.executable, "-m", "rudratune", "--output-root", str(output_root), *args], log, timeout=timeout)
+    run = run_command(rudratune_argv(args, output_root), log, timeout=timeout)
     if run.returncode != 0:
         raise RuntimeError(f"rudratune {' '.join(args[:2])} exited {run.returncode}; see {log}:\n{run.tail()}")
     return run
+
+
+def rudratune_argv(args: list[str], output_root: Path) -> list[str]:
+    return [sys.executable, "-m", "rudratune", "--output-root", str(output_root), *args]
 
 
 def tiny_dataset(output_root: Path) -> Path:

@@ -1,0 +1,56 @@
+"""The benchmark suite still runs: ``experiments/benchmarks/run.py --smoke`` end to end, every figure written."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, TEST_ENV, TEST_ENV_DROP
+
+pytestmark = pytest.mark.slow
+
+RUN = REPO / "experiments" / "benchmarks" / "run.py"
+FIGURES = {
+    "D0": ["D0 Otsu Dice, embedded test split", "D0 trained model / Otsu"],
+    "P1": ["P1 train() / bare loop, time per epoch", "P1 1-trial sweep / train command, wall time"],
+    "P2": ["P2 cores busy while trials run"],
+    "P3": ["P3 ASHA+TPE epochs to reach random+FIFO's best"],
+    "P4": ["P4 start-up with reused actors", "P4 reused / fresh actors"],
+    "P5": ["P5 driver overhead per trial", "P5 driver peak RSS"],
+}
+
+
+def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "report" / "BENCHMARKS.md"
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
+    env.update(TEST_ENV)
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--smoke", "--out", str(out), "--output-root", str(tmp_path / "outputs")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    text = out.read_text()
+    assert "failed to run" not in text
+    for bench_id, names in FIGURES.items():
+        for name in names:
+            # the summary row: | id | figure | value | goal | goal met |, with a measured value
+            row = re.search(rf"^\| {bench_id} \| {re.escape(name)}[^|]*\| ([^|]+)\|", text, re.MULTILINE)
+            assert row, f"no summary row for {name!r}"
+            assert re.match(r"\s*(-?[0-9.]+|not reached)", row.group(1)), row.group(0)
+            assert f"- **{name}" in text, f"no sentence for {name!r}"
+    if "yes" in re.search(r"GPU: (\w+)", text).group(1):
+        assert "P6 best packing" in text
+    else:
+        assert "P6 GPU packing skipped: `torch.cuda.is_available()` is False" in text
+    assert (out.parent / "p3_search_efficiency.png").stat().st_size > 0
+    assert "](p3_search_efficiency.png)" in text
+    assert "CPU: " in text and "torch " in text and "Load average" in text
