@@ -84,7 +84,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 "D0 trained model / Otsu, test Dice on the same images", ratio, f"{ratio:.2f}×",
                 meaning=f"On the same {len(model_test)} test images the trained model scores {model_dice:.4f} against "
                         f"Otsu's {otsu_same:.4f} ({ratio:.2f}×)" + (
-                            "; the smoke model trains 2 epochs at 32 px, so it is not expected to beat Otsu." if smoke else "."),
+                            f"; the smoke model trains {cfg.trainer.max_epochs} epochs at {d.image_size} px, so it is not expected to beat Otsu." if smoke else "."),
             ),
         ],  # fmt: skip
         "raw": {"otsu_embedded": otsu, "otsu_same_images": otsu_same, "model_test_dice": model_dice},

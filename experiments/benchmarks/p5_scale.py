@@ -90,6 +90,7 @@ def worker(n: int, out: Path) -> None:
     start = time.perf_counter()
     grid = tuner.fit()
     wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before reading results back
     own = sum(r.metrics.get("own_s", 0.0) for r in grid if r.metrics)
     epochs = sum(len(r.metrics_dataframe) for r in grid if r.metrics_dataframe is not None)
     half = len(completed) // 2
@@ -97,7 +98,7 @@ def worker(n: int, out: Path) -> None:
     result = {
         "trials": len(grid), "errors": grid.num_errors, "epochs": epochs, "wall_s": wall, "own_s": own,
         "max_concurrent": settings.search.max_concurrent, "steady_s": steady, "rss_before_mib": rss_before,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "max_t": swp.max_epochs,
+        "peak_rss_mib": peak, "max_t": swp.max_epochs,
     }  # fmt: skip
     (out / "p5.json").write_text(json.dumps(result, indent=1))
 

@@ -39,9 +39,8 @@ def best_config(run_dir: str | Path) -> tuple[dict[str, Any], Path]:
     best = rows[0]
     params = {k: best[k] for k in record.sweep.order if best.get(k) not in (None, "")}
     cfg = record.sweep.trial_config(params, source=f"{run_dir} trial {best['trial_id']}").to_dict()
-    resources = settings.resources
-    if cfg["trainer"]["threads"] is None and not isinstance(resources, str):
-        cfg["trainer"]["threads"] = max(1, int(resources.cpu))  # same thread count → same float sums on CPU
+    if cfg["trainer"]["threads"] is None and best.get("torch_threads"):
+        cfg["trainer"]["threads"] = int(best["torch_threads"])  # same thread count → same float sums on CPU
     cfg["tracking"]["mlflow_uri"] = redact(cfg["tracking"]["mlflow_uri"])
     cfg["name"] = f"{record.name}-best"
     cfg["provenance"] = {

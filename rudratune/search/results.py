@@ -32,6 +32,7 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
             "error": _error_text(result.error) if failed else "",
             "checkpoint": "",
             "trial_dir": str(result.path),
+            "torch_threads": last.get("torch_threads"),
         }
         if rows_:
             pick = min if settings.direction == "min" else max

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback
 
 from rudratune.training import epoch_metrics
@@ -41,7 +42,7 @@ class TuneReporter(Callback):
         from ray import tune
 
         row = {**epoch_metrics(trainer), "early_stopped": bool(trainer.should_stop), "first_step_at": self.first_step_at,
-               "node_id": self.node_id}
+               "node_id": self.node_id, "torch_threads": torch.get_num_threads()}
         _maybe_inject_fault(row["epoch"], self.resumed, self.params)
         if row["epoch"] % self.checkpoint_every and not trainer.should_stop:
             tune.report(row)
