@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rudratune.importance import present
+
 if TYPE_CHECKING:
+    from rudratune.importance import Importance
     from rudratune.search.record import SweepRecord
     from rudratune.search.settings import Param
 
-MIN_TRIALS = 3
 LEGEND_LIMIT = 10
 GRID_ROWS = 4
 LABEL_BOX = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.6}
@@ -30,10 +31,6 @@ def _save(fig: Any, path: Path) -> Path:
     fig.savefig(path, dpi=96, bbox_inches="tight")
     _plt().close(fig)
     return path
-
-
-def present(row: dict[str, Any], key: str) -> bool:
-    return row.get(key) not in (None, "")
 
 
 def asha_rungs(grace_period: int, reduction_factor: float, max_t: int) -> list[int]:
@@ -191,81 +188,6 @@ def slices(
         ax.set_ylabel(metric)
     fig.tight_layout()
     return _save(fig, path)
-
-
-@dataclass(frozen=True)
-class Importance:
-    param: str
-    value: float
-    scope: str
-    """The trials it was measured on, in words."""
-    conditional: bool = False
-
-
-def _distribution(param: Param) -> Any:
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    if param.kind == "value":
-        return None
-    if param.choices is not None:
-        return CategoricalDistribution([str(c) for c in param.choices])
-    dist, log = param.distribution or "", "log" in (param.distribution or "")
-    if dist.startswith("int"):
-        return IntDistribution(int(param.min), int(param.max), log=log)
-    return FloatDistribution(float(param.min), float(param.max), log=log, step=param.q)
-
-
-def _as(distribution: Any, value: Any) -> Any:
-    from optuna.distributions import CategoricalDistribution, IntDistribution
-
-    if isinstance(distribution, CategoricalDistribution):
-        return str(value)
-    return int(value) if isinstance(distribution, IntDistribution) else float(value)
-
-
-def _importances(rows: list[dict[str, Any]], dists: dict[str, Any], metric: str) -> dict[str, float]:
-    """fANOVA importances over the parameters every given trial has (Optuna ignores the others)."""
-    import optuna
-    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize" if metric == "val_loss" else "maximize")
-    for row in rows:
-        keys = [k for k in dists if present(row, k)]
-        params = {k: _as(dists[k], row[k]) for k in keys}
-        trial = optuna.trial.create_trial(
-            params=params, distributions={k: dists[k] for k in keys}, value=float(row[f"best_{metric}"])
-        )
-        study.add_trial(trial)
-    found = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
-    return {k: float(v) for k, v in found.items()}
-
-
-def param_importances(
-    rows: list[dict[str, Any]], space: dict[str, Param], order: list[str], metric: str
-) -> tuple[list[Importance], list[str]]:
-    """Importances of the unconditional parameters on every trial, and of each conditional one where active.
-
-    Returns the importances and sentences about what could not be assessed.
-    """
-    dists = {k: d for k in order if (d := _distribution(space[k])) is not None}
-    if len(rows) < MIN_TRIALS:
-        return [], [f"Only {len(rows)} trial(s) reported {metric}; importance needs at least {MIN_TRIALS}."]
-    if len(dists) < 2:
-        return [], ["A single parameter varies, so its importance is trivially 100%."]
-    overall = _importances(rows, dists, metric)
-    found = [Importance(k, v, f"all {len(rows)} trials") for k, v in overall.items()]
-    notes = []
-    for key in (k for k in dists if k not in overall):
-        active = [r for r in rows if present(r, key)]
-        when = " and ".join(f"{c} ∈ {{{', '.join(map(str, v))}}}" for c, v in (space[key].when or {}).items())
-        if len(active) < MIN_TRIALS:
-            notes.append(f"{key} is active in {len(active)} trial(s) ({when}): too few to assess its importance.")
-            continue
-        within = _importances(active, dists, metric)
-        if key in within:
-            found.append(Importance(key, within[key], f"the {len(active)} trials where {when}", conditional=True))
-    return sorted(found, key=lambda i: -i.value), notes
 
 
 def importance_plot(found: list[Importance], metric: str, path: Path) -> Path:

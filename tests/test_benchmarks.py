@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 RUN = REPO / "experiments" / "benchmarks" / "run.py"
 FIGURES = {
     "D0": ["D0 Otsu Dice, embedded test split", "D0 trained model / Otsu"],
-    "P1": ["P1 train() / bare loop, time per epoch", "P1 1-trial sweep / train command, wall time"],
+    "P1": ["P1 train() / bare loop, fastest epoch", "P1 1-trial sweep / train command, wall time"],
     "P2": ["P2 cores busy while trials run"],
     "P3": ["P3 ASHA+TPE epochs to reach random+FIFO's best"],
     "P4": ["P4 start-up with reused actors", "P4 reused / fresh actors"],

@@ -13,8 +13,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
+from rudratune.importance import param_importances
 from rudratune.report import write_report
-from rudratune.report_plots import asha_rungs, param_importances
+from rudratune.report_plots import asha_rungs
 from rudratune.search.record import load_record, record_for
 from rudratune.search.settings import Param
 from rudratune.search.space import load_sweep

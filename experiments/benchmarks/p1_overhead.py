@@ -2,8 +2,10 @@
 
 (a) a hand-written PyTorch loop and (b) rudratune's ``train()`` (in this process, trackers, checkpoints,
 test and artifacts off) train the same network, loss, optimizer, batches and epochs with the same torch
-thread count; the figure is the ratio of their median time per epoch, the first (warm-up) epoch of every
-run left out. Epochs are timed from the start of one epoch to the start of the next (the last one to the
+thread count; the figure is the ratio of their fastest epochs, the first (warm-up) epoch of every run left
+out, with the ratio of medians beside it. The fastest, because other work only ever adds time: with 2 torch
+threads on 2 cores a competing process stalls every parallel region (epochs of 0.3 s took 2-8 s here while
+other jobs ran), and such stalls hit (a) or (b) by chance. Epochs are timed from the start of one epoch to the start of the next (the last one to the
 end of training), so each holds the training batches, the validation pass and whatever runs between.
 (a) and (b) alternate A B B A so that a drift in the machine's speed, or a warm-up that outlasts the first
 epoch of the first run in this process, hits both alike.
@@ -157,7 +159,7 @@ def rudratune_train(cfg: Any, data: Any, run_dir: Path) -> EpochTimes:
 
 
 def train_cli(smoke: bool, output_root: Path, s: Setup | None = None) -> dict[str, Any]:
-    """(c) ``rudratune train`` end to end; its test metrics are also what D0 compares with. Cached per output root."""
+    """(c) ``rudratune train`` end to end; also writes ``p1/train_cli.json``, whose test Dice D0 shows."""
     s = s or setup(smoke, output_root)
     before = set((output_root / "train").glob("p1-*"))
     run = rudratune(["train", str(EXPERIMENT), *s.overrides, "-q"], output_root, output_root / "logs" / "p1_train_cli.log")
@@ -170,7 +172,7 @@ def train_cli(smoke: bool, output_root: Path, s: Setup | None = None) -> dict[st
     return record
 
 
-def sweep_cli(output_root: Path, s: Setup) -> float:
+def sweep_cli(output_root: Path, s: Setup, loss: str) -> float:
     """(d) ``rudratune run`` of a 1-trial space holding the same experiment; returns its wall time."""
     from rudratune.runtime import usable_cpus
 
@@ -179,7 +181,7 @@ def sweep_cli(output_root: Path, s: Setup) -> float:
         "search": {"num_samples": 1, "max_concurrent": 1, "searcher": {"name": "optuna", "seed": 42, "n_startup_trials": 1},
                    "scheduler": {"name": "fifo"}},  # fmt: skip
         "resources": {"cpu": usable_cpus(), "gpu": 0},  # the trial gets every core, as `rudratune train` does
-        "space": {"loss.name": {"values": ["GeneralizedDiceLoss"]}},  # one choice: the base experiment's own loss
+        "space": {"loss.name": {"values": [loss]}},  # one choice, the experiment's own: a space needs a parameter
     }
     path = output_root / "p1" / "one_trial.yaml"
     path.write_text(yaml.safe_dump(space))
@@ -205,13 +207,14 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
             ours.append(rudratune_train(cfg, data, output_root / "p1" / f"inproc-{i}"))
     a_epochs = [t for r in bare for t in r.after_warmup]
     b_epochs = [t for r in ours for t in r.after_warmup]
-    a, b = statistics.median(a_epochs), statistics.median(b_epochs)
+    a, b = min(a_epochs), min(b_epochs)
+    a_med, b_med = statistics.median(a_epochs), statistics.median(b_epochs)
     print("  P1 (c) rudratune train", file=sys.stderr, flush=True)
     c = train_cli(smoke, output_root, s)["wall_s"]
     print("  P1 (d) rudratune run, 1 trial", file=sys.stderr, flush=True)
-    d = sweep_cli(output_root, s)
+    d = sweep_cli(output_root, s, cfg.loss.name)
 
-    ratio_b, ratio_d = b / a, d / c
+    ratio_b, ratio_med, ratio_d = b / a, b_med / a_med, d / c
     met_b, met_d = ratio_b <= GOAL_TRAIN, ratio_d <= GOAL_SWEEP
     threads_a, threads_b = bare[0].threads, ours[0].threads
     conditions = (
@@ -223,8 +226,8 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     table = md_table(
         ["run", "what", "torch threads", "time"],
         [
-            ["(a)", "bare PyTorch loop", threads_a, f"{a:.3f} s / epoch (median; each: {', '.join(f'{t:.2f}' for t in a_epochs)})"],
-            ["(b)", "rudratune `train()`, trackers off", threads_b, f"{b:.3f} s / epoch (median; each: {', '.join(f'{t:.2f}' for t in b_epochs)})"],
+            ["(a)", "bare PyTorch loop", threads_a, f"fastest {a:.3f} s, median {a_med:.3f} s / epoch (each: {', '.join(f'{t:.2f}' for t in a_epochs)})"],
+            ["(b)", "rudratune `train()`, trackers off", threads_b, f"fastest {b:.3f} s, median {b_med:.3f} s / epoch (each: {', '.join(f'{t:.2f}' for t in b_epochs)})"],
             ["(c)", "`rudratune train` command", "all usable CPUs", f"{c:.1f} s"],
             ["(d)", "`rudratune run`, 1 trial", "all usable CPUs (trial resources)", f"{d:.1f} s"],
         ],
@@ -235,9 +238,10 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
         "table": table,
         "figures": [
             figure(
-                "P1 train() / bare loop, time per epoch", ratio_b, f"{ratio_b:.3f}×", goal=f"≤ {GOAL_TRAIN:.2f}×", met=met_b,
+                "P1 train() / bare loop, fastest epoch", ratio_b, f"{ratio_b:.3f}×", goal=f"≤ {GOAL_TRAIN:.2f}×", met=met_b,
                 meaning=f"An epoch through rudratune's Lightning path takes {ratio_b:.3f}× the time of the hand-written loop "
-                        f"({b:.3f} s vs {a:.3f} s, {threads_b} vs {threads_a} torch threads): {verdict(met_b)} (≤ {GOAL_TRAIN:.2f}×).",
+                        f"({b:.3f} s vs {a:.3f} s at best, {threads_b} vs {threads_a} torch threads; medians: {ratio_med:.3f}×): "
+                        f"{verdict(met_b)} (≤ {GOAL_TRAIN:.2f}×).",
             ),
             figure(
                 "P1 1-trial sweep / train command, wall time", ratio_d, f"{ratio_d:.3f}×", goal=f"≤ {GOAL_SWEEP:.2f}×", met=met_d,
@@ -245,5 +249,5 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                         f"{ratio_d:.3f}× the wall time of `rudratune train` ({d:.1f} s vs {c:.1f} s): {verdict(met_d)} (≤ {GOAL_SWEEP:.2f}×).",
             ),
         ],  # fmt: skip
-        "raw": {"a_epochs": a_epochs, "b_epochs": b_epochs, "c_s": c, "d_s": d, "threads": [threads_a, threads_b]},
+        "raw": {"ratio_median": ratio_med, "a_epochs": a_epochs, "b_epochs": b_epochs, "c_s": c, "d_s": d, "threads": [threads_a, threads_b]},
     }

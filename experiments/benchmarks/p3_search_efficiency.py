@@ -31,6 +31,7 @@ def settings(smoke: bool, output_root: Path) -> tuple[list[str], tuple[int, ...]
     if smoke:
         root = dataset_root(True, output_root)
         tiny = [f"data.root={root}", "data.image_size=32", "data.batch_size=4", "search.num_samples=3", "trainer.max_epochs=2"]
+        tiny.append("search.max_concurrent=1")  # one trial worker to start (its imports are most of a tiny sweep), not two
         return [*common, *tiny], (0,)
     dataset_root(False, output_root)
     return [*common, "search.num_samples=12", "trainer.max_epochs=8", "data.image_size=64"], (0, 1, 2)

@@ -25,24 +25,29 @@ from ray.tune import Callback
 GOAL_S = 2.0
 
 
-class Stamp(Callback):
-    """Records when trials are first seen and started (``field`` names what this instance records)."""
+class OnStart(Callback):
+    """``on_trial_start`` times; one before and one after the tracker in the callback list time the tracker too."""
 
-    def __init__(self, field: str) -> None:
-        self.field = field
+    def __init__(self) -> None:
         self.times: dict[str, float] = {}
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.times.setdefault(trial.trial_id, time.time())
+
+
+class FirstSeen(OnStart):
+    """When a driver step first lists a trial (or it starts, if that comes first), and its reported first step."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.first_step: dict[str, float] = {}
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
-        if self.field == "seen":
-            now = time.time()
-            for trial in trials:
-                self.times.setdefault(trial.trial_id, now)
+        now = time.time()
+        for trial in trials:
+            self.times.setdefault(trial.trial_id, now)
 
     on_step_end = on_step_begin
-
-    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.times.setdefault(trial.trial_id, time.time())  # "seen" too: a trial may start in the step that made it
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         if result.get("first_step_at"):
@@ -86,7 +91,7 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     init_ray(None)
     trainable = tune.with_resources(tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(settings))
     tracker = build_tracker(record, resume=False)
-    seen, started, tracked = Stamp("seen"), Stamp("started"), Stamp("tracked")
+    seen, started, tracked = FirstSeen(), OnStart(), OnStart()
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import sys
 import time
 from pathlib import Path
@@ -44,9 +43,14 @@ def mock_trial(config: dict[str, Any], *, max_t: int) -> None:
         start = time.perf_counter()
 
 
-def rss_mib() -> float:
+def rss_mib(field: str = "VmRSS") -> float:
+    """This process's resident set (``VmHWM``: its peak) in MiB.
+
+    ``VmHWM`` rather than ``getrusage``'s ``ru_maxrss``, which Linux carries across ``exec`` and so would
+    report the parent's size at the fork.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -90,7 +94,7 @@ def worker(n: int, out: Path) -> None:
     start = time.perf_counter()
     grid = tuner.fit()
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before reading results back
+    peak = rss_mib("VmHWM")  # before reading results back
     own = sum(r.metrics.get("own_s", 0.0) for r in grid if r.metrics)
     epochs = sum(len(r.metrics_dataframe) for r in grid if r.metrics_dataframe is not None)
     half = len(completed) // 2
@@ -126,7 +130,8 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 ["`Tuner.fit` wall time", f"{r['wall_s']:.1f} s"],
                 ["mock trials' own compute (all trials)", f"{r['own_s'] * 1000:.1f} ms"],
                 ["time between trial completions, second half of the sweep", f"{r['steady_s'] * 1000:.1f} ms"],
-                ["driver RSS before `Tuner.fit` (after imports and ray.init)", f"{r['rss_before_mib']:.0f} MiB"],
+                ["driver RSS before `Tuner.fit` (after `load_sweep`, whose model checks import torch and smp, and ray.init)",
+                 f"{r['rss_before_mib']:.0f} MiB"],  # fmt: skip
                 ["driver peak RSS", f"{r['peak_rss_mib']:.0f} MiB"],
             ],
         ),

@@ -74,17 +74,17 @@ def run_one(bench_id: str, smoke: bool, output_root: Path) -> dict[str, Any]:
 
 def render(results: dict[str, dict[str, Any]], info: dict[str, Any], args: argparse.Namespace, wall_s: float) -> str:
     m = info["machine"]
-    mode = "--smoke " if args.smoke else ""
-    only = f"--only {','.join(results)} " if args.only else ""
+    command = " ".join(["python experiments/benchmarks/run.py", *(["--smoke"] if args.smoke else []),
+                        *([f"--only {','.join(results)}"] if args.only else [])])  # fmt: skip
     lines = [
         "# rudratune benchmarks",
         "",
-        f"Written by `python experiments/benchmarks/run.py {mode}{only}`on {info['date']}; the whole run took "
+        f"Written by `{command}` on {info['date']}; the whole run took "
         f"{wall_s / 60:.1f} min. Every figure below was measured in this run, side by side with what it is compared to.",
         "",
     ]
     if args.smoke:
-        lines += ["**Smoke mode**: tiny sizes (32 px, 1–2 epochs, a handful of trials) that check every benchmark still "
+        lines += ["**Smoke mode**: tiny sizes (32 px, 1–3 epochs, 2–3 trials a sweep, 30 mock trials) that check every benchmark still "
                   "runs end to end. Its figures are dominated by fixed costs and noise: they are not performance results.", ""]  # fmt: skip
     gpu = "yes" if m["cuda"] else "none (`torch.cuda.is_available()` is False)"
     lines += [
@@ -101,9 +101,9 @@ def render(results: dict[str, dict[str, Any]], info: dict[str, Any], args: argpa
     rows = []
     for bench_id, r in results.items():
         if "error" in r:
-            rows.append([bench_id, "**failed to run** (see below)", "", "", ""])
+            rows.append([bench_id, "**failed to run** (see its section)", "–", "–", "–"])
         elif r.get("skipped"):
-            rows.append([bench_id, "skipped", "", "", r["skipped"]])
+            rows.append([bench_id, "skipped (see its section)", "–", "–", "–"])
         for f in r.get("figures", []):
             verdict = {True: "met", False: "**not met**", None: "–"}[f["met"]]
             rows.append([bench_id, f["name"], f["text"], f["goal"] or "–", verdict])
