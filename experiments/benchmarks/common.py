@@ -40,6 +40,20 @@ def apply_offline_env() -> None:
     os.environ.update(OFFLINE_ENV)
 
 
+def private_ray_tmpdir() -> Path:
+    """Give this run's Ray clusters (in this process and in every command it starts) a temp dir of their own.
+
+    ``ray.init()`` joins the cluster named in ``<ray temp dir>/ray_current_cluster`` when that file exists,
+    so a Ray that someone else started on a shared machine (``/tmp/ray``) would be joined, and rudratune's
+    ``init_ray`` then fails (it passes ``num_cpus``). The path stays short: Ray's sockets live under it.
+    """
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="rtb-", dir="/tmp" if Path("/tmp").is_dir() else None))
+    os.environ["RAY_TMPDIR"] = str(path)
+    return path
+
+
 def subprocess_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
     env.update(OFFLINE_ENV)

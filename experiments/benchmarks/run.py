@@ -3,7 +3,8 @@
     python experiments/benchmarks/run.py [--smoke] [--only P1,P3] [--out BENCHMARKS.md] [--output-root DIR] [--keep]
 
 Every output (datasets, sweeps, MLflow, W&B) goes under the output root: a fresh temporary folder by
-default, deleted at the end unless ``--keep`` (a given ``--output-root`` is always kept). Exit 0 when
+default, deleted at the end unless ``--keep`` (a given ``--output-root`` is always kept). Ray gets a
+private temp dir (``RAY_TMPDIR``, see ``common.private_ray_tmpdir``), also deleted unless ``--keep``. Exit 0 when
 every selected benchmark ran, whether or not its goal was met; 1 when one of them failed to run.
 """
 
@@ -21,7 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from common import REPO, apply_offline_env, load_average, machine, md_table, shutdown_ray
+from common import REPO, apply_offline_env, load_average, machine, md_table, private_ray_tmpdir, shutdown_ray
 
 BENCHMARKS = {
     "D0": "d0_data",
@@ -44,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", help=f"comma-separated ids to run ({','.join(BENCHMARKS)}); default all")
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md", help="report to write (default: repo root)")
     parser.add_argument("--output-root", type=Path, help="where every output goes (default: a fresh temp dir)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary output root")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary output root and Ray's temp dir")
     args = parser.parse_args(argv)
     ids = [i.strip().upper() for i in args.only.split(",")] if args.only else list(BENCHMARKS)
     unknown = [i for i in ids if i not in BENCHMARKS]
@@ -125,10 +126,11 @@ def render(results: dict[str, dict[str, Any]], info: dict[str, Any], args: argpa
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     apply_offline_env()
+    ray_tmp = private_ray_tmpdir()
     temporary = args.output_root is None
     output_root = Path(tempfile.mkdtemp(prefix="rudratune-bench-")) if temporary else args.output_root.resolve()
     output_root.mkdir(parents=True, exist_ok=True)
-    print(f"output root: {output_root}", file=sys.stderr)
+    print(f"output root: {output_root}; Ray's temp dir: {ray_tmp}", file=sys.stderr)
     info = {"date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "load_start": load_average(),
             "machine": machine()}  # fmt: skip
     start = time.perf_counter()
@@ -138,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             results[bench_id] = run_one(bench_id, args.smoke, output_root)
     finally:
         shutdown_ray()
+        if not args.keep:
+            shutil.rmtree(ray_tmp, ignore_errors=True)
     wall = time.perf_counter() - start
     info["load_end"] = load_average()
 

@@ -39,7 +39,8 @@ def init_ray(address: str | None) -> None:
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
             raise UserError(f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}") from None
         return
-    ray.init(num_cpus=usable_cpus(), include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+    # address="local": always a new local Ray, never one someone else left running on this machine
+    ray.init(address="local", num_cpus=usable_cpus(), include_dashboard=False, _node_ip_address="127.0.0.1", **common)
 
 
 def check_address(address: str | None) -> None:
@@ -185,6 +186,7 @@ def execute(
     max_failures: int | None = None,
     fail_fast: bool = False,
     resume: bool = False,
+    reuse_actors: bool = True,
 ) -> Outcome:
     """Run (or resume) the sweep to completion; trial errors are results, not exceptions."""
     from ray import tune
@@ -219,7 +221,7 @@ def execute(
                 metric=settings.metric,
                 mode=settings.direction,
                 time_budget_s=settings.search.time_budget_s,
-                reuse_actors=True,
+                reuse_actors=reuse_actors,
             ),
             run_config=tune.RunConfig(
                 name=name,

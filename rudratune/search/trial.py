@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -86,17 +87,20 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
         data = load_data(cfg.data.root, context.get_trial_dir())
     cpus = int(context.get_trial_resources().required_resources.get("CPU", 1)) or 1
     checkpoint = tune.get_checkpoint()
-    resume_from = None
-    if checkpoint is not None:
-        resume_from = str(Path(checkpoint.to_directory()) / CHECKPOINT_FILE)
-    options = RunOptions(
-        run_dir=Path(context.get_trial_dir()),
-        cpus=cpus,
-        checkpoints=False,
-        test=False,
-        artifacts=False,
-        progress=False,
-        callbacks=[TuneReporter(resumed=resume_from is not None, node_id=ray.get_runtime_context().get_node_id(), params=config)],
-        resume_from=resume_from,
-    )
-    train(cfg, data, options)
+    with checkpoint.as_directory() if checkpoint else contextlib.nullcontext() as restored:
+        resume_from = str(Path(restored) / CHECKPOINT_FILE) if restored else None
+        options = RunOptions(
+            run_dir=Path(context.get_trial_dir()),
+            cpus=cpus,
+            checkpoints=False,
+            test=False,
+            artifacts=False,
+            progress=False,
+            callbacks=[
+                TuneReporter(
+                    resumed=resume_from is not None, node_id=ray.get_runtime_context().get_node_id(), params=config
+                )
+            ],
+            resume_from=resume_from,
+        )
+        train(cfg, data, options)
