@@ -37,7 +37,7 @@ def prediction_grid(
     """
     plt = _plt()
     n = min(limit, len(images))
-    net.eval()
+    net.train(False)
     logits = net(images[:n])
     dice, _ = dice_iou(logits, masks[:n])
     pred = (torch.sigmoid(logits) > 0.5).squeeze(1).numpy()

@@ -19,7 +19,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rudratune", description="Hyperparameter search for image segmentation.", epilog=EPILOG)
+    parser = _Parser(
+        prog="rudratune", description="Hyperparameter search for image segmentation.", epilog=EPILOG
+    )
     parser.add_argument(
         "--output-root",
         default=os.environ.get("RUDRATUNE_OUTPUT_ROOT", "runs"),
@@ -64,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="dataset tools")
     data_sub = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     s = data_sub.add_parser("synth", help="write the embedded synthetic SEM dataset")
-    s.add_argument("out", nargs="?", help="folder to create (default: <output-root>/datasets/synthetic-sem-v1)")
+    s.add_argument(
+        "out", nargs="?", help="folder to create (default: <output-root>/datasets/synthetic-sem-v1)"
+    )
     s.add_argument("--n", type=int, default=128, help="number of image/mask pairs (default 128)")
     s.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
     s.add_argument("--seed", type=int, default=42)

@@ -82,9 +82,13 @@ def param_importances(
         active = [r for r in rows if present(r, key)]
         when = " and ".join(f"{c} ∈ {{{', '.join(map(str, v))}}}" for c, v in (space[key].when or {}).items())
         if len(active) < MIN_TRIALS:
-            notes.append(f"{key} is active in {len(active)} trial(s) ({when}): too few to assess its importance.")
+            notes.append(
+                f"{key} is active in {len(active)} trial(s) ({when}): too few to assess its importance."
+            )
             continue
         within = _importances(active, dists, metric)
         if key in within:
-            found.append(Importance(key, within[key], f"the {len(active)} trials where {when}", conditional=True))
+            found.append(
+                Importance(key, within[key], f"the {len(active)} trials where {when}", conditional=True)
+            )
     return sorted(found, key=lambda i: -i.value), notes

@@ -47,7 +47,11 @@ _SMOOTH = {"smooth_nr": 1e-5, "smooth_dr": 1e-5}
 LOSSES: dict[str, LossInfo] = {
     info.name: info
     for info in (
-        LossInfo("GeneralizedDiceLoss", _monai("GeneralizedDiceLoss", sigmoid=True), {**_SMOOTH, "w_type": "square"}),
+        LossInfo(
+            "GeneralizedDiceLoss",
+            _monai("GeneralizedDiceLoss", sigmoid=True),
+            {**_SMOOTH, "w_type": "square"},
+        ),
         LossInfo("DiceLoss", _monai("DiceLoss", sigmoid=True), {**_SMOOTH, "squared_pred": False}),
         LossInfo("DiceCELoss", _monai("DiceCELoss", sigmoid=True), {"lambda_dice": 1.0, "lambda_ce": 1.0}),
         LossInfo(

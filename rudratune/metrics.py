@@ -10,7 +10,9 @@ from __future__ import annotations
 import torch
 
 
-def dice_iou(logits: torch.Tensor, target: torch.Tensor, threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+def dice_iou(
+    logits: torch.Tensor, target: torch.Tensor, threshold: float = 0.5
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return per-image Dice and IoU, each of shape (B,), for logits and targets of shape (B, 1, H, W)."""
     pred = torch.sigmoid(logits.float()) > threshold
     truth = target > 0.5

@@ -51,7 +51,14 @@ class RudrakshaSegModel(L.LightningModule):
         size = x.shape[0]
         on_step = stage == "train"
         self.log(f"{stage}_loss", loss, on_step=on_step, on_epoch=True, batch_size=size, prog_bar=True)
-        self.log(f"{stage}_dice", dice.mean(), on_step=False, on_epoch=True, batch_size=size, prog_bar=stage != "train")
+        self.log(
+            f"{stage}_dice",
+            dice.mean(),
+            on_step=False,
+            on_epoch=True,
+            batch_size=size,
+            prog_bar=stage != "train",
+        )
         self.log(f"{stage}_iou", iou.mean(), on_step=False, on_epoch=True, batch_size=size)
         return loss
 

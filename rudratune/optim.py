@@ -50,11 +50,15 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
         SchedulerInfo("plateau", _plateau),
         SchedulerInfo(
             "cosine",
-            lambda o, c, n: {"scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=n, eta_min=c.eta_min)},
+            lambda o, c, n: {
+                "scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=n, eta_min=c.eta_min)
+            },
         ),
         SchedulerInfo(
             "step",
-            lambda o, c, n: {"scheduler": torch.optim.lr_scheduler.StepLR(o, step_size=c.step_size, gamma=c.gamma)},
+            lambda o, c, n: {
+                "scheduler": torch.optim.lr_scheduler.StepLR(o, step_size=c.step_size, gamma=c.gamma)
+            },
         ),
         SchedulerInfo("none", lambda o, c, n: None),
     )

@@ -159,7 +159,9 @@ def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict |
     reasons = {r["trial_id"]: r.get("reason", "") for r in rows}
     best_id = best["trial_id"] if best else None
     section.images.append(
-        plots.learning_curves(histories, reasons, out / "learning_curves.png", rungs=rungs, best=best_id, max_t=max_t)
+        plots.learning_curves(
+            histories, reasons, out / "learning_curves.png", rungs=rungs, best=best_id, max_t=max_t
+        )
     )
     if asha:
         section.notes.append(
@@ -221,14 +223,20 @@ def predictions_section(record: SweepRecord, best: dict[str, Any] | None, out: P
     ckpt = _checkpoint_file(record, best)
     if ckpt is None:
         where = best.get("checkpoint") or "never saved"
-        section.notes.append(f"The checkpoint of trial {best['trial_id']} is gone ({where}); no predictions to show.")
+        section.notes.append(
+            f"The checkpoint of trial {best['trial_id']} is gone ({where}); no predictions to show."
+        )
         return section
     title = f"{record.name}: trial {best['trial_id']}, validation split"
     section.images.append(
-        plots.best_predictions(record, trial_params(record, best), ckpt, out / "predictions_val.png", title=title)
+        plots.best_predictions(
+            record, trial_params(record, best), ckpt, out / "predictions_val.png", title=title
+        )
     )
     shown = ckpt.relative_to(record.run_dir) if ckpt.is_relative_to(record.run_dir) else ckpt
-    section.notes.append(f"Trial {best['trial_id']}, weights of its best epoch ({best.get('best_epoch')}): {shown}")
+    section.notes.append(
+        f"Trial {best['trial_id']}, weights of its best epoch ({best.get('best_epoch')}): {shown}"
+    )
     return section
 
 
@@ -250,7 +258,9 @@ def changes_section(record: SweepRecord, best: dict[str, Any] | None) -> Section
     if best is None:
         return section
     tuned = record.sweep.trial_config(trial_params(record, best)).to_dict()
-    base, tuned = (flat_params({k: v for k, v in d.items() if k != "provenance"}) for d in (record.sweep.base, tuned))
+    base, tuned = (
+        flat_params({k: v for k, v in d.items() if k != "provenance"}) for d in (record.sweep.base, tuned)
+    )
     unset = "(not set)"
     pairs = {k: (base.get(k, unset), tuned.get(k, unset)) for k in {**base, **tuned}}
     changed = [[k, old, new] for k, (old, new) in pairs.items() if old != new]

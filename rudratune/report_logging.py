@@ -59,7 +59,9 @@ def _log_wandb(record: SweepRecord, page: Path, images: list[Path]) -> None:
         project=cfg.wandb_project, group=record.name, job_type="report", name=f"{record.name}-report",
         mode=wandb_mode(cfg), dir=str(record.run_dir.resolve()), reinit="create_new",
     )  # fmt: skip
-    run.log({"report": wandb.Html(page.read_text()), **{f"report/{p.stem}": wandb.Image(str(p)) for p in images}})
+    run.log(
+        {"report": wandb.Html(page.read_text()), **{f"report/{p.stem}": wandb.Image(str(p)) for p in images}}
+    )
     run.finish()
 
 

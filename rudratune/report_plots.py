@@ -116,7 +116,13 @@ def _ticks(param: Param) -> list[tuple[float, str]]:
 
 
 def parallel_coordinates(
-    rows: list[dict[str, Any]], space: dict[str, Param], order: list[str], metric: str, path: Path, *, best: str | None
+    rows: list[dict[str, Any]],
+    space: dict[str, Param],
+    order: list[str],
+    metric: str,
+    path: Path,
+    *,
+    best: str | None,
 ) -> Path:
     """One line per scored trial across every parameter axis and the metric; an inactive parameter is a gap."""
     import numpy as np
@@ -141,7 +147,15 @@ def parallel_coordinates(
             ax.text(i + 0.04, y, label, fontsize=7.5, va="center", color="0.15", zorder=4, bbox=LABEL_BOX)
     ax.axvline(len(order), color="0.3", linewidth=0.8, zorder=1)
     for y in (0.0, 0.5, 1.0):
-        ax.text(len(order) + 0.04, y, f"{lo + y * (hi - lo):.4g}", fontsize=7.5, va="center", zorder=4, bbox=LABEL_BOX)
+        ax.text(
+            len(order) + 0.04,
+            y,
+            f"{lo + y * (hi - lo):.4g}",
+            fontsize=7.5,
+            va="center",
+            zorder=4,
+            bbox=LABEL_BOX,
+        )
     ax.set_xticks(x, [*order, metric], fontsize=8.5)
     ax.set_yticks([])
     ax.set_ylim(-0.06, 1.06)
@@ -155,7 +169,13 @@ def parallel_coordinates(
 
 
 def slices(
-    rows: list[dict[str, Any]], space: dict[str, Param], order: list[str], metric: str, path: Path, *, best: str | None
+    rows: list[dict[str, Any]],
+    space: dict[str, Param],
+    order: list[str],
+    metric: str,
+    path: Path,
+    *,
+    best: str | None,
 ) -> Path:
     """The metric against each parameter, one panel each, over the trials where the parameter is active."""
     plt = _plt()
@@ -168,7 +188,9 @@ def slices(
             labels = [str(c) for c in param.choices]
             xs = [labels.index(str(r[key])) + 0.06 * (i % 5 - 2) if str(r[key]) in labels else math.nan
                   for i, r in enumerate(active)]  # fmt: skip
-            ax.set_xticks(range(len(labels)), [t.removeprefix("smp.") for t in labels], fontsize=7, rotation=15)
+            ax.set_xticks(
+                range(len(labels)), [t.removeprefix("smp.") for t in labels], fontsize=7, rotation=15
+            )
             ax.set_xlim(-0.5, len(labels) - 0.5)
         else:
             xs = [float(r[key]) for r in active]
@@ -227,4 +249,6 @@ def best_predictions(
     module = build_module(cfg)
     module.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"])
     names = list(shown.names)
-    return prediction_grid(module.net, images, masks, names, path, title=title, display=display, limit=GRID_ROWS)
+    return prediction_grid(
+        module.net, images, masks, names, path, title=title, display=display, limit=GRID_ROWS
+    )

@@ -40,8 +40,14 @@ def write_artifacts(
             display, _ = to_tensors(subset, cfg.data.image_size)
         paths.append(
             prediction_grid(
-                net, images, masks, names, out / f"predictions_{split}.png",
-                title=f"{cfg.name}: {split} split", display=display, limit=GRID_ROWS,
+                net,
+                images,
+                masks,
+                names,
+                out / f"predictions_{split}.png",
+                title=f"{cfg.name}: {split} split",
+                display=display,
+                limit=GRID_ROWS,
             )  # fmt: skip
         )
     paths.append(learning_curves(result.history, out / "learning_curves.png", title=cfg.name))

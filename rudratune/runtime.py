@@ -28,7 +28,14 @@ def quiet_defaults() -> None:
 
 def quiet_loggers() -> None:
     """Lightning and MLflow set their log levels on import; call again after importing them."""
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning", "pytorch_lightning", "mlflow", "alembic"):
+    for name in (
+        "lightning.pytorch",
+        "lightning.fabric",
+        "lightning",
+        "pytorch_lightning",
+        "mlflow",
+        "alembic",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

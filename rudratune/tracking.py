@@ -78,9 +78,13 @@ def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path) -> st
         location = artifact_location(output_root) if uri.startswith("sqlite:") else None
         return client.create_experiment(name, artifact_location=location)
     except MlflowException as err:
-        raise UserError(f"tracking.mlflow_uri: cannot use MLflow store {redact(uri)}: {_first_line(err)}") from None
+        raise UserError(
+            f"tracking.mlflow_uri: cannot use MLflow store {redact(uri)}: {_first_line(err)}"
+        ) from None
     except Exception as err:  # connection errors of a tracking server come in many types
-        raise UserError(f"tracking.mlflow_uri: cannot reach MLflow at {redact(uri)}: {type(err).__name__}") from None
+        raise UserError(
+            f"tracking.mlflow_uri: cannot reach MLflow at {redact(uri)}: {type(err).__name__}"
+        ) from None
 
 
 def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:

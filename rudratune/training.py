@@ -162,7 +162,9 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     if checkpoint is not None and checkpoint.best_model_path:
         result.best_checkpoint = checkpoint.best_model_path
     if options.test:
-        (metrics,) = trainer.test(module, datamodule=datamodule, ckpt_path=result.best_checkpoint, verbose=False)
+        (metrics,) = trainer.test(
+            module, datamodule=datamodule, ckpt_path=result.best_checkpoint, verbose=False
+        )
         result.test = {k: float(v) for k, v in metrics.items()}
     if options.artifacts:
         from rudratune.run_outputs import write_artifacts
@@ -174,11 +176,15 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
 def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
     path.write_text(
         json.dumps(
-            {"test": result.test, "best": result.best, "best_checkpoint": result.best_checkpoint,
-             "torch_threads": result.threads, "history": result.history, **extra},
+            {
+                "test": result.test,
+                "best": result.best,
+                "best_checkpoint": result.best_checkpoint,
+                "torch_threads": result.threads,
+                "history": result.history,
+                **extra,
+            },
             indent=2,
         )  # fmt: skip
     )
     return path
-
-

@@ -32,7 +32,9 @@ def space(tmp: Path, body: str) -> str:
     return str(path)
 
 
-def folder(tmp: Path, data: Path, *, drop_mask: bool = False, corrupt: bool = False, empty: bool = False) -> str:
+def folder(
+    tmp: Path, data: Path, *, drop_mask: bool = False, corrupt: bool = False, empty: bool = False
+) -> str:
     root = tmp / "data"
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
@@ -152,7 +154,9 @@ params = st.fixed_dictionaries(
         "values": st.lists(scalars, max_size=3),
         "grid": st.lists(scalars, max_size=3),
         "value": scalars,
-        "distribution": st.sampled_from(["uniform", "log_uniform", "int_uniform", "int_log_uniform", "q_uniform", "beta"]),
+        "distribution": st.sampled_from(
+            ["uniform", "log_uniform", "int_uniform", "int_log_uniform", "q_uniform", "beta"]
+        ),
         "min": scalars,
         "max": scalars,
         "q": scalars,
@@ -167,9 +171,15 @@ spaces = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(__import__("os").environ.get("HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(body=spaces)
-def test_random_spaces_never_raise_a_traceback(body: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_random_spaces_never_raise_a_traceback(
+    body: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "random.yaml"
     path.write_text(yaml.safe_dump({"experiment": str(EXPERIMENT), **json.loads(json.dumps(body))}))
     code = main(["--output-root", str(tmp_path / "out"), "run", str(path), "--dry-run", "--samples", "2"])

@@ -67,7 +67,10 @@ def unpaired(tmp_path: Path, tiny_data: Path) -> Path:
     ("overrides", "needle"),
     [
         (["model.name=smp.NoSuchNet"], "unknown model 'smp.NoSuchNet'"),
-        (["data.image_size=33"], "data.image_size: smp.DeepLabV3Plus needs data.image_size divisible by 32, got 33"),
+        (
+            ["data.image_size=33"],
+            "data.image_size: smp.DeepLabV3Plus needs data.image_size divisible by 32, got 33",
+        ),
         (["data.root=/nonexistent"], "data.root: no such folder /nonexistent"),
         (["data.root={unpaired}"], "data.root: image without a mask: "),
         (["trainer.max_epoch=1"], "did you mean 'max_epochs'"),

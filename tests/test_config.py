@@ -13,7 +13,11 @@ from tests.conftest import EXPERIMENT
 def test_recipe_matches_the_published_values() -> None:
     cfg = load_experiment(EXPERIMENT)
     assert (cfg.seed, cfg.data.image_size, cfg.data.batch_size, cfg.data.num_workers) == (42, 256, 8, 4)
-    assert (cfg.model.name, cfg.model.encoder_weights, cfg.loss.name) == ("smp.DeepLabV3Plus", None, "GeneralizedDiceLoss")
+    assert (cfg.model.name, cfg.model.encoder_weights, cfg.loss.name) == (
+        "smp.DeepLabV3Plus",
+        None,
+        "GeneralizedDiceLoss",
+    )
     assert (cfg.optimizer.name, cfg.optimizer.lr) == ("Adam", 1e-3)
     s = cfg.scheduler
     assert (s.name, s.factor, s.patience, s.threshold) == ("plateau", 0.5, 5, 1e-3)
@@ -21,7 +25,10 @@ def test_recipe_matches_the_published_values() -> None:
 
 
 def test_overrides_use_hydra_grammar() -> None:
-    cfg = load_experiment(EXPERIMENT, ["trainer.max_epochs=3", "optimizer.lr=0.01", "loss.name=DiceFocalLoss", "+loss.gamma=1.5"])
+    cfg = load_experiment(
+        EXPERIMENT,
+        ["trainer.max_epochs=3", "optimizer.lr=0.01", "loss.name=DiceFocalLoss", "+loss.gamma=1.5"],
+    )
     assert cfg.trainer.max_epochs == 3 and cfg.optimizer.lr == 0.01
     assert cfg.loss.params == {"gamma": 1.5}
 
@@ -36,10 +43,16 @@ def test_overrides_use_hydra_grammar() -> None:
         (["+loss.gamma=2"], "loss.gamma: not a parameter of GeneralizedDiceLoss"),
         (["scheduler.name=cosin"], "unknown scheduler 'cosin' (did you mean 'cosine'?)"),
         (["optimizer.name=Adamm"], "unknown optimizer 'Adamm'"),
-        (["data.image_size=100"], "data.image_size: smp.DeepLabV3Plus needs data.image_size divisible by 32, got 100"),
+        (
+            ["data.image_size=100"],
+            "data.image_size: smp.DeepLabV3Plus needs data.image_size divisible by 32, got 100",
+        ),
         (["model.name=smp.PAN", "data.image_size=64"], "smp.PAN needs data.image_size >= 128"),
         (["model.name=smp.DPT", "model.encoder=resnet18"], "takes only timm encoders"),
-        (["trainer.precision=8"], "trainer.precision: got 8; valid values: '32-true', '32', '16-mixed' or 'bf16-mixed'"),
+        (
+            ["trainer.precision=8"],
+            "trainer.precision: got 8; valid values: '32-true', '32', '16-mixed' or 'bf16-mixed'",
+        ),
         (["optimizer.lr=-1"], "optimizer.lr: Input should be greater than 0"),
         (["data.val_fraction=0.5", "data.test_fraction=0.5"], "must be below 1"),
         (["trainer.max_epochs=1,2"], "is a sweep"),

@@ -14,7 +14,9 @@ from rudratune.data.split import split_indices
 from rudratune.errors import UserError
 
 
-def make_pair(root: Path, stem: str, *, image_ext: str = ".png", mask_ext: str = ".png", size=(20, 16), value: int = 100) -> None:
+def make_pair(
+    root: Path, stem: str, *, image_ext: str = ".png", mask_ext: str = ".png", size=(20, 16), value: int = 100
+) -> None:
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "masks").mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.full((size[1], size[0]), value, np.uint8)).save(root / "images" / f"{stem}{image_ext}")
@@ -42,9 +44,18 @@ def test_pairs_by_stem_not_by_sorted_order(tmp_path: Path) -> None:
         (lambda r: None, "no such folder"),
         (lambda r: (r.mkdir(), (r / "images").mkdir(), (r / "masks").mkdir()), "hold no images"),
         (lambda r: (make_pair(r, "x"), (r / "masks" / "x.png").unlink()), "image without a mask: "),
-        (lambda r: (make_pair(r, "x"), (r / "images" / "x.png").unlink(), make_pair(r, "y")), "mask without an image: "),
-        (lambda r: (make_pair(r, "x"), (r / "images" / "x.png").write_bytes(b"not a png")), "cannot read image"),
-        (lambda r: (make_pair(r, "x"), Image.new("L", (5, 5)).save(r / "masks" / "x.png")), "size mismatch: "),
+        (
+            lambda r: (make_pair(r, "x"), (r / "images" / "x.png").unlink(), make_pair(r, "y")),
+            "mask without an image: ",
+        ),
+        (
+            lambda r: (make_pair(r, "x"), (r / "images" / "x.png").write_bytes(b"not a png")),
+            "cannot read image",
+        ),
+        (
+            lambda r: (make_pair(r, "x"), Image.new("L", (5, 5)).save(r / "masks" / "x.png")),
+            "size mismatch: ",
+        ),
     ],
 )
 def test_bad_folders_are_named(tmp_path: Path, setup, needle: str) -> None:

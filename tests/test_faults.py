@@ -55,7 +55,11 @@ def test_retry_from_checkpoint_failing_and_nan_trials(tmp_path: Path, tiny_data:
     assert retried["status"] == "TERMINATED" and retried["reason"] == "completed 3 epochs"
     failing, nan = rows["DiceLoss"], rows["DiceCELoss"]
     assert failing["status"] == "ERROR" and "test fault injected at epoch 1" in failing["error"]
-    assert nan["status"] == "ERROR" and "loss became" in nan["error"] and ("nan" in nan["error"] or "inf" in nan["error"])
+    assert (
+        nan["status"] == "ERROR"
+        and "loss became" in nan["error"]
+        and ("nan" in nan["error"] or "inf" in nan["error"])
+    )
 
     client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
     _, children = mlflow_runs(out)

@@ -37,8 +37,17 @@ def test_model_forward_backward_at_smallest_size(name: str) -> None:
 
 def test_registry_covers_the_three_sources() -> None:
     assert len(list_models("smp")) == 12
-    assert {"monai.UNet", "monai.AttentionUnet", "monai.BasicUNet", "monai.SegResNet", "monai.UNETR", "monai.SwinUNETR"} <= set(list_models("monai"))
-    assert {"scratch.UNet", "scratch.ResUNet", "scratch.AttentionUNet", "scratch.FCN8s"} <= set(list_models("scratch"))
+    assert {
+        "monai.UNet",
+        "monai.AttentionUnet",
+        "monai.BasicUNet",
+        "monai.SegResNet",
+        "monai.UNETR",
+        "monai.SwinUNETR",
+    } <= set(list_models("monai"))
+    assert {"scratch.UNet", "scratch.ResUNet", "scratch.AttentionUNet", "scratch.FCN8s"} <= set(
+        list_models("scratch")
+    )
 
 
 def test_imagenet_weights_fail_fast_and_clearly_offline() -> None:
@@ -63,8 +72,17 @@ def test_loss_parameters_reach_the_loss() -> None:
     assert build_loss("DiceFocalLoss", {"gamma": 0.5}).focal.gamma == 0.5
     with pytest.raises(UserError, match="loss.gamma: not a parameter of DiceLoss"):
         build_loss("DiceLoss", {"gamma": 2.0})
-    assert set(LOSSES) >= {"GeneralizedDiceLoss", "DiceLoss", "DiceCELoss", "DiceFocalLoss", "FocalLoss",
-                           "TverskyLoss", "BCEWithLogits", "JaccardLoss", "LovaszLoss"}
+    assert set(LOSSES) >= {
+        "GeneralizedDiceLoss",
+        "DiceLoss",
+        "DiceCELoss",
+        "DiceFocalLoss",
+        "FocalLoss",
+        "TverskyLoss",
+        "BCEWithLogits",
+        "JaccardLoss",
+        "LovaszLoss",
+    }
 
 
 @pytest.mark.parametrize("name", list_optimizers())

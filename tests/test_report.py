@@ -54,7 +54,12 @@ def test_report_is_one_self_contained_page(report: Path) -> None:
     text = report.read_text()
     assert text.count(EMBEDDED_PNG) >= 5
     assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", text), "the page must open offline"
-    for heading in ("Best trials", "Learning curves", "Hyperparameter importance", "Best config against the base"):
+    for heading in (
+        "Best trials",
+        "Learning curves",
+        "Hyperparameter importance",
+        "Best config against the base",
+    ):
         assert heading in text
     assert "ASHA rungs at epochs 1, 2" in text  # grace period 1, reduction factor 2, max_t 3
 
@@ -62,7 +67,13 @@ def test_report_is_one_self_contained_page(report: Path) -> None:
 @pytest.mark.slow
 def test_report_figures_are_valid_pngs(report: Path) -> None:
     names = {p.stem for p in (report.parent / "report").glob("*.png")}
-    assert {"learning_curves", "parallel_coordinates", "metric_by_parameter", "importance", "predictions_val"} <= names
+    assert {
+        "learning_curves",
+        "parallel_coordinates",
+        "metric_by_parameter",
+        "importance",
+        "predictions_val",
+    } <= names
     for path in (report.parent / "report").glob("*.png"):
         with Image.open(path) as img:
             img.verify()
@@ -76,7 +87,9 @@ def test_report_is_logged_to_both_trackers(sweep: tuple[Path, Path], report: Pat
     out, run_dir = sweep
     client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("rudratune")
-    (parent,) = client.search_runs([experiment.experiment_id], filter_string="tags.`rudratune.kind` = 'sweep'")
+    (parent,) = client.search_runs(
+        [experiment.experiment_id], filter_string="tags.`rudratune.kind` = 'sweep'"
+    )
     logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert {"report/report.html", "report/learning_curves.png", "report/predictions_val.png"} <= logged
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 4 + 1  # one per trial, one for the report
@@ -98,13 +111,17 @@ def test_report_as_a_person_sees_it(report: Path, tmp_path: Path) -> None:
     pixels = np.asarray(Image.open(shot).convert("RGB"))
     assert pixels.shape[:2] == (4000, 1280)
     assert pixels.std() > 20
-    assert len(np.unique(pixels.reshape(-1, 3) // 16, axis=0)) > 50  # text, plots and pore images, not one colour
+    assert (
+        len(np.unique(pixels.reshape(-1, 3) // 16, axis=0)) > 50
+    )  # text, plots and pore images, not one colour
     lower = pixels[2000:]  # the figures further down rendered too, not only the header
     assert (lower < 250).any(axis=2).mean() > 0.05
 
 
 @pytest.mark.slow
-def test_report_says_so_when_the_checkpoint_is_gone(sweep: tuple[Path, Path], report: Path, tmp_path: Path) -> None:
+def test_report_says_so_when_the_checkpoint_is_gone(
+    sweep: tuple[Path, Path], report: Path, tmp_path: Path
+) -> None:
     _, run_dir = sweep
     copy = tmp_path / "moved"
     shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("checkpoint_*", "wandb", "report*"))
@@ -121,13 +138,17 @@ def test_report_of_a_folder_that_is_not_a_sweep(tmp_path: Path) -> None:
     result = cli("report", str(tmp_path))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("rudratune: error: ") and "not a rudratune sweep" in lines[0]
+    assert (
+        len(lines) == 1 and lines[0].startswith("rudratune: error: ") and "not a rudratune sweep" in lines[0]
+    )
 
 
 def test_report_of_a_sweep_without_results(tmp_path: Path, tiny_data: Path) -> None:
     run_dir = tmp_path / "runs" / "unfinished"
     run_dir.mkdir(parents=True)
-    record_for(run_dir, load_sweep(tiny_space(tmp_path, tiny_data)), storage=None, output_root=tmp_path / "runs").save()
+    record_for(
+        run_dir, load_sweep(tiny_space(tmp_path, tiny_data)), storage=None, output_root=tmp_path / "runs"
+    ).save()
     result = cli("--output-root", str(tmp_path / "runs"), "report", str(run_dir))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -137,7 +158,9 @@ def test_report_of_a_sweep_without_results(tmp_path: Path, tiny_data: Path) -> N
 def test_importing_the_report_is_cheap() -> None:
     heavy = ("torch", "matplotlib", "optuna", "mlflow", "wandb", "ray", "lightning")
     code = f"import sys, rudratune.report; print([m for m in {heavy!r} if m in sys.modules])"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -171,5 +194,7 @@ def test_importance_of_conditional_params_is_measured_where_they_are_active() ->
 
     few, notes = param_importances(rows[:2], space, list(space), "val_loss")
     assert few == [] and "at least 3" in notes[0]
-    single, notes = param_importances(rows, {"optimizer.lr": space["optimizer.lr"]}, ["optimizer.lr"], "val_loss")
+    single, notes = param_importances(
+        rows, {"optimizer.lr": space["optimizer.lr"]}, ["optimizer.lr"], "val_loss"
+    )
     assert single == [] and "single parameter" in notes[0]

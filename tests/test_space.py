@@ -32,7 +32,9 @@ def test_shipped_spaces_dry_run(name: str, capsys: pytest.CaptureFixture[str], t
 
 
 def test_conditionals_and_bounds_in_suggestions(tmp_path: Path) -> None:
-    space = write_space(tmp_path, """
+    space = write_space(
+        tmp_path,
+        """
         search: {searcher: {seed: 7}}
         space:
           model.name: {values: [smp.Unet, monai.UNet, scratch.UNet]}
@@ -43,7 +45,8 @@ def test_conditionals_and_bounds_in_suggestions(tmp_path: Path) -> None:
           scheduler.patience: {distribution: int_log_uniform, min: 2, max: 16}
           scheduler.factor: {distribution: q_uniform, min: 0.1, max: 0.5, q: 0.1}
           trainer.max_epochs: {value: 3}
-    """)
+    """,
+    )
     sweep = load_sweep(space)
     assert sweep.max_epochs == 3 and "trainer.max_epochs" not in sweep.space
     configs = draw(sweep, 40)
@@ -59,12 +62,17 @@ def test_conditionals_and_bounds_in_suggestions(tmp_path: Path) -> None:
 
 
 def test_cli_overrides_reach_sweep_and_experiment(tmp_path: Path) -> None:
-    space = write_space(tmp_path, """
+    space = write_space(
+        tmp_path,
+        """
         space:
           data.image_size: {value: 128}
           optimizer.lr: {distribution: log_uniform, min: 1.0e-4, max: 1.0e-2}
-    """)
-    sweep = load_sweep(space, ["search.num_samples=3", "data.image_size=64", "trainer.max_epochs=2", "scheduler.factor=0.3"])
+    """,
+    )
+    sweep = load_sweep(
+        space, ["search.num_samples=3", "data.image_size=64", "trainer.max_epochs=2", "scheduler.factor=0.3"]
+    )
     assert sweep.settings.search.num_samples == 3
     assert sweep.base["data"]["image_size"] == 64  # the command line beats the space's constant
     assert sweep.base["trainer"]["max_epochs"] == 2 and sweep.max_epochs == 2
@@ -72,22 +80,58 @@ def test_cli_overrides_reach_sweep_and_experiment(tmp_path: Path) -> None:
 
 
 INVALID = {
-    "unknown top-level key": ("serach: {num_samples: 2}\nspace: {}\n", "unknown key 'serach' (did you mean 'search'?)"),
-    "unknown nested key": ("search: {num_sample: 2}\n", "unknown key 'search.num_sample' (did you mean 'num_samples'?)"),
-    "unknown distribution": ("space:\n  optimizer.lr: {distribution: gaussian, min: 0, max: 1}\n", "unknown distribution 'gaussian'"),
-    "min >= max": ("space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: 0.1}\n", "min (0.1) must be below max (0.1)"),
-    "log with min <= 0": ("space:\n  optimizer.lr: {distribution: log_uniform, min: 0, max: 1}\n", "log_uniform needs min > 0"),
-    "two kinds": ("space:\n  optimizer.lr: {values: [1], distribution: uniform, min: 0, max: 1}\n", "exactly one of"),
+    "unknown top-level key": (
+        "serach: {num_samples: 2}\nspace: {}\n",
+        "unknown key 'serach' (did you mean 'search'?)",
+    ),
+    "unknown nested key": (
+        "search: {num_sample: 2}\n",
+        "unknown key 'search.num_sample' (did you mean 'num_samples'?)",
+    ),
+    "unknown distribution": (
+        "space:\n  optimizer.lr: {distribution: gaussian, min: 0, max: 1}\n",
+        "unknown distribution 'gaussian'",
+    ),
+    "min >= max": (
+        "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: 0.1}\n",
+        "min (0.1) must be below max (0.1)",
+    ),
+    "log with min <= 0": (
+        "space:\n  optimizer.lr: {distribution: log_uniform, min: 0, max: 1}\n",
+        "log_uniform needs min > 0",
+    ),
+    "two kinds": (
+        "space:\n  optimizer.lr: {values: [1], distribution: uniform, min: 0, max: 1}\n",
+        "exactly one of",
+    ),
     "when names absent param": (
         "space:\n  loss.gamma: {distribution: uniform, min: 1, max: 2, when: {loss.name: [DiceFocalLoss]}}\n",
         "space.loss.gamma.when: names 'loss.name', which is not a parameter of the space",
     ),
-    "key not in experiment": ("space:\n  optimizer.learning_rate: {values: [0.1]}\n", "the experiment config has no key 'optimizer.learning_rate'"),
-    "unknown model": ("space:\n  model.name: {values: [smp.Unet, smp.UNet2]}\n", "unknown model 'smp.UNet2' (did you mean 'smp.Unet'?)"),
-    "unknown encoder": ("space:\n  model.encoder: {values: [resnet18, resnet_18x]}\n", "unknown encoder 'resnet_18x'"),
-    "unknown loss": ("space:\n  loss.name: {values: [DiceLoss, DiceFocal]}\n", "unknown loss 'DiceFocal' (did you mean 'DiceFocalLoss'?)"),
-    "unknown scheduler": ("space:\n  scheduler.name: {values: [plateau, cosine_annealing]}\n", "unknown scheduler 'cosine_annealing'"),
-    "loss param for another loss": ("space:\n  loss.gamma: {values: [1.0]}\n", "loss.gamma: not a parameter of GeneralizedDiceLoss"),
+    "key not in experiment": (
+        "space:\n  optimizer.learning_rate: {values: [0.1]}\n",
+        "the experiment config has no key 'optimizer.learning_rate'",
+    ),
+    "unknown model": (
+        "space:\n  model.name: {values: [smp.Unet, smp.UNet2]}\n",
+        "unknown model 'smp.UNet2' (did you mean 'smp.Unet'?)",
+    ),
+    "unknown encoder": (
+        "space:\n  model.encoder: {values: [resnet18, resnet_18x]}\n",
+        "unknown encoder 'resnet_18x'",
+    ),
+    "unknown loss": (
+        "space:\n  loss.name: {values: [DiceLoss, DiceFocal]}\n",
+        "unknown loss 'DiceFocal' (did you mean 'DiceFocalLoss'?)",
+    ),
+    "unknown scheduler": (
+        "space:\n  scheduler.name: {values: [plateau, cosine_annealing]}\n",
+        "unknown scheduler 'cosine_annealing'",
+    ),
+    "loss param for another loss": (
+        "space:\n  loss.gamma: {values: [1.0]}\n",
+        "loss.gamma: not a parameter of GeneralizedDiceLoss",
+    ),
     "encoder the architecture refuses": (
         "space:\n  model.name: {values: [smp.Unet, smp.DPT]}\n  model.encoder: {values: [resnet18]}\n",
         "smp.DPT takes only timm encoders",
@@ -96,7 +140,10 @@ INVALID = {
         "space:\n  model.name: {values: [smp.Unet, smp.PAN]}\n  data.image_size: {values: [64, 128]}\n",
         "smp.PAN needs data.image_size >= 128, got 64",
     ),
-    "duplicate key": ("space:\n  optimizer.lr: {values: [0.1]}\n  optimizer.lr: {values: [0.2]}\n", "duplicate key 'optimizer.lr'"),
+    "duplicate key": (
+        "space:\n  optimizer.lr: {values: [0.1]}\n  optimizer.lr: {values: [0.2]}\n",
+        "duplicate key 'optimizer.lr'",
+    ),
     "malformed yaml": ("space:\n  optimizer.lr: {values: [0.1\n", "malformed YAML"),
     "mode against metric": ("metric: val_dice\nmode: min\n", "mode min makes no sense for val_dice"),
     "space not a mapping": ("space: [1, 2]\n", "'space' must be a mapping"),
@@ -104,7 +151,9 @@ INVALID = {
 
 
 @pytest.mark.parametrize("case", list(INVALID))
-def test_invalid_space_is_caught_by_the_dry_run(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_space_is_caught_by_the_dry_run(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     body, needle = INVALID[case]
     space = write_space(tmp_path, body)
     out = tmp_path / "runs"

@@ -79,7 +79,9 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
             assert 0.5 <= float(r["loss.gamma"]) <= 3.0
     # the first suggestions are the searcher's seeded sequence (the dry run draws the same)
     drawn = draw(load_sweep(space), 2)
-    assert {round(float(r["optimizer.lr"]), 12) for r in rows} >= {round(d["optimizer.lr"], 12) for d in drawn}
+    assert {round(float(r["optimizer.lr"]), 12) for r in rows} >= {
+        round(d["optimizer.lr"], 12) for d in drawn
+    }
 
     parents, children = mlflow_runs(out)
     assert len(parents) == 1 and len(children) == 6
@@ -115,8 +117,23 @@ def test_sigint_then_resume_completes(tmp_path: Path, tiny_data: Path, out: Path
     space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=3)
     env = {**TEST_ENV}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rudratune", "--output-root", str(out), "run", str(space), "--name", "intr", "--no-report"],
-        cwd=REPO, env={**__import__("os").environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "rudratune",
+            "--output-root",
+            str(out),
+            "run",
+            str(space),
+            "--name",
+            "intr",
+            "--no-report",
+        ],
+        cwd=REPO,
+        env={**__import__("os").environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     run_dir = out / "intr"
     deadline = time.monotonic() + 300

@@ -75,7 +75,9 @@ def run_command(args: list[str], log: Path, *, timeout: float = 3600) -> Command
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         start = time.perf_counter()
-        proc = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=subprocess_env(), timeout=timeout)
+        proc = subprocess.run(
+            args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=subprocess_env(), timeout=timeout
+        )
         wall = time.perf_counter() - start
     return CommandRun(proc.returncode, wall, log)
 
@@ -84,7 +86,9 @@ def rudratune(args: list[str], output_root: Path, log: Path, *, timeout: float =
     """``python -m rudratune --output-root OUTPUT_ROOT ARGS`` as a user runs it; raises when it fails."""
     run = run_command(rudratune_argv(args, output_root), log, timeout=timeout)
     if run.returncode != 0:
-        raise RuntimeError(f"rudratune {' '.join(args[:2])} exited {run.returncode}; see {log}:\n{run.tail()}")
+        raise RuntimeError(
+            f"rudratune {' '.join(args[:2])} exited {run.returncode}; see {log}:\n{run.tail()}"
+        )
     return run
 
 
@@ -125,10 +129,17 @@ def machine() -> dict[str, Any]:
     from rudratune.runtime import usable_cpus
 
     model = next(
-        (line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown",
     )
-    mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal")), 0)
+    mem_kb = next(
+        (int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal")),
+        0,
+    )
     return {
         "cpu_model": model,
         "cores": os.cpu_count(),
@@ -306,7 +317,9 @@ def drop_checkpoints(path: Path) -> None:
 # --- how a benchmark reports ----------------------------------------------------------------------
 
 
-def figure(name: str, value: float | None, text: str, *, goal: str = "", met: bool | None = None, meaning: str = "") -> dict[str, Any]:
+def figure(
+    name: str, value: float | None, text: str, *, goal: str = "", met: bool | None = None, meaning: str = ""
+) -> dict[str, Any]:
     """One headline number: ``text`` is how it prints, ``meaning`` the sentence that explains it."""
     return {"name": name, "value": value, "text": text, "goal": goal, "met": met, "meaning": meaning}
 

@@ -25,7 +25,9 @@ def _otsu_at(data: Any, indices: list[int], size: int | None) -> float:
 
     subset = data.subset(indices)
     if size is None:
-        return otsu_dice([img[..., 0] for img in subset.images], list(subset.masks))  # grey images, read as RGB
+        return otsu_dice(
+            [img[..., 0] for img in subset.images], list(subset.masks)
+        )  # grey images, read as RGB
     from rudratune.data.datamodule import to_tensors
 
     x, y = to_tensors(subset, size)
@@ -52,7 +54,9 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     cfg = load_experiment(EXPERIMENT, trained["overrides"])
     model_data = embedded if trained["data_root"] is None else load_folder(trained["data_root"])
     d = cfg.data
-    _, _, model_test = split_indices(len(model_data), val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=cfg.seed)
+    _, _, model_test = split_indices(
+        len(model_data), val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=cfg.seed
+    )
     otsu_same = _otsu_at(model_data, model_test, d.image_size)
     model_dice = float(trained["test"]["test_dice"])
     ratio = model_dice / otsu_same if otsu_same else float("nan")
@@ -70,23 +74,40 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
             ["what", "images", "Dice"],
             [
                 ["Otsu threshold", f"embedded test split, {len(test)} pairs at 256 px", f"{otsu:.4f}"],
-                ["Otsu threshold", f"{which}: test split, {len(model_test)} pairs at {d.image_size} px", f"{otsu_same:.4f}"],
-                ["trained model", f"{which}: test split, {len(model_test)} pairs at {d.image_size} px", f"{model_dice:.4f}"],
+                [
+                    "Otsu threshold",
+                    f"{which}: test split, {len(model_test)} pairs at {d.image_size} px",
+                    f"{otsu_same:.4f}",
+                ],
+                [
+                    "trained model",
+                    f"{which}: test split, {len(model_test)} pairs at {d.image_size} px",
+                    f"{model_dice:.4f}",
+                ],
             ],
         ),
         "figures": [
             figure(
-                "D0 Otsu Dice, embedded test split", otsu, f"{otsu:.4f}", goal=f"≤ {OTSU_CEILING}", met=met,
+                "D0 Otsu Dice, embedded test split",
+                otsu,
+                f"{otsu:.4f}",
+                goal=f"≤ {OTSU_CEILING}",
+                met=met,
                 meaning=f"A global Otsu threshold reaches a mean Dice of {otsu:.4f} on the embedded test split, so the "
-                        f"data needs more than a threshold: {verdict(met)} (≤ {OTSU_CEILING}, as tests/test_synth.py asserts).",
+                f"data needs more than a threshold: {verdict(met)} (≤ {OTSU_CEILING}, as tests/test_synth.py asserts).",
             ),
             figure(
-                "D0 trained model / Otsu, test Dice on the same images", ratio, f"{ratio:.2f}×",
+                "D0 trained model / Otsu, test Dice on the same images",
+                ratio,
+                f"{ratio:.2f}×",
                 meaning=f"On the same {len(model_test)} test images the trained model scores {model_dice:.4f} against "
-                        f"Otsu's {otsu_same:.4f} ({ratio:.2f}×)" + (
-                            f"; the smoke model trains {cfg.trainer.max_epochs} epochs at {d.image_size} px, so it is not expected to beat Otsu." if smoke else "."),
+                f"Otsu's {otsu_same:.4f} ({ratio:.2f}×)"
+                + (
+                    f"; the smoke model trains {cfg.trainer.max_epochs} epochs at {d.image_size} px, so it is not expected to beat Otsu."
+                    if smoke
+                    else "."
+                ),
             ),
         ],  # fmt: skip
         "raw": {"otsu_embedded": otsu, "otsu_same_images": otsu_same, "model_test_dice": model_dice},
     }
-

@@ -54,7 +54,9 @@ def setup(smoke: bool, output_root: Path) -> Setup:
     ]
     if smoke:
         root = str(dataset_root(True, output_root))
-        return Setup([*overrides, f"data.root={root}", "data.image_size=32", "data.batch_size=4"], epochs, root)
+        return Setup(
+            [*overrides, f"data.root={root}", "data.image_size=32", "data.batch_size=4"], epochs, root
+        )
     dataset_root(False, output_root)
     return Setup([*overrides, "data.image_size=128", "data.batch_size=8"], epochs, None)
 
@@ -92,21 +94,34 @@ def bare_loop(cfg: Any, data: Any) -> EpochTimes:
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     threads = set_threads(cfg.trainer.threads or usable_cpus())
-    torch.use_deterministic_algorithms(cfg.trainer.deterministic, warn_only=True)  # as train() asks Lightning to
+    torch.use_deterministic_algorithms(
+        cfg.trainer.deterministic, warn_only=True
+    )  # as train() asks Lightning to
 
     d = cfg.data
-    train_idx, val_idx, _ = split_indices(len(data), val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=cfg.seed)
+    train_idx, val_idx, _ = split_indices(
+        len(data), val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=cfg.seed
+    )
 
     def loader(indices: list[int], shuffle: bool) -> DataLoader:
         x, y = to_tensors(data.subset(indices), d.image_size, d.normalize)
-        return DataLoader(TensorDataset(x, y), batch_size=d.batch_size, shuffle=shuffle, num_workers=d.num_workers)
+        return DataLoader(
+            TensorDataset(x, y), batch_size=d.batch_size, shuffle=shuffle, num_workers=d.num_workers
+        )
 
-    net = build_model(cfg.model.name, encoder=cfg.model.encoder, encoder_weights=cfg.model.encoder_weights, image_size=d.image_size)
+    net = build_model(
+        cfg.model.name,
+        encoder=cfg.model.encoder,
+        encoder_weights=cfg.model.encoder_weights,
+        image_size=d.image_size,
+    )
     train_loader, val_loader = loader(train_idx, True), loader(val_idx, False)
     loss_fn = build_loss(cfg.loss.name, cfg.loss.params)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
     s = cfg.scheduler
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=s.factor, patience=s.patience, threshold=s.threshold)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=s.factor, patience=s.patience, threshold=s.threshold
+    )
 
     marks = [time.perf_counter()]
     for _ in range(cfg.trainer.max_epochs):
@@ -149,7 +164,13 @@ def rudratune_train(cfg: Any, data: Any, run_dir: Path) -> EpochTimes:
 
     clock = EpochClock()
     options = RunOptions(
-        run_dir=run_dir, loggers=(), checkpoints=False, test=False, artifacts=False, progress=False, callbacks=[clock]
+        run_dir=run_dir,
+        loggers=(),
+        checkpoints=False,
+        test=False,
+        artifacts=False,
+        progress=False,
+        callbacks=[clock],
     )
     train(cfg, data, options)
     return EpochTimes(clock.marks, clock.threads)
@@ -162,7 +183,9 @@ def train_cli(smoke: bool, output_root: Path, s: Setup | None = None) -> dict[st
     """(c) ``rudratune train`` end to end; also writes ``p1/train_cli.json``, whose test Dice D0 shows."""
     s = s or setup(smoke, output_root)
     before = set((output_root / "train").glob("p1-*"))
-    run = rudratune(["train", str(EXPERIMENT), *s.overrides, "-q"], output_root, output_root / "logs" / "p1_train_cli.log")
+    run = rudratune(
+        ["train", str(EXPERIMENT), *s.overrides, "-q"], output_root, output_root / "logs" / "p1_train_cli.log"
+    )
     (run_dir,) = set((output_root / "train").glob("p1-*")) - before
     metrics = json.loads((run_dir / "artifacts" / "metrics.json").read_text())
     record = {"wall_s": run.wall_s, "test": metrics["test"], "threads": metrics["torch_threads"],
@@ -178,14 +201,24 @@ def sweep_cli(output_root: Path, s: Setup, loss: str) -> float:
 
     space = {
         "experiment": str(EXPERIMENT),
-        "search": {"num_samples": 1, "max_concurrent": 1, "searcher": {"name": "optuna", "seed": 42, "n_startup_trials": 1},
-                   "scheduler": {"name": "fifo"}},  # fmt: skip
+        "search": {
+            "num_samples": 1,
+            "max_concurrent": 1,
+            "searcher": {"name": "optuna", "seed": 42, "n_startup_trials": 1},
+            "scheduler": {"name": "fifo"},
+        },  # fmt: skip
         "resources": {"cpu": usable_cpus(), "gpu": 0},  # the trial gets every core, as `rudratune train` does
-        "space": {"loss.name": {"values": [loss]}},  # one choice, the experiment's own: a space needs a parameter
+        "space": {
+            "loss.name": {"values": [loss]}
+        },  # one choice, the experiment's own: a space needs a parameter
     }
     path = output_root / "p1" / "one_trial.yaml"
     path.write_text(yaml.safe_dump(space))
-    run = rudratune(["run", str(path), *s.overrides, "--name", "p1-one-trial"], output_root, output_root / "logs" / "p1_sweep_cli.log")
+    run = rudratune(
+        ["run", str(path), *s.overrides, "--name", "p1-one-trial"],
+        output_root,
+        output_root / "logs" / "p1_sweep_cli.log",
+    )
     return run.wall_s
 
 
@@ -238,16 +271,31 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
         "table": table,
         "figures": [
             figure(
-                "P1 train() / bare loop, fastest epoch", ratio_b, f"{ratio_b:.3f}×", goal=f"≤ {GOAL_TRAIN:.2f}×", met=met_b,
+                "P1 train() / bare loop, fastest epoch",
+                ratio_b,
+                f"{ratio_b:.3f}×",
+                goal=f"≤ {GOAL_TRAIN:.2f}×",
+                met=met_b,
                 meaning=f"An epoch through rudratune's Lightning path takes {ratio_b:.3f}× the time of the hand-written loop "
-                        f"({b:.3f} s vs {a:.3f} s at best, {threads_b} vs {threads_a} torch threads; medians: {ratio_med:.3f}×): "
-                        f"{verdict(met_b)} (≤ {GOAL_TRAIN:.2f}×).",
+                f"({b:.3f} s vs {a:.3f} s at best, {threads_b} vs {threads_a} torch threads; medians: {ratio_med:.3f}×): "
+                f"{verdict(met_b)} (≤ {GOAL_TRAIN:.2f}×).",
             ),
             figure(
-                "P1 1-trial sweep / train command, wall time", ratio_d, f"{ratio_d:.3f}×", goal=f"≤ {GOAL_SWEEP:.2f}×", met=met_d,
+                "P1 1-trial sweep / train command, wall time",
+                ratio_d,
+                f"{ratio_d:.3f}×",
+                goal=f"≤ {GOAL_SWEEP:.2f}×",
+                met=met_d,
                 meaning=f"Running the same training as a 1-trial sweep (Ray start, worker imports, driver-side trackers) takes "
-                        f"{ratio_d:.3f}× the wall time of `rudratune train` ({d:.1f} s vs {c:.1f} s): {verdict(met_d)} (≤ {GOAL_SWEEP:.2f}×).",
+                f"{ratio_d:.3f}× the wall time of `rudratune train` ({d:.1f} s vs {c:.1f} s): {verdict(met_d)} (≤ {GOAL_SWEEP:.2f}×).",
             ),
         ],  # fmt: skip
-        "raw": {"ratio_median": ratio_med, "a_epochs": a_epochs, "b_epochs": b_epochs, "c_s": c, "d_s": d, "threads": [threads_a, threads_b]},
+        "raw": {
+            "ratio_median": ratio_med,
+            "a_epochs": a_epochs,
+            "b_epochs": b_epochs,
+            "c_s": c,
+            "d_s": d,
+            "threads": [threads_a, threads_b],
+        },
     }

@@ -34,7 +34,13 @@ GOAL = 0.90
 def overrides(smoke: bool, output_root: Path) -> list[str]:
     if smoke:
         root = dataset_root(True, output_root)
-        return [f"data.root={root}", "data.image_size=32", "data.batch_size=4", "search.num_samples=2", "trainer.max_epochs=3"]
+        return [
+            f"data.root={root}",
+            "data.image_size=32",
+            "data.batch_size=4",
+            "search.num_samples=2",
+            "trainer.max_epochs=3",
+        ]
     dataset_root(False, output_root)  # generated before the sweep, so it is not part of it
     return []
 
@@ -49,7 +55,13 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         started = time.time()
-        proc = subprocess.Popen(rudratune_argv(args, output_root), stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=subprocess_env())
+        proc = subprocess.Popen(
+            rudratune_argv(args, output_root),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=subprocess_env(),
+        )
         with CpuSampler(root_pid=proc.pid) as sampler:
             code = proc.wait()
         ended = time.time()
@@ -76,7 +88,10 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
             [
                 ["trials, trial-epochs", f"{len(trials)}, {epochs}"],
                 ["window: first step of the first trial → last report of the last", f"{end - start:.1f} s"],
-                ["whole command (interpreter start to exit)", f"{ended - started:.1f} s, cores {whole:.1%} busy"],
+                [
+                    "whole command (interpreter start to exit)",
+                    f"{ended - started:.1f} s, cores {whole:.1%} busy",
+                ],
                 ["cores busy before the sweep started (other work)", f"{baseline:.1%}"],
                 ["cores busy in the window (any process)", f"{busy:.1%}"],
                 ["cores used in the window by the sweep's own processes", f"{tree:.1%}"],
@@ -84,9 +99,13 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
         ),
         "figures": [
             figure(
-                "P2 cores busy while trials run", busy, f"{busy:.1%}", goal=f"≥ {GOAL:.0%}", met=met,
+                "P2 cores busy while trials run",
+                busy,
+                f"{busy:.1%}",
+                goal=f"≥ {GOAL:.0%}",
+                met=met,
                 meaning=f"From the first trial's first step to the last trial's end, {busy:.1%} of the {cores} cores' time was "
-                        f"busy ({tree:.1%} used by the sweep's own processes; {baseline:.1%} busy before it started): {verdict(met)} (≥ {GOAL:.0%}).",
+                f"busy ({tree:.1%} used by the sweep's own processes; {baseline:.1%} busy before it started): {verdict(met)} (≥ {GOAL:.0%}).",
             ),
         ],  # fmt: skip
         "raw": {"busy": busy, "tree": tree, "baseline": baseline, "window_s": end - start, "whole": whole},

@@ -30,8 +30,16 @@ def settings(smoke: bool, output_root: Path) -> tuple[list[str], tuple[int, ...]
     common = ["tracking.mlflow=false", "tracking.wandb=false"]
     if smoke:
         root = dataset_root(True, output_root)
-        tiny = [f"data.root={root}", "data.image_size=32", "data.batch_size=4", "search.num_samples=3", "trainer.max_epochs=2"]
-        tiny.append("search.max_concurrent=1")  # one trial worker to start (its imports are most of a tiny sweep), not two
+        tiny = [
+            f"data.root={root}",
+            "data.image_size=32",
+            "data.batch_size=4",
+            "search.num_samples=3",
+            "trainer.max_epochs=2",
+        ]
+        tiny.append(
+            "search.max_concurrent=1"
+        )  # one trial worker to start (its imports are most of a tiny sweep), not two
         return [*common, *tiny], (0,)
     dataset_root(False, output_root)
     return [*common, "search.num_samples=12", "trainer.max_epochs=8", "data.image_size=64"], (0, 1, 2)
@@ -86,7 +94,14 @@ def plot(curves: dict[str, list[list[float]]], means: dict[str, list[float]], pa
         for c in runs:
             ax.plot(range(1, len(c) + 1), c, color=color, alpha=0.25, lw=1, drawstyle="steps-post")
         longest = max(len(c) for c in runs)
-        ax.plot(range(1, longest + 1), means[arm][:longest], color=color, lw=2.2, drawstyle="steps-post", label=f"{arm} (mean of {len(runs)})")
+        ax.plot(
+            range(1, longest + 1),
+            means[arm][:longest],
+            color=color,
+            lw=2.2,
+            drawstyle="steps-post",
+            label=f"{arm} (mean of {len(runs)})",
+        )
     ax.set_xlabel("cumulative trial-epochs")
     ax.set_ylabel("best val_loss so far")
     ax.set_title(title, fontsize=10)
@@ -120,14 +135,29 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     for i, seed in enumerate(seeds):
         r, a = curves["random+FIFO"][i], curves["ASHA+TPE"][i]
         n = epochs_to_reach(a, r[-1])
-        rows.append([seed, len(r), f"{r[-1]:.4f}", len(a), f"{a[-1]:.4f}", n or "not reached", f"{n / len(r):.2f}" if n else "–"])
+        rows.append(
+            [
+                seed,
+                len(r),
+                f"{r[-1]:.4f}",
+                len(a),
+                f"{a[-1]:.4f}",
+                n or "not reached",
+                f"{n / len(r):.2f}" if n else "–",
+            ]
+        )
     table = md_table(
         ["seed", "random+FIFO epochs", "its best val_loss", "ASHA+TPE epochs", "its best val_loss",
          "ASHA+TPE epochs to reach random's best", "fraction"], rows,
     )  # fmt: skip
-    conditions = f"quickstart space, `{' '.join(shared)}`, seeds {', '.join(map(str, seeds))} (`search.searcher.seed`)" + (
-        "; smoke: one seed, and 3 trials are fewer than TPE's 4 start-up trials and 2 epochs leave ASHA nothing to stop, "
-        "so both arms search at random." if smoke else "."
+    conditions = (
+        f"quickstart space, `{' '.join(shared)}`, seeds {', '.join(map(str, seeds))} (`search.searcher.seed`)"
+        + (
+            "; smoke: one seed, and 3 trials are fewer than TPE's 4 start-up trials and 2 epochs leave ASHA nothing to stop, "
+            "so both arms search at random."
+            if smoke
+            else "."
+        )
     )
     title = f"P3: best val_loss vs trial-epochs ({'smoke' if smoke else 'quickstart, 12 trials x 8 epochs'})"
     png = plot(curves, means, output_root / PNG, title)
@@ -144,10 +174,13 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
         "table": [*table, "", f"![P3: best val_loss against cumulative trial-epochs]({PNG})"],
         "figures": [
             figure(
-                "P3 ASHA+TPE epochs to reach random+FIFO's best / random+FIFO's epochs", fraction, text,
-                goal=f"≤ {GOAL}", met=met,
+                "P3 ASHA+TPE epochs to reach random+FIFO's best / random+FIFO's epochs",
+                fraction,
+                text,
+                goal=f"≤ {GOAL}",
+                met=met,
                 meaning=f"{reached} (mean curves over {len(seeds)} seed(s); ASHA+TPE used {asha_epochs:.0f} epochs in all): "
-                        f"{verdict(met)} (≤ {GOAL}).",
+                f"{verdict(met)} (≤ {GOAL}).",
             ),
         ],  # fmt: skip
         "artifacts": [png],

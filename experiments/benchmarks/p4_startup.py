@@ -60,7 +60,13 @@ def settings(smoke: bool, output_root: Path) -> tuple[list[str], int]:
     common = ["search.max_concurrent=1", f"resources.cpu={usable_cpus()}", "trainer.max_epochs=1"]
     if smoke:
         root = dataset_root(True, output_root)
-        return [*common, f"data.root={root}", "data.image_size=32", "data.batch_size=4", "search.num_samples=2"], 2
+        return [
+            *common,
+            f"data.root={root}",
+            "data.image_size=32",
+            "data.batch_size=4",
+            "search.num_samples=2",
+        ], 2
     dataset_root(False, output_root)
     return [*common, "search.num_samples=6"], 6
 
@@ -89,7 +95,9 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     record.save()
     data = load_data(swp.base["data"]["root"], output_root)
     init_ray(None)
-    trainable = tune.with_resources(tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(settings))
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(settings)
+    )
     tracker = build_tracker(record, resume=False)
     seen, started, tracked = FirstSeen(), OnStart(), OnStart()
     tuner = tune.Tuner(
@@ -107,8 +115,11 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
             storage_path=str(output_root),
             callbacks=[seen, started, tracker, tracked],
             verbose=0,
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=settings.metric,
-                                                    checkpoint_score_order=settings.direction),  # fmt: skip
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=1,
+                checkpoint_score_attribute=settings.metric,
+                checkpoint_score_order=settings.direction,
+            ),  # fmt: skip
         ),
     )
     try:
@@ -159,16 +170,21 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
         "table": table,
         "figures": [
             figure(
-                "P4 start-up with reused actors (on_trial_start → first step)", reused, f"{reused:.2f} s",
-                goal=f"≤ {GOAL_S:g} s", met=met,
+                "P4 start-up with reused actors (on_trial_start → first step)",
+                reused,
+                f"{reused:.2f} s",
+                goal=f"≤ {GOAL_S:g} s",
+                met=met,
                 meaning=f"With reused actors a trial's first training step comes {reused:.2f} s after Tune's on_trial_start "
-                        f"(fresh actors: {fresh:.2f} s, but there on_trial_start already comes after the actor's start and "
-                        f"imports): {verdict(met)} (≤ {GOAL_S:g} s).",
+                f"(fresh actors: {fresh:.2f} s, but there on_trial_start already comes after the actor's start and "
+                f"imports): {verdict(met)} (≤ {GOAL_S:g} s).",
             ),
             figure(
-                "P4 reused / fresh actors, start-up from the trial's first appearance", ratio, f"{ratio:.2f}×",
+                "P4 reused / fresh actors, start-up from the trial's first appearance",
+                ratio,
+                f"{ratio:.2f}×",
                 meaning=f"Counted from the first driver step that lists the trial, so that a fresh actor's process start and "
-                        f"imports count too, reuse takes start-up from {fresh_seen:.2f} s to {reused_seen:.2f} s ({ratio:.2f}×).",
+                f"imports count too, reuse takes start-up from {fresh_seen:.2f} s to {reused_seen:.2f} s ({ratio:.2f}×).",
             ),
         ],  # fmt: skip
         "raw": {str(k): v for k, v in modes.items()},

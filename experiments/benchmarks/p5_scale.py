@@ -31,7 +31,11 @@ def mock_trial(config: dict[str, Any], *, max_t: int) -> None:
 
     start = time.perf_counter()
     lr = config.get("optimizer.lr", 1e-3)
-    a = 0.15 + 0.08 * abs(math.log10(lr) + 2.5) + (0.03 if config.get("model.encoder") == "mobilenet_v2" else 0.0)
+    a = (
+        0.15
+        + 0.08 * abs(math.log10(lr) + 2.5)
+        + (0.03 if config.get("model.encoder") == "mobilenet_v2" else 0.0)
+    )
     a += {"DiceLoss": 0.0, "GeneralizedDiceLoss": 0.01}.get(config.get("loss.name", ""), 0.02)
     b, c = 0.6, 1.0 + 4.0 * config.get("scheduler.factor", 0.5)
     rng = random.Random(repr(sorted(config.items())))
@@ -78,7 +82,9 @@ def worker(n: int, out: Path) -> None:
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             completed.append(time.perf_counter())
 
-    trainable = tune.with_resources(tune.with_parameters(mock_trial, max_t=swp.max_epochs), resources_for(settings))
+    trainable = tune.with_resources(
+        tune.with_parameters(mock_trial, max_t=swp.max_epochs), resources_for(settings)
+    )
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -89,7 +95,9 @@ def worker(n: int, out: Path) -> None:
             mode=settings.direction,
             reuse_actors=True,
         ),
-        run_config=tune.RunConfig(name=run_dir.name, storage_path=str(out), callbacks=[Completions()], verbose=0),
+        run_config=tune.RunConfig(
+            name=run_dir.name, storage_path=str(out), callbacks=[Completions()], verbose=0
+        ),
     )
     start = time.perf_counter()
     grid = tuner.fit()
@@ -111,7 +119,9 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     n = 30 if smoke else 1000
     out = output_root / "p5"
     out.mkdir(parents=True, exist_ok=True)
-    cmd = run_command([sys.executable, __file__, "--worker", str(n), str(out)], output_root / "logs" / "p5_driver.log")
+    cmd = run_command(
+        [sys.executable, __file__, "--worker", str(n), str(out)], output_root / "logs" / "p5_driver.log"
+    )
     if cmd.returncode != 0:
         raise RuntimeError(f"P5 driver exited {cmd.returncode}:\n{cmd.tail()}")
     r = json.loads((out / "p5.json").read_text())
@@ -129,22 +139,33 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 ["trials (errored), epochs reported", f"{r['trials']} ({r['errors']}), {r['epochs']}"],
                 ["`Tuner.fit` wall time", f"{r['wall_s']:.1f} s"],
                 ["mock trials' own compute (all trials)", f"{r['own_s'] * 1000:.1f} ms"],
-                ["time between trial completions, second half of the sweep", f"{r['steady_s'] * 1000:.1f} ms"],
-                ["driver RSS before `Tuner.fit` (after `load_sweep`, whose model checks import torch and smp, and ray.init)",
-                 f"{r['rss_before_mib']:.0f} MiB"],  # fmt: skip
+                [
+                    "time between trial completions, second half of the sweep",
+                    f"{r['steady_s'] * 1000:.1f} ms",
+                ],
+                [
+                    "driver RSS before `Tuner.fit` (after `load_sweep`, whose model checks import torch and smp, and ray.init)",
+                    f"{r['rss_before_mib']:.0f} MiB",
+                ],  # fmt: skip
                 ["driver peak RSS", f"{r['peak_rss_mib']:.0f} MiB"],
             ],
         ),
         "figures": [
             figure(
-                "P5 driver overhead per trial", per_trial_ms, f"{per_trial_ms:.1f} ms", goal=f"≤ {GOAL_MS:g} ms", met=met,
+                "P5 driver overhead per trial",
+                per_trial_ms,
+                f"{per_trial_ms:.1f} ms",
+                goal=f"≤ {GOAL_MS:g} ms",
+                met=met,
                 meaning=f"Scheduling, searching, stopping and recording {r['trials']} trials cost the driver {per_trial_ms:.1f} ms "
-                        f"per trial ({r['steady_s'] * 1000:.1f} ms between completions once warm): {verdict(met)} (≤ {GOAL_MS:g} ms).",
+                f"per trial ({r['steady_s'] * 1000:.1f} ms between completions once warm): {verdict(met)} (≤ {GOAL_MS:g} ms).",
             ),
             figure(
-                "P5 driver peak RSS", r["peak_rss_mib"], f"{r['peak_rss_mib']:.0f} MiB",
+                "P5 driver peak RSS",
+                r["peak_rss_mib"],
+                f"{r['peak_rss_mib']:.0f} MiB",
                 meaning=f"The driver peaked at {r['peak_rss_mib']:.0f} MiB, {r['peak_rss_mib'] - r['rss_before_mib']:.0f} MiB above "
-                        f"its size before the sweep ({r['peak_rss_mib'] / r['rss_before_mib']:.2f}×).",
+                f"its size before the sweep ({r['peak_rss_mib'] / r['rss_before_mib']:.2f}×).",
             ),
         ],  # fmt: skip
         "raw": r,

@@ -46,7 +46,13 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     tracking = ["tracking.mlflow=false", "tracking.wandb=false"]
     if smoke:
         root = dataset_root(True, output_root)
-        size = [f"data.root={root}", "data.image_size=32", "data.batch_size=4", "search.num_samples=4", "trainer.max_epochs=2"]
+        size = [
+            f"data.root={root}",
+            "data.image_size=32",
+            "data.batch_size=4",
+            "search.num_samples=4",
+            "trainer.max_epochs=2",
+        ]
     else:
         dataset_root(False, output_root)
         size = []
@@ -70,12 +76,16 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     return {
         "title": "P6 GPU packing",
         "conditions": f"quickstart space, {torch.cuda.get_device_name(0)}, `{' '.join([*tracking, *size])}`, 1 / share trials at once.",
-        "table": md_table(["resources.gpu", "precision", "trial-epochs", "trial-epochs / s", "vs 1 per GPU, fp32"], rows),
+        "table": md_table(
+            ["resources.gpu", "precision", "trial-epochs", "trial-epochs / s", "vs 1 per GPU, fp32"], rows
+        ),
         "figures": [
             figure(
-                "P6 best packing / 1 trial per GPU in fp32, throughput", best, f"{best:.2f}×",
+                "P6 best packing / 1 trial per GPU in fp32, throughput",
+                best,
+                f"{best:.2f}×",
                 meaning=f"Packing {round(1 / best_key[0])} trial(s) per GPU in {best_key[1]} gives {best:.2f}× the trial-epochs per "
-                        f"second of one fp32 trial per GPU.",
+                f"second of one fp32 trial per GPU.",
             )
         ],  # fmt: skip
         "raw": {f"{s:g}/{p}": v for (s, p), v in results.items()},

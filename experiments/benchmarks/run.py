@@ -41,11 +41,19 @@ whole commands and of the machine (P2), which an idle local Ray would disturb.""
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every benchmark runs (a few minutes)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes: checks that every benchmark runs (a few minutes)"
+    )
     parser.add_argument("--only", help=f"comma-separated ids to run ({','.join(BENCHMARKS)}); default all")
-    parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md", help="report to write (default: repo root)")
-    parser.add_argument("--output-root", type=Path, help="where every output goes (default: a fresh temp dir)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary output root and Ray's temp dir")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "BENCHMARKS.md", help="report to write (default: repo root)"
+    )
+    parser.add_argument(
+        "--output-root", type=Path, help="where every output goes (default: a fresh temp dir)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary output root and Ray's temp dir"
+    )
     args = parser.parse_args(argv)
     ids = [i.strip().upper() for i in args.only.split(",")] if args.only else list(BENCHMARKS)
     unknown = [i for i in ids if i not in BENCHMARKS]
@@ -69,11 +77,17 @@ def run_one(bench_id: str, smoke: bool, output_root: Path) -> dict[str, Any]:
         traceback.print_exc()
         result = {"title": bench_id, "error": f"{type(err).__name__}: {str(err).strip()[:2000]}"}
     result["wall_s"] = time.perf_counter() - start
-    print(f"[{bench_id}] {'FAILED' if 'error' in result else 'done'} in {result['wall_s']:.0f} s", file=sys.stderr, flush=True)
+    print(
+        f"[{bench_id}] {'FAILED' if 'error' in result else 'done'} in {result['wall_s']:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     return result
 
 
-def render(results: dict[str, dict[str, Any]], info: dict[str, Any], args: argparse.Namespace, wall_s: float) -> str:
+def render(
+    results: dict[str, dict[str, Any]], info: dict[str, Any], args: argparse.Namespace, wall_s: float
+) -> str:
     m = info["machine"]
     command = " ".join(["python experiments/benchmarks/run.py", *(["--smoke"] if args.smoke else []),
                         *([f"--only {','.join(results)}"] if args.only else [])])  # fmt: skip
@@ -128,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     apply_offline_env()
     ray_tmp = private_ray_tmpdir()
     temporary = args.output_root is None
-    output_root = Path(tempfile.mkdtemp(prefix="rudratune-bench-")) if temporary else args.output_root.resolve()
+    output_root = (
+        Path(tempfile.mkdtemp(prefix="rudratune-bench-")) if temporary else args.output_root.resolve()
+    )
     output_root.mkdir(parents=True, exist_ok=True)
     print(f"output root: {output_root}; Ray's temp dir: {ray_tmp}", file=sys.stderr)
     info = {"date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "load_start": load_average(),

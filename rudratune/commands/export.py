@@ -13,7 +13,16 @@ import yaml
 from rudratune.errors import UserError
 from rudratune.tracking import redact
 
-VERSIONED = ("rudratune", "torch", "lightning", "segmentation-models-pytorch", "monai", "ray", "optuna", "timm")
+VERSIONED = (
+    "rudratune",
+    "torch",
+    "lightning",
+    "segmentation-models-pytorch",
+    "monai",
+    "ray",
+    "optuna",
+    "timm",
+)
 
 
 def versions() -> dict[str, str]:
@@ -76,5 +85,7 @@ def run(args: argparse.Namespace) -> int:
         tmp.unlink(missing_ok=True)
         raise UserError(f"-o: cannot write {out} ({err.strerror})") from None
     p = cfg["provenance"]
-    print(f"wrote {out}: trial {p['trial_id']}, best val_loss {p['best_val_loss']:.6f} at epoch {p['best_epoch']}")
+    print(
+        f"wrote {out}: trial {p['trial_id']}, best val_loss {p['best_val_loss']:.6f} at epoch {p['best_epoch']}"
+    )
     return 0

@@ -10,7 +10,11 @@ def run(args: argparse.Namespace) -> int:
         from rudratune.models.registry import MODELS
 
         for info in MODELS.values():
-            extra = f"  encoder: any smp encoder{' (tu- only)' if info.encoder_prefix else ''}" if info.uses_encoder else ""
+            extra = (
+                f"  encoder: any smp encoder{' (tu- only)' if info.encoder_prefix else ''}"
+                if info.uses_encoder
+                else ""
+            )
             print(f"{info.name:24} size: multiple of {info.size_multiple}, >= {info.min_size}{extra}")
     elif args.command == "losses":
         from rudratune.losses import LOSSES

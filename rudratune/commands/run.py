@@ -25,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
     output_root = writable_dir(args.output_root)
     run_dir = output_root / name
     if run_dir.exists():
-        raise UserError(f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`")
+        raise UserError(
+            f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`"
+        )
 
     from rudratune.data.source import load_data
     from rudratune.search.record import record_for
@@ -33,16 +35,20 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.tracking import preflight
 
     check_address(args.address)
-    data = load_data(sweep.base["data"]["root"], output_root)  # decoded once per sweep (also checks the folder)
+    data = load_data(
+        sweep.base["data"]["root"], output_root
+    )  # decoded once per sweep (also checks the folder)
     preflight(sweep.base_config.tracking, output_root)
     init_ray(args.address)
     run_dir.mkdir()
-    record = record_for(run_dir, sweep, storage=args.storage or sweep.settings.storage, output_root=output_root)
+    record = record_for(
+        run_dir, sweep, storage=args.storage or sweep.settings.storage, output_root=output_root
+    )
     record.save()
     print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
-    outcome = execute(record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast)
+    outcome = execute(
+        record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast
+    )
     from rudratune.search.finish import finish
 
     return finish(record, outcome, report=not args.no_report)
-
-

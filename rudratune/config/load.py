@@ -49,7 +49,9 @@ def _refuse_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
             _refuse_duplicate_keys(item, path)
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str], *, source: str = "command line") -> dict[str, Any]:
+def apply_overrides(
+    data: dict[str, Any], overrides: list[str], *, source: str = "command line"
+) -> dict[str, Any]:
     """Apply Hydra-grammar overrides (``a.b=1``, ``+a.c=x``, ``~a.d``) to a nested dict, returning a new one."""
     if not overrides:
         return data
@@ -108,7 +110,11 @@ def _fields_at(cls: type[BaseModel], loc: list[str]) -> list[str]:
     model: Any = cls
     for part in loc:
         field = model.model_fields.get(part)
-        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+        if (
+            field is None
+            or not isinstance(field.annotation, type)
+            or not issubclass(field.annotation, BaseModel)
+        ):
             return []
         model = field.annotation
     return list(model.model_fields)

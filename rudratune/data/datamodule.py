@@ -16,7 +16,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def to_tensors(data: SegmentationData, size: int, normalize: str = "none") -> tuple[torch.Tensor, torch.Tensor]:
+def to_tensors(
+    data: SegmentationData, size: int, normalize: str = "none"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Resize every pair to ``size``² (bilinear with antialias for images, nearest for masks).
 
     Returns images (N, 3, S, S) float32 in [0, 1] (or ImageNet-normalized) and masks (N, 1, S, S) float32.
@@ -53,7 +55,9 @@ class SegDataModule(L.LightningDataModule):
         self.splits = dict(
             zip(
                 ("train", "val", "test"),
-                split_indices(len(data), val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=seed),
+                split_indices(
+                    len(data), val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=seed
+                ),
                 strict=True,
             )
         )

@@ -38,7 +38,9 @@ def _by_stem(folder: Path) -> dict[str, Path]:
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() in EXTENSIONS and path.is_file():
             if path.stem in files:
-                raise UserError(f"data.root: two files named '{path.stem}' in {folder}: {files[path.stem].name}, {path.name}")
+                raise UserError(
+                    f"data.root: two files named '{path.stem}' in {folder}: {files[path.stem].name}, {path.name}"
+                )
             files[path.stem] = path
     return files
 
@@ -50,7 +52,9 @@ def _decode(path: Path, mode: str) -> np.ndarray:
         with Image.open(path) as img:
             return np.asarray(img.convert(mode))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise UserError(f"data.root: cannot read image {path} ({type(err).__name__}: corrupt or unsupported)") from None
+        raise UserError(
+            f"data.root: cannot read image {path} ({type(err).__name__}: corrupt or unsupported)"
+        ) from None
 
 
 def load_folder(root: str | Path) -> SegmentationData:
@@ -69,9 +73,13 @@ def load_folder(root: str | Path) -> SegmentationData:
     lonely_images = sorted(set(images) - set(masks))
     lonely_masks = sorted(set(masks) - set(images))
     if lonely_images:
-        raise UserError(f"data.root: image without a mask: {images[lonely_images[0]]} ({len(lonely_images)} unpaired)")
+        raise UserError(
+            f"data.root: image without a mask: {images[lonely_images[0]]} ({len(lonely_images)} unpaired)"
+        )
     if lonely_masks:
-        raise UserError(f"data.root: mask without an image: {masks[lonely_masks[0]]} ({len(lonely_masks)} unpaired)")
+        raise UserError(
+            f"data.root: mask without an image: {masks[lonely_masks[0]]} ({len(lonely_masks)} unpaired)"
+        )
     names = tuple(sorted(images))
     decoded_images, decoded_masks = [], []
     for name in names:

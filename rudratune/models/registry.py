@@ -178,5 +178,3 @@ def build_model(name: str, *, encoder: str | None, encoder_weights: str | None, 
             f"{type(err).__name__}; this machine may be offline; use encoder_weights: null or fill the "
             "Hugging Face cache first"
         ) from None
-
-

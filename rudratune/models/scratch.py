@@ -74,9 +74,7 @@ class AttentionGate(nn.Module):
 class _Up(nn.Module):
     """Transposed-conv upsampling, optional attention gate on the skip, concat, then a block."""
 
-    def __init__(
-        self, in_ch: int, skip_ch: int, out_ch: int, block: Block, attention: bool
-    ) -> None:
+    def __init__(self, in_ch: int, skip_ch: int, out_ch: int, block: Block, attention: bool) -> None:
         super().__init__()
         self.up = nn.ConvTranspose2d(in_ch, skip_ch, kernel_size=2, stride=2)
         self.gate = AttentionGate(skip_ch, skip_ch, max(skip_ch // 2, 1)) if attention else None
@@ -150,9 +148,7 @@ def _bilinear_kernel(channels: int, size: int) -> torch.Tensor:
 
 def _upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
     size = 2 * factor
-    up = nn.ConvTranspose2d(
-        channels, channels, size, stride=factor, padding=factor // 2, bias=False
-    )
+    up = nn.ConvTranspose2d(channels, channels, size, stride=factor, padding=factor // 2, bias=False)
     with torch.no_grad():
         up.weight.copy_(_bilinear_kernel(channels, size))
     return up

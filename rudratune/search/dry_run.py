@@ -66,11 +66,17 @@ def dry_run(sweep: Sweep, *, samples: int) -> int:
         if key not in built:
             start = time.perf_counter()
             try:
-                net = build_model(cfg.model.name, encoder=cfg.model.encoder, encoder_weights=None, image_size=key[2])
+                net = build_model(
+                    cfg.model.name, encoder=cfg.model.encoder, encoder_weights=None, image_size=key[2]
+                )
                 with torch.no_grad():
-                    out = net.eval()(torch.zeros(1, 3, key[2], key[2]))
+                    out = net.train(False)(torch.zeros(1, 3, key[2], key[2]))
                 ok = tuple(out.shape) == (1, 1, key[2], key[2])
-                built[key] = f"builds ({time.perf_counter() - start:.1f} s)" if ok else f"wrong output {tuple(out.shape)}"
+                built[key] = (
+                    f"builds ({time.perf_counter() - start:.1f} s)"
+                    if ok
+                    else f"wrong output {tuple(out.shape)}"
+                )
             except Exception as err:  # any failure to build is what the dry run is for
                 built[key] = f"cannot build: {type(err).__name__}: {str(err).splitlines()[0][:120]}"
             if not built[key].startswith("builds"):
@@ -78,6 +84,8 @@ def dry_run(sweep: Sweep, *, samples: int) -> int:
         shown = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
         print(f"  {i:2d}: {shown}  [{built[key]}]")
     if failures:
-        raise UserError(f"{sweep.source}: {len(failures)} model combination(s) cannot build; first: {failures[0]}")
+        raise UserError(
+            f"{sweep.source}: {len(failures)} model combination(s) cannot build; first: {failures[0]}"
+        )
     print(f"ok: {len(built)} distinct model(s) built on a {'/'.join(str(k[2]) for k in built)} px tensor")
     return 0

@@ -17,7 +17,9 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
     grid = outcome.grid
     ended = 0 if grid is None else grid.num_terminated + grid.num_errors
     stopped_on_error = outcome.fail_fast and grid is not None and grid.num_errors > 0
-    if grid is None or (ended < settings.search.num_samples and not outcome.out_of_time and not stopped_on_error):
+    if grid is None or (
+        ended < settings.search.num_samples and not outcome.out_of_time and not stopped_on_error
+    ):
         # Tune catches the first Ctrl-C itself, saves its state and returns: unfinished trials tell.
         finish_parent(outcome.tracker, None, settings.metric, status="KILLED")
         print(f"sweep interrupted after {ended} of {settings.search.num_samples} trials; "
@@ -28,16 +30,23 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
         write_results(rows, record)
         finish_parent(outcome.tracker, None, settings.metric, status="FAILED")
         failed = next(r for r in rows if r["status"] == "ERROR")
-        print(f"--fail-fast: stopped at the first trial error ({failed['trial_id']}: {failed['error']})", file=sys.stderr)
+        print(
+            f"--fail-fast: stopped at the first trial error ({failed['trial_id']}: {failed['error']})",
+            file=sys.stderr,
+        )
         return 1
     best_rows = ranked(rows, settings.metric, settings.direction)
-    prune_checkpoints(rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs)
+    prune_checkpoints(
+        rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs
+    )
     results = write_results(rows, record)
     finish_parent(outcome.tracker, best_rows[0] if best_rows else None, settings.metric, status="FINISHED")
 
     errored = sum(r["status"] == "ERROR" for r in rows)
     stopped = sum("ASHA" in r["reason"] for r in rows)
-    print(f"\n{len(rows)} trials: {len(rows) - errored} ran, {stopped} stopped early by ASHA, {errored} errored")
+    print(
+        f"\n{len(rows)} trials: {len(rows) - errored} ran, {stopped} stopped early by ASHA, {errored} errored"
+    )
     print_top(best_rows[:5], record)
     if best_rows:
         best = best_rows[0]
@@ -65,7 +74,13 @@ def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
     keys = list(record.sweep.order)
     header = ["trial", "val_loss", "val_dice", "epoch", "reason"] + [k.split(".")[-1] for k in keys]
     table = [header] + [
-        [r["trial_id"], f"{r['best_val_loss']:.4f}", f"{r['best_val_dice']:.4f}", str(r["best_epoch"]), r["reason"]]
+        [
+            r["trial_id"],
+            f"{r['best_val_loss']:.4f}",
+            f"{r['best_val_dice']:.4f}",
+            str(r["best_epoch"]),
+            r["reason"],
+        ]
         + [_short(r.get(k, "")) for k in keys]
         for r in rows
     ]
@@ -75,7 +90,9 @@ def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
         print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
 
 
-def prune_checkpoints(rows: list[dict[str, Any]], best: list[dict[str, Any]], *, keep: int, max_epochs: int) -> None:
+def prune_checkpoints(
+    rows: list[dict[str, Any]], best: list[dict[str, Any]], *, keep: int, max_epochs: int
+) -> None:
     """Keep each trial's best checkpoint only; trials stopped early lose theirs unless among the top ``keep``."""
     kept = {r["trial_id"] for r in best[:keep]}
     for row in rows:

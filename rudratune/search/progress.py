@@ -43,7 +43,9 @@ class LiveTable(Callback):
         status = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
         lines = [f"[{time.strftime('%H:%M:%S')}] trials {len(trials)}/{self.num_samples}: {status}"]
         if best is not None:
-            lines.append(f"  best {best.trial_id}: {self.metric} {best.last_result[self.metric]:.4f}  {_params(best)}")
+            lines.append(
+                f"  best {best.trial_id}: {self.metric} {best.last_result[self.metric]:.4f}  {_params(best)}"
+            )
         for t in trials:
             if t.status == "RUNNING" and "epoch" in (t.last_result or {}):
                 r = t.last_result

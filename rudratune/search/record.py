@@ -51,7 +51,9 @@ def load_record(run_dir: str | Path) -> SweepRecord:
         settings = SweepSettings.model_validate({**payload["settings"], "space": payload["space"]})
         space = {k: Param.model_validate(v) for k, v in payload["space"].items()}
         sweep = Sweep(Path(payload["source"]), settings, payload["base"], space, tuple(payload["order"]))
-        return SweepRecord(payload["name"], run_dir, payload["experiment_path"], payload["output_root"], sweep)
+        return SweepRecord(
+            payload["name"], run_dir, payload["experiment_path"], payload["output_root"], sweep
+        )
     except (ValueError, KeyError, TypeError) as err:
         raise UserError(f"{path}: unreadable sweep record ({type(err).__name__})") from None
 

@@ -37,10 +37,18 @@ def init_ray(address: str | None) -> None:
         try:
             ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
-            raise UserError(f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}") from None
+            raise UserError(
+                f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}"
+            ) from None
         return
     # address="local": always a new local Ray, never one someone else left running on this machine
-    ray.init(address="local", num_cpus=usable_cpus(), include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+    ray.init(
+        address="local",
+        num_cpus=usable_cpus(),
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        **common,
+    )
 
 
 def check_address(address: str | None) -> None:
@@ -56,7 +64,9 @@ def check_address(address: str | None) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=3).close()
     except OSError as err:
-        raise UserError(f"--address: cannot reach a Ray cluster at {address} ({err.strerror or err})") from None
+        raise UserError(
+            f"--address: cannot reach a Ray cluster at {address} ({err.strerror or err})"
+        ) from None
 
 
 def resources_for(settings: Any) -> dict[str, float]:
@@ -149,7 +159,8 @@ def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bo
         if found:
             parent = found[0].info.run_id
             for child in client.search_runs(
-                [experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'"
+                [experiment_id],
+                filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
             ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
                 client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
                 client.set_terminated(child.info.run_id, "KILLED")
@@ -162,7 +173,12 @@ def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bo
         tags={"rudratune.kind": "sweep", "rudratune.run_dir": run_dir, "rudratune.sweep": record.name},
     )
     params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
-    params.update({f"space.{k}": json.dumps(p.model_dump(mode="json", exclude_unset=True)) for k, p in record.sweep.space.items()})
+    params.update(
+        {
+            f"space.{k}": json.dumps(p.model_dump(mode="json", exclude_unset=True))
+            for k, p in record.sweep.space.items()
+        }
+    )
     client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
     client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
     return run.info.run_id
@@ -201,7 +217,10 @@ def execute(
         data = None
     trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=data), res)
     tracker = build_tracker(record, resume=resume)
-    callbacks = [tracker, LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples)]
+    callbacks = [
+        tracker,
+        LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples),
+    ]
 
     if resume:
         tuner = tune.Tuner.restore(
@@ -235,7 +254,11 @@ def execute(
                 ),
                 failure_config=tune.FailureConfig(
                     # Tune refuses retries together with fail_fast
-                    max_failures=0 if fail_fast else settings.max_failures if max_failures is None else max_failures,
+                    max_failures=0
+                    if fail_fast
+                    else settings.max_failures
+                    if max_failures is None
+                    else max_failures,
                     fail_fast=fail_fast,
                 ),
             ),
@@ -252,5 +275,8 @@ def execute(
     finally:
         tracker.close_open_runs("KILLED")
     return Outcome(
-        grid, tracker, out_of_time=budget is not None and time.monotonic() - start >= budget, fail_fast=fail_fast
+        grid,
+        tracker,
+        out_of_time=budget is not None and time.monotonic() - start >= budget,
+        fail_fast=fail_fast,
     )

@@ -32,7 +32,9 @@ class Param(_Strict):
             raise ValueError("give exactly one of value, values, grid or distribution")
         if self.distribution is not None:
             if self.distribution not in DISTRIBUTIONS:
-                raise ValueError(f"unknown distribution '{self.distribution}'; valid: {', '.join(DISTRIBUTIONS)}")
+                raise ValueError(
+                    f"unknown distribution '{self.distribution}'; valid: {', '.join(DISTRIBUTIONS)}"
+                )
             if self.min is None or self.max is None:
                 raise ValueError(f"distribution {self.distribution} needs min and max")
             if self.min >= self.max:
@@ -53,7 +55,9 @@ class Param(_Strict):
         for choices in (self.values, self.grid):
             if choices is not None and not choices:
                 raise ValueError("needs at least one value")
-            if choices is not None and not all(isinstance(v, (str, int, float, bool)) or v is None for v in choices):
+            if choices is not None and not all(
+                isinstance(v, (str, int, float, bool)) or v is None for v in choices
+            ):
                 raise ValueError("values must be plain scalars (text, numbers, true/false or null)")
         if self._given("value") and isinstance(self.value, (dict, list)):
             raise ValueError("a constant value must be a plain scalar")

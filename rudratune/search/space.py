@@ -109,7 +109,9 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
             )
         for cond_key, cond_values in (param.when or {}).items():
             if cond_key not in space:
-                raise UserError(f"{path}: space.{key}.when: names '{cond_key}', which is not a parameter of the space")
+                raise UserError(
+                    f"{path}: space.{key}.when: names '{cond_key}', which is not a parameter of the space"
+                )
             choices = space[cond_key].choices
             if choices is None:
                 raise UserError(
@@ -117,7 +119,9 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
                 )
             unknown = [v for v in cond_values if v not in choices]
             if unknown:
-                raise UserError(f"{path}: space.{key}.when: {cond_key} never takes {unknown[0]!r}; its values: {choices}")
+                raise UserError(
+                    f"{path}: space.{key}.when: {cond_key} never takes {unknown[0]!r}; its values: {choices}"
+                )
 
 
 def _dependency_order(space: dict[str, Param], path: Path) -> tuple[str, ...]:
@@ -168,7 +172,9 @@ def _check_combinations(sweep: Sweep) -> None:
     """Refuse names the registries don't know and combinations that cannot build, before any trial."""
     for chosen in _assignments(sweep):
         data = overlay(sweep.base, chosen)
-        described = ", ".join(f"{k}={v}" for k, v in chosen.items() if k.split(".")[0] in ("model", "data", "loss"))
+        described = ", ".join(
+            f"{k}={v}" for k, v in chosen.items() if k.split(".")[0] in ("model", "data", "loss")
+        )
         try:
             cfg = validate_model(ExperimentConfig, data, source="space")
             check_experiment(cfg, source="space")
@@ -225,4 +231,7 @@ def grid_points(sweep: Sweep) -> list[dict[str, Any]]:
     keys = [k for k in sweep.order if sweep.space[k].kind == "grid" and not sweep.space[k].when]
     if not keys:
         return []
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(sweep.space[k].grid for k in keys))]
+    return [
+        dict(zip(keys, combo, strict=True))
+        for combo in itertools.product(*(sweep.space[k].grid for k in keys))
+    ]

@@ -140,7 +140,11 @@ class SweepTracker(Callback):
         self._close(trial, stop_reason(False, trial.last_result, self.max_epochs), failed=False)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._close(trial, f"{stop_reason(True, trial.last_result, self.max_epochs)}: {error_line(trial)}", failed=True)
+        self._close(
+            trial,
+            f"{stop_reason(True, trial.last_result, self.max_epochs)}: {error_line(trial)}",
+            failed=True,
+        )
 
     def get_state(self) -> dict[str, Any]:
         return {"reasons": self.reasons}

@@ -29,21 +29,33 @@ class TuneReporter(Callback):
     """Reports val_loss, val_dice, val_iou and epoch to Tune after each epoch, with a checkpoint."""
 
     def __init__(
-        self, *, resumed: bool, node_id: str = "", params: dict[str, Any] | None = None, checkpoint_every: int = 1
+        self,
+        *,
+        resumed: bool,
+        node_id: str = "",
+        params: dict[str, Any] | None = None,
+        checkpoint_every: int = 1,
     ) -> None:
         self.resumed, self.node_id, self.checkpoint_every = resumed, node_id, checkpoint_every
         self.params = params or {}
         self.first_step_at: float | None = None
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if self.first_step_at is None:
             self.first_step_at = time.time()  # wall clock, comparable with the driver's: start-up benchmark
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         from ray import tune
 
-        row = {**epoch_metrics(trainer), "early_stopped": bool(trainer.should_stop), "first_step_at": self.first_step_at,
-               "node_id": self.node_id, "torch_threads": torch.get_num_threads()}
+        row = {
+            **epoch_metrics(trainer),
+            "early_stopped": bool(trainer.should_stop),
+            "first_step_at": self.first_step_at,
+            "node_id": self.node_id,
+            "torch_threads": torch.get_num_threads(),
+        }
         _maybe_inject_fault(row["epoch"], self.resumed, self.params)
         if row["epoch"] % self.checkpoint_every and not trainer.should_stop:
             tune.report(row)
@@ -98,7 +110,9 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
             progress=False,
             callbacks=[
                 TuneReporter(
-                    resumed=resume_from is not None, node_id=ray.get_runtime_context().get_node_id(), params=config
+                    resumed=resume_from is not None,
+                    node_id=ray.get_runtime_context().get_node_id(),
+                    params=config,
                 )
             ],
             resume_from=resume_from,
