@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TEST_ENV, TEST_ENV_DROP
+from tests.helpers import REPO, TEST_ENV, TEST_ENV_DROP
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ import numpy as np
 from common import EXPERIMENT, embedded_dataset, figure, md_table, verdict
 
 OTSU_CEILING = 0.55
-"""tests/test_synth.py holds the embedded set to this: a global threshold must not solve it."""
+"""tests/data/test_synth.py holds the embedded set to this: a global threshold must not solve it."""
 
 
 def _otsu_at(data: Any, indices: list[int], size: int | None) -> float:
@@ -94,7 +94,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 goal=f"≤ {OTSU_CEILING}",
                 met=met,
                 meaning=f"A global Otsu threshold reaches a mean Dice of {otsu:.4f} on the embedded test split, so the "
-                f"data needs more than a threshold: {verdict(met)} (≤ {OTSU_CEILING}, as tests/test_synth.py asserts).",
+                f"data needs more than a threshold: {verdict(met)} (≤ {OTSU_CEILING}, as tests/data/test_synth.py asserts).",
             ),
             figure(
                 "D0 trained model / Otsu, test Dice on the same images",

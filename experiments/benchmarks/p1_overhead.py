@@ -85,10 +85,10 @@ def bare_loop(cfg: Any, data: Any) -> EpochTimes:
 
     from rudratune.data.datamodule import to_tensors
     from rudratune.data.split import split_indices
-    from rudratune.losses import build_loss
-    from rudratune.metrics import dice_iou
-    from rudratune.models.registry import build_model
+    from rudratune.registry.losses import build_loss
+    from rudratune.registry.models import build_model
     from rudratune.runtime import set_threads, usable_cpus
+    from rudratune.train.metrics import dice_iou
 
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -148,7 +148,7 @@ def rudratune_train(cfg: Any, data: Any, run_dir: Path) -> EpochTimes:
     import torch
     from lightning.pytorch.callbacks import Callback
 
-    from rudratune.training import RunOptions, train
+    from rudratune.train.loop import RunOptions, train
 
     class EpochClock(Callback):
         def __init__(self) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from rudratune.errors import UserError
-from rudratune.tracking import redact
+from rudratune.tracking.common import redact
 
 VERSIONED = (
     "rudratune",

@@ -7,7 +7,7 @@ import argparse
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "models":
-        from rudratune.models.registry import MODELS
+        from rudratune.registry.models import MODELS
 
         for info in MODELS.values():
             extra = (
@@ -17,13 +17,13 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"{info.name:24} size: multiple of {info.size_multiple}, >= {info.min_size}{extra}")
     elif args.command == "losses":
-        from rudratune.losses import LOSSES
+        from rudratune.registry.losses import LOSSES
 
         for info in LOSSES.values():
             params = ", ".join(f"{k}={v}" for k, v in info.params.items()) or "-"
             print(f"{info.name:22} params: {params}")
     else:
-        from rudratune.optim import SCHEDULERS
+        from rudratune.registry.optim import SCHEDULERS
 
         print("\n".join(SCHEDULERS))
     return 0

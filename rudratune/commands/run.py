@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.data.source import load_data
     from rudratune.search.record import record_for
     from rudratune.search.runner import check_address, execute, init_ray
-    from rudratune.tracking import preflight
+    from rudratune.tracking.common import preflight
 
     check_address(args.address)
     data = load_data(

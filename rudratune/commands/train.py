@@ -10,7 +10,7 @@ from typing import Any
 from rudratune.commands.common import fmt_metrics, stamp, writable_dir
 from rudratune.config.experiment import load_experiment
 from rudratune.config.schema import ExperimentConfig
-from rudratune.tracking import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
+from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
 
 TEST_KEYS = ("test_loss", "test_dice", "test_iou")
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     output_root = writable_dir(args.output_root)
 
     from rudratune.data.source import load_data
-    from rudratune.training import RunOptions, train
+    from rudratune.train.loop import RunOptions, train
 
     data = load_data(cfg.data.root, output_root)
     preflight(cfg.tracking, output_root)

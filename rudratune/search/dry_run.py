@@ -44,7 +44,7 @@ def draw(sweep: Sweep, samples: int) -> list[dict[str, Any]]:
 def dry_run(sweep: Sweep, *, samples: int) -> int:
     import torch
 
-    from rudratune.models.registry import build_model
+    from rudratune.registry.models import build_model
 
     base = sweep.base_config
     settings = sweep.settings

@@ -55,7 +55,7 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
     print(f"results: {results}")
     print(f"disk used by the sweep: {_human(disk_usage(record.run_dir))}")
     if report and best_rows:
-        from rudratune.report import write_report
+        from rudratune.report.page import write_report
 
         try:
             print(f"report: {write_report(record)}")

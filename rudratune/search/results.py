@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
-from rudratune.search.tracker import stop_reason
+from rudratune.tracking.sweep import stop_reason
 
 FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
          "last_val_loss", "last_val_dice", "checkpoint", "trial_dir", "error")  # fmt: skip

@@ -13,7 +13,7 @@ from rudratune.runtime import usable_cpus
 from rudratune.search.record import SweepRecord
 from rudratune.search.settings import Resources
 from rudratune.search.space import define_by_run, grid_points
-from rudratune.tracking import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
+from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
 
 
 @dataclass
@@ -120,7 +120,7 @@ def build_scheduler(record: SweepRecord) -> Any:
 
 
 def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
-    from rudratune.search.tracker import SweepTracker
+    from rudratune.tracking.sweep import SweepTracker
 
     cfg = record.sweep.base_config
     output_root = Path(record.output_root)

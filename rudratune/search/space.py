@@ -99,7 +99,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
 
 
 def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> None:
-    from rudratune.losses import loss_param_names
+    from rudratune.registry.losses import loss_param_names
 
     valid = known_keys(base) | {f"loss.{p}" for p in loss_param_names()}
     for key, param in space.items():

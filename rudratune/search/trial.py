@@ -13,7 +13,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from rudratune.training import epoch_metrics
+from rudratune.train.loop import epoch_metrics
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
 FAULT_ENV = "RUDRATUNE_TEST_FAULT"
@@ -88,7 +88,7 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
     from rudratune.config.experiment import experiment_from_dict
     from rudratune.runtime import quiet_defaults
     from rudratune.search.space import overlay
-    from rudratune.training import RunOptions, train
+    from rudratune.train.loop import RunOptions, train
 
     quiet_defaults()
     context = tune.get_context()

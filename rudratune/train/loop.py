@@ -14,11 +14,11 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMon
 from rudratune.config.schema import ExperimentConfig
 from rudratune.data.datamodule import SegDataModule
 from rudratune.data.folder import SegmentationData
-from rudratune.losses import build_loss
-from rudratune.models.registry import build_model
-from rudratune.module import RudrakshaSegModel
-from rudratune.optim import get_optimizer_info, get_scheduler_info
+from rudratune.registry.losses import build_loss
+from rudratune.registry.models import build_model
+from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
+from rudratune.train.module import SegmentationModule
 
 EPOCH_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou")
 
@@ -84,7 +84,7 @@ class TrainResult:
         return min(self.history, key=lambda row: row.get("val_loss", float("inf"))) if self.history else {}
 
 
-def build_module(cfg: ExperimentConfig) -> RudrakshaSegModel:
+def build_module(cfg: ExperimentConfig) -> SegmentationModule:
     net = build_model(
         cfg.model.name,
         encoder=cfg.model.encoder,
@@ -93,7 +93,7 @@ def build_module(cfg: ExperimentConfig) -> RudrakshaSegModel:
     )
     optimizer = get_optimizer_info(cfg.optimizer.name).build
     scheduler = get_scheduler_info(cfg.scheduler.name).build
-    return RudrakshaSegModel(
+    return SegmentationModule(
         net,
         build_loss(cfg.loss.name, cfg.loss.params),
         optimizer=lambda params: optimizer(params, cfg.optimizer),
@@ -167,7 +167,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         )
         result.test = {k: float(v) for k, v in metrics.items()}
     if options.artifacts:
-        from rudratune.run_outputs import write_artifacts
+        from rudratune.train.outputs import write_artifacts
 
         write_artifacts(cfg, module, datamodule, result, options)
     return result

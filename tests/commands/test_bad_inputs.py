@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rudratune.cli import main
-from tests.conftest import EXPERIMENT, files_under
+from tests.helpers import EXPERIMENT, REPO, files_under
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def test_bad_input(case: Case, tmp_path: Path, tiny_data: Path, capsys: pytest.C
 
 
 def test_catalogue_is_documented() -> None:
-    doc = (Path(__file__).parents[1] / "docs" / "bad-inputs.md").read_text()
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
     for case in CASES:
         assert f"| {case.name} |" in doc, case.name
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rudratune.metrics import dice_iou
+from rudratune.train.metrics import dice_iou
 
 
 def _plt():

@@ -7,7 +7,7 @@ import pytest
 from rudratune.config.experiment import load_experiment
 from rudratune.config.load import apply_overrides, read_yaml
 from rudratune.errors import UserError
-from tests.conftest import EXPERIMENT
+from tests.helpers import EXPERIMENT
 
 
 def test_recipe_matches_the_published_values() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from rudratune.tracking import flat_params
+from rudratune.tracking.common import flat_params
 
 METRIC_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou", "lr")
 

@@ -6,10 +6,10 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rudratune.importance import present
+from rudratune.report.importance import present
 
 if TYPE_CHECKING:
-    from rudratune.importance import Importance
+    from rudratune.report.importance import Importance
     from rudratune.search.record import SweepRecord
     from rudratune.search.settings import Param
 
@@ -234,10 +234,10 @@ def best_predictions(
     """The trial's weights from its Lightning checkpoint, on the first validation images of its config."""
     import torch
 
-    from rudratune.artifacts import prediction_grid
     from rudratune.data.datamodule import SegDataModule, to_tensors
     from rudratune.data.source import load_data
-    from rudratune.training import build_module
+    from rudratune.train.figures import prediction_grid
+    from rudratune.train.loop import build_module
 
     # the checkpoint holds every weight, so a pretrained encoder need not be downloaded again
     cfg = record.sweep.trial_config({**params, "model.encoder_weights": None})

@@ -75,7 +75,7 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
     page = record.run_dir / "report.html"
     page.write_text(render(record, rows, best, sections))
     if log:
-        from rudratune.report_logging import log_report
+        from rudratune.report.upload import log_report
 
         log_report(record, page, [image for s in sections for image in s.images])
     return page
@@ -146,7 +146,7 @@ def top_table(rows: list[dict[str, Any]], record: SweepRecord) -> str:
 
 
 def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict | None, out: Path) -> Section:
-    from rudratune import report_plots as plots
+    from rudratune.report import plots
 
     section = Section("Learning curves")
     histories = {r["trial_id"]: h for r in rows if (h := trial_history(trial_dir(record, r)))}
@@ -175,7 +175,7 @@ def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict |
 
 
 def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
-    from rudratune import report_plots as plots
+    from rudratune.report import plots
 
     section = Section("Parameters against the metric")
     if len(scored) < 2 or not record.sweep.order:
@@ -192,8 +192,8 @@ def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Pat
 
 
 def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
-    from rudratune import report_plots as plots
-    from rudratune.importance import param_importances
+    from rudratune.report import plots
+    from rudratune.report.importance import param_importances
 
     section = Section("Hyperparameter importance")
     metric = record.sweep.settings.metric
@@ -214,7 +214,7 @@ def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: P
 
 
 def predictions_section(record: SweepRecord, best: dict[str, Any] | None, out: Path) -> Section:
-    from rudratune import report_plots as plots
+    from rudratune.report import plots
 
     section = Section("Best trial on the validation split")
     if best is None:
@@ -252,7 +252,7 @@ def _checkpoint_file(record: SweepRecord, best: dict[str, Any]) -> Path | None:
 
 
 def changes_section(record: SweepRecord, best: dict[str, Any] | None) -> Section:
-    from rudratune.tracking import flat_params
+    from rudratune.tracking.common import flat_params
 
     section = Section("Best config against the base experiment")
     if best is None:

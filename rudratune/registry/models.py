@@ -75,7 +75,7 @@ def _monai(cls_name: str, **kwargs: Any) -> Callable[[ModelSpec], nn.Module]:
 
 def _scratch(cls_name: str) -> Callable[[ModelSpec], nn.Module]:
     def build(spec: ModelSpec) -> nn.Module:
-        from rudratune.models import scratch
+        from rudratune.nets import scratch
 
         return getattr(scratch, cls_name)(IN_CHANNELS, CLASSES)
 
@@ -115,7 +115,7 @@ def _smp_info(arch: str) -> ModelInfo:
 
 
 def _build_registry() -> dict[str, ModelInfo]:
-    from rudratune.models.scratch import MIN_SIZE, SIZE_MULTIPLE
+    from rudratune.nets.scratch import MIN_SIZE, SIZE_MULTIPLE
 
     infos = [_smp_info(arch) for arch in _SMP_ARCHS]
     infos += [ModelInfo(f"monai.{n}", _monai(n, **kw), m, lo) for n, (kw, m, lo) in _MONAI.items()]

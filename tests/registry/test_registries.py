@@ -7,9 +7,9 @@ import torch
 
 from rudratune.config.schema import OptimizerConfig, SchedulerConfig
 from rudratune.errors import UserError
-from rudratune.losses import LOSSES, build_loss, list_losses
-from rudratune.models.registry import MODELS, build_model, list_models
-from rudratune.optim import SCHEDULERS, get_optimizer_info, list_optimizers, list_schedulers
+from rudratune.registry.losses import LOSSES, build_loss, list_losses
+from rudratune.registry.models import MODELS, build_model, list_models
+from rudratune.registry.optim import SCHEDULERS, get_optimizer_info, list_optimizers, list_schedulers
 
 torch.set_num_threads(1)
 

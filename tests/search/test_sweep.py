@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import signal
@@ -16,48 +15,9 @@ from mlflow.tracking import MlflowClient
 
 from rudratune.search.dry_run import draw
 from rudratune.search.space import load_sweep
-from tests.conftest import EXPERIMENT, REPO, TEST_ENV, cli
-from tests.wandb_files import history, run_file
+from tests.helpers import REPO, TEST_ENV, cli, history, mlflow_runs, read_rows, run_file, tiny_space
 
 pytestmark = pytest.mark.slow
-
-
-def tiny_space(tmp_path: Path, data: Path, *, num_samples: int = 6, epochs: int = 4) -> Path:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(f"""
-experiment: {EXPERIMENT}
-search:
-  num_samples: {num_samples}
-  max_concurrent: 2
-  searcher: {{name: optuna, seed: 3, n_startup_trials: 3}}
-  scheduler: {{name: asha, grace_period: 1, reduction_factor: 2}}
-resources: {{cpu: 1, gpu: 0}}
-space:
-  data.root: {{value: {data}}}
-  data.image_size: {{value: 32}}
-  data.batch_size: {{value: 4}}
-  data.num_workers: {{value: 0}}
-  trainer.max_epochs: {{value: {epochs}}}
-  model.name: {{value: monai.UNet}}
-  loss.name: {{values: [GeneralizedDiceLoss, DiceFocalLoss]}}
-  loss.gamma: {{distribution: uniform, min: 0.5, max: 3.0, when: {{loss.name: [DiceFocalLoss]}}}}
-  optimizer.lr: {{distribution: log_uniform, min: 1.0e-4, max: 1.0e-2}}
-""")
-    return path
-
-
-def read_rows(run_dir: Path) -> list[dict[str, str]]:
-    with (run_dir / "results.csv").open() as f:
-        return list(csv.DictReader(f))
-
-
-def mlflow_runs(out: Path) -> tuple[list, list]:
-    client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("rudratune")
-    runs = client.search_runs([exp.experiment_id])
-    parents = [r for r in runs if r.data.tags.get("rudratune.kind") == "sweep"]
-    children = [r for r in runs if r.data.tags.get("rudratune.kind") == "trial"]
-    return parents, children
 
 
 def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> None:

@@ -1,6 +1,6 @@
 import torch
 
-from rudratune.metrics import dice_iou
+from rudratune.train.metrics import dice_iou
 
 
 def test_dice_and_iou_per_image_with_empty_mask_convention() -> None:

@@ -9,8 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from tests.conftest import EXPERIMENT, cli, files_under, tiny_overrides
-from tests.wandb_files import history, run_file
+from tests.helpers import EXPERIMENT, cli, files_under, history, run_file, tiny_overrides
 
 
 def test_train_end_to_end_logs_both_trackers_and_artifacts(tiny_data: Path, out: Path) -> None:

@@ -9,14 +9,14 @@ import lightning as L
 import torch
 from torch import nn
 
-from rudratune.metrics import dice_iou
+from rudratune.train.metrics import dice_iou
 
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite: the run cannot recover, so it ends with this reason."""
 
 
-class RudrakshaSegModel(L.LightningModule):
+class SegmentationModule(L.LightningModule):
     """Binary segmentation with per-stage loss, Dice and IoU.
 
     Args:

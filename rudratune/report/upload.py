@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def log_report(record: SweepRecord, page: Path, images: list[Path]) -> None:
     """Log the page and figures to the sweep's MLflow parent run and to a W&B run, as enabled."""
-    from rudratune.tracking import wandb_mode
+    from rudratune.tracking.common import wandb_mode
 
     cfg = record.sweep.base_config.tracking
     wandb_on = cfg.wandb and wandb_mode(cfg) != "disabled"
@@ -29,7 +29,7 @@ def _log_mlflow(record: SweepRecord, page: Path, images: list[Path]) -> None:
     from mlflow.tracking import MlflowClient
 
     from rudratune.runtime import quiet_loggers
-    from rudratune.tracking import mlflow_uri, redact
+    from rudratune.tracking.common import mlflow_uri, redact
 
     cfg = record.sweep.base_config.tracking
     uri = mlflow_uri(cfg, record.output_root)
@@ -52,7 +52,7 @@ def _log_mlflow(record: SweepRecord, page: Path, images: list[Path]) -> None:
 def _log_wandb(record: SweepRecord, page: Path, images: list[Path]) -> None:
     import wandb
 
-    from rudratune.tracking import wandb_mode
+    from rudratune.tracking.common import wandb_mode
 
     cfg = record.sweep.base_config.tracking
     run = wandb.init(

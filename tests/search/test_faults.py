@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import EXPERIMENT, REPO, TEST_ENV, cli
-from tests.test_sweep import mlflow_runs, read_rows, tiny_space
+from tests.helpers import EXPERIMENT, REPO, TEST_ENV, cli, mlflow_runs, read_rows, tiny_space
 
 pytestmark = pytest.mark.slow
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rudratune.artifacts import learning_curves, prediction_grid
 from rudratune.data.datamodule import to_tensors
+from rudratune.train.figures import learning_curves, prediction_grid
 
 if TYPE_CHECKING:
     from rudratune.config.schema import ExperimentConfig
     from rudratune.data.datamodule import SegDataModule
-    from rudratune.module import RudrakshaSegModel
-    from rudratune.training import RunOptions, TrainResult
+    from rudratune.train.loop import RunOptions, TrainResult
+    from rudratune.train.module import SegmentationModule
 
 GRID_ROWS = 6
 
 
 def write_artifacts(
     cfg: ExperimentConfig,
-    module: RudrakshaSegModel,
+    module: SegmentationModule,
     datamodule: SegDataModule,
     result: TrainResult,
     options: RunOptions,
 ) -> list[Path]:
     """Write the run's pictures and metrics under ``run_dir/artifacts`` and log them to every logger."""
-    from rudratune.training import write_metrics
+    from rudratune.train.loop import write_metrics
 
     out = options.run_dir / "artifacts"
     out.mkdir(parents=True, exist_ok=True)

@@ -13,14 +13,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from rudratune.importance import param_importances
-from rudratune.report import write_report
-from rudratune.report_plots import asha_rungs
+from rudratune.report.importance import param_importances
+from rudratune.report.page import write_report
+from rudratune.report.plots import asha_rungs
 from rudratune.search.record import load_record, record_for
 from rudratune.search.settings import Param
 from rudratune.search.space import load_sweep
-from tests.conftest import cli
-from tests.test_sweep import tiny_space
+from tests.helpers import cli, tiny_space
 
 CHROMIUM = Path("/usr/bin/chromium")
 EMBEDDED_PNG = '<img src="data:image/png;base64,'
@@ -157,7 +156,7 @@ def test_report_of_a_sweep_without_results(tmp_path: Path, tiny_data: Path) -> N
 
 def test_importing_the_report_is_cheap() -> None:
     heavy = ("torch", "matplotlib", "optuna", "mlflow", "wandb", "ray", "lightning")
-    code = f"import sys, rudratune.report; print([m for m in {heavy!r} if m in sys.modules])"
+    code = f"import sys, rudratune.report.page; print([m for m in {heavy!r} if m in sys.modules])"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )

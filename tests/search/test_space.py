@@ -10,7 +10,7 @@ import pytest
 from rudratune.cli import main
 from rudratune.search.dry_run import draw
 from rudratune.search.space import load_sweep
-from tests.conftest import EXPERIMENT, REPO, files_under
+from tests.helpers import EXPERIMENT, REPO, files_under
 
 HEADER = f"experiment: {EXPERIMENT}\n"
 

@@ -1,0 +1,147 @@
+"""Helpers the tests share: paths, the offline environment, the real CLI in a subprocess, tiny sweeps,
+and readers for what runs leave behind (results.csv, MLflow runs, offline W&B run files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+from wandb.proto import wandb_internal_pb2
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENT = REPO / "experiments" / "rudraksha.yaml"
+
+TEST_ENV = {
+    "WANDB_MODE": "offline",
+    "WANDB_SILENT": "true",
+    "HF_HUB_OFFLINE": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "PYTHONWARNINGS": "ignore",
+}
+# before anything imports ray: Ray reads it at import time and then binds to 127.0.0.1 only
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+TEST_ENV_DROP = ("WANDB_API_KEY", "MLFLOW_TRACKING_URI", "RUDRATUNE_OUTPUT_ROOT", "RAY_ADDRESS")
+
+
+def tiny_overrides(data: Path) -> list[str]:
+    """Overrides that make any experiment train in seconds on a CPU."""
+    return [
+        f"data.root={data}",
+        "data.image_size=32",
+        "data.batch_size=4",
+        "data.num_workers=0",
+        "model.name=smp.Unet",
+        "model.encoder=resnet18",
+        "trainer.max_epochs=2",
+    ]
+
+
+def cli(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m rudratune ARGS`` the way a user runs it."""
+    full_env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
+    full_env.update(TEST_ENV)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "rudratune", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=REPO,
+    )
+
+
+def files_under(path: Path) -> set[Path]:
+    return {p for p in path.rglob("*")} if path.exists() else set()
+
+
+def tiny_space(tmp_path: Path, data: Path, *, num_samples: int = 6, epochs: int = 4) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(f"""
+experiment: {EXPERIMENT}
+search:
+  num_samples: {num_samples}
+  max_concurrent: 2
+  searcher: {{name: optuna, seed: 3, n_startup_trials: 3}}
+  scheduler: {{name: asha, grace_period: 1, reduction_factor: 2}}
+resources: {{cpu: 1, gpu: 0}}
+space:
+  data.root: {{value: {data}}}
+  data.image_size: {{value: 32}}
+  data.batch_size: {{value: 4}}
+  data.num_workers: {{value: 0}}
+  trainer.max_epochs: {{value: {epochs}}}
+  model.name: {{value: monai.UNet}}
+  loss.name: {{values: [GeneralizedDiceLoss, DiceFocalLoss]}}
+  loss.gamma: {{distribution: uniform, min: 0.5, max: 3.0, when: {{loss.name: [DiceFocalLoss]}}}}
+  optimizer.lr: {{distribution: log_uniform, min: 1.0e-4, max: 1.0e-2}}
+""")
+    return path
+
+
+def read_rows(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "results.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def mlflow_runs(out: Path) -> tuple[list, list]:
+    client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("rudratune")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("rudratune.kind") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("rudratune.kind") == "trial"]
+    return parents, children
+
+
+BLOCK = 32768
+HEADER = 7  # ":W&B" + magic 0xBEE1 + version
+
+
+def records(path: Path) -> list[wandb_internal_pb2.Record]:
+    data = Path(path).read_bytes()
+    assert data[:4] == b":W&B", f"{path} is not a W&B run file"
+    out, pos, pending = [], HEADER, b""
+    while pos + 7 <= len(data):
+        left_in_block = BLOCK - pos % BLOCK
+        if left_in_block < 7:
+            pos += left_in_block
+            continue
+        length, kind = struct.unpack("<HB", data[pos + 4 : pos + 7])
+        chunk = data[pos + 7 : pos + 7 + length]
+        pos += 7 + length
+        if kind == 0 and length == 0:
+            continue
+        pending = chunk if kind in (1, 2) else pending + chunk
+        if kind in (1, 4):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(pending)
+            out.append(record)
+            pending = b""
+    return out
+
+
+def history(path: Path) -> list[dict[str, object]]:
+    """The logged history rows of an offline run."""
+    rows = []
+    for record in records(path):
+        if record.WhichOneof("record_type") == "history":
+            rows.append(
+                {
+                    item.key or "/".join(item.nested_key): json.loads(item.value_json)
+                    for item in record.history.item
+                }
+            )
+    return rows
+
+
+def run_file(run_dir: Path) -> Path:
+    (path,) = Path(run_dir).glob("run-*.wandb")
+    return path
