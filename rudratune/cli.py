@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write a sweep's best trial as an experiment config")
     p.add_argument("run_dir", help="the sweep's folder")
     p.add_argument("-o", "--output", help="YAML to write (default: <run_dir>/best.yaml)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing -o file")
     p.set_defaults(module="export")
 
     p = sub.add_parser("report", help="write a sweep's HTML report")

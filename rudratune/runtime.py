@@ -54,3 +54,10 @@ def set_threads(threads: int | None) -> int:
     n = threads or usable_cpus()
     torch.set_num_threads(n)
     return n
+
+
+def gpu_count() -> int:
+    """CUDA devices torch can use here (what a local Ray would offer as GPUs)."""
+    import torch
+
+    return torch.cuda.device_count()

@@ -4,21 +4,78 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import tempfile
 from pathlib import Path
 
 from rudratune.errors import UserError
 
+STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "abfs", "abfss")
+"""Remote filesystems Ray Tune's storage (pyarrow.fs) reads; anything else is a local or NFS path."""
+
 
 def writable_dir(path: str | Path, *, what: str = "--output-root") -> Path:
-    """Create ``path`` if needed and check that files can be written there."""
+    """Create ``path`` if needed and check, with a real file, that files can be written there.
+
+    ``os.access`` is not enough: as root it says yes to /proc and to read-only mounts.
+    """
     path = Path(path).expanduser()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"{what}: cannot create {path} ({err.strerror})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError(f"{what}: {path} is not writable")
+    _probe_write(path, what=what)
     return path
+
+
+def _probe_write(path: Path, *, what: str) -> None:
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".rudratune-write-test-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UserError(f"{what}: cannot write in {path} ({err.strerror or type(err).__name__})") from None
+
+
+def check_storage(storage: str | None, *, what: str = "--storage", base: Path | None = None) -> str | None:
+    """Ray's storage as an absolute path or a remote URI, checked before anything is created.
+
+    A relative path is taken from ``base`` (default: the working directory) and made absolute, since Ray
+    reads it from other processes and folders.
+    """
+    if not storage:
+        return None
+    scheme, sep, rest = storage.partition("://")
+    if sep and scheme.lower() in STORAGE_SCHEMES:
+        if not rest.strip("/"):
+            raise UserError(f"{what}: '{storage}' names no bucket or host")
+        return storage
+    if sep and scheme.lower() != "file":
+        raise UserError(
+            f"{what}: unsupported scheme '{scheme}://'; valid: a local or NFS path, file://, "
+            + ", ".join(f"{s}://" for s in STORAGE_SCHEMES)
+        )
+    path = Path(rest if sep else storage).expanduser()
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    path = path.resolve()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{what}: {existing} is a file, not a folder")
+    _probe_write(existing, what=what)  # Ray creates the folder itself, after every other check
+    return str(path)
+
+
+def unique_dir(parent: Path, name: str) -> Path:
+    """Create and return ``parent/name``, or ``name-2``, ``name-3``… when that is taken (atomic mkdir)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        path = parent / (name if n == 1 else f"{name}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise UserError(f"{parent}: 999 run folders named {name}-N already exist")
 
 
 def stamp() -> str:

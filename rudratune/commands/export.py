@@ -68,11 +68,27 @@ def best_config(run_dir: str | Path) -> tuple[dict[str, Any], Path]:
     return cfg, record.run_dir
 
 
-def run(args: argparse.Namespace) -> int:
-    cfg, run_dir = best_config(args.run_dir)
-    out = Path(args.output) if args.output else run_dir / "best.yaml"
+def check_output(out: Path, run_dir: Path, *, force: bool) -> None:
+    """``-o`` never overwrites without ``--force``, and never writes over a file of the sweep's own record."""
     if not out.parent.is_dir():
         raise UserError(f"-o: folder {out.parent} does not exist")
+    target, sweep = out.resolve(), run_dir.resolve()
+    if target != sweep / "best.yaml" and (target == sweep or sweep in target.parents):
+        raise UserError(
+            f"-o: {out} is inside the sweep folder {run_dir}, which holds its records; "
+            f"valid: a path outside it, or {run_dir / 'best.yaml'} (the default)"
+        )
+    if out.is_dir():
+        raise UserError(f"-o: {out} is a folder; give a file name, e.g. {out / 'best.yaml'}")
+    if out.exists() and not force:
+        raise UserError(f"-o: {out} already exists; pass --force to overwrite it")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.output:  # before reading the sweep: a cheap check of what the user typed
+        check_output(Path(args.output), Path(args.run_dir), force=args.force)
+    cfg, run_dir = best_config(args.run_dir)
+    out = Path(args.output) if args.output else run_dir / "best.yaml"
     header = (
         f"# Exported by `rudratune export` from sweep {cfg['provenance']['sweep']}, trial "
         f"{cfg['provenance']['trial_id']}.\n# Retrain with: rudratune train {out}\n"

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import argparse
 
+from rudratune.errors import UserError
+
 
 def run(args: argparse.Namespace) -> int:
     from rudratune.data.source import load_data
+    from rudratune.search.cluster import resolve_address
     from rudratune.search.finish import finish
     from rudratune.search.record import load_record
-    from rudratune.search.runner import execute, init_ray
+    from rudratune.search.resources import check_cluster, check_local
+    from rudratune.search.runner import check_address, execute, init_ray
 
     record = load_record(args.run_dir)
+    if record.finished:
+        raise UserError(
+            f"{args.run_dir}: sweep {record.name} finished at {record.finished}; nothing to resume "
+            f"(see its results.csv, or `rudratune export {args.run_dir}`)"
+        )
+    address = resolve_address(args.address)
+    check_address(address)
+    accelerator = record.sweep.base_config.trainer.accelerator
+    if not address:
+        check_local(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
     data = load_data(record.sweep.base["data"]["root"], record.output_root)
-    init_ray(args.address)
+    init_ray(address)
+    if address:
+        check_cluster(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
     print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
-    outcome = execute(record, data, address=args.address, resume=True)
+    outcome = execute(record, data, address=address, resume=True)
     return finish(record, outcome, report=not args.no_report)

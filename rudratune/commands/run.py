@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import argparse
-import re
+import sys
 from pathlib import Path
 
-from rudratune.commands.common import stamp, writable_dir
+from rudratune.commands.common import check_storage, stamp, writable_dir
+from rudratune.config.schema import check_name
 from rudratune.errors import UserError
-from rudratune.search.space import load_sweep
+from rudratune.search.checks import sweep_warnings
+from rudratune.search.space import Sweep, load_sweep
 
 
 def run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.space, args.overrides)
+    accelerator = sweep.base_config.trainer.accelerator
     if args.dry_run:
+        if args.samples < 1:
+            raise UserError(f"--samples: must be at least 1, got {args.samples}")
         from rudratune.search.dry_run import dry_run
+        from rudratune.search.resources import check_local
 
+        if not args.address:  # a cluster's nodes are checked when the sweep joins it
+            check_local(sweep.settings, accelerator, source=str(sweep.source))
+        _warn(sweep)
         return dry_run(sweep, samples=args.samples)
     if args.max_failures is not None and args.max_failures < -1:
         raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
     name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise UserError(f"--name: '{name}' may hold only letters, digits, '_', '.' and '-'")
+    try:
+        check_name(name)
+    except ValueError as err:
+        raise UserError(f"--name: {err}") from None
+    if args.storage:
+        storage = check_storage(args.storage)
+    else:
+        storage = check_storage(sweep.settings.storage, what="storage", base=sweep.source.parent)
     output_root = writable_dir(args.output_root)
     run_dir = output_root / name
     if run_dir.exists():
@@ -30,25 +45,34 @@ def run(args: argparse.Namespace) -> int:
         )
 
     from rudratune.data.source import load_data
+    from rudratune.search.cluster import resolve_address
     from rudratune.search.record import record_for
+    from rudratune.search.resources import check_cluster, check_local
     from rudratune.search.runner import check_address, execute, init_ray
     from rudratune.tracking.common import preflight
 
-    check_address(args.address)
+    address = resolve_address(args.address)
+    check_address(address)
+    if not address:
+        check_local(sweep.settings, accelerator, source=str(sweep.source))
+    _warn(sweep)
     data = load_data(
         sweep.base["data"]["root"], output_root
     )  # decoded once per sweep (also checks the folder)
     preflight(sweep.base_config.tracking, output_root)
-    init_ray(args.address)
+    init_ray(address)
+    if address:
+        check_cluster(sweep.settings, accelerator, source=str(sweep.source))
     run_dir.mkdir()
-    record = record_for(
-        run_dir, sweep, storage=args.storage or sweep.settings.storage, output_root=output_root
-    )
+    record = record_for(run_dir, sweep, storage=storage, output_root=output_root)
     record.save()
     print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
-    outcome = execute(
-        record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast
-    )
+    outcome = execute(record, data, address=address, max_failures=args.max_failures, fail_fast=args.fail_fast)
     from rudratune.search.finish import finish
 
     return finish(record, outcome, report=not args.no_report)
+
+
+def _warn(sweep: Sweep) -> None:
+    for warning in sweep_warnings(sweep.settings, sweep.max_epochs):
+        print(f"rudratune: warning: {sweep.source}: {warning}", file=sys.stderr)

@@ -7,9 +7,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rudratune.commands.common import fmt_metrics, stamp, writable_dir
+from rudratune.commands.common import fmt_metrics, stamp, unique_dir, writable_dir
 from rudratune.config.experiment import load_experiment
 from rudratune.config.schema import ExperimentConfig
+from rudratune.errors import UserError
 from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
 
 TEST_KEYS = ("test_loss", "test_dice", "test_iou")
@@ -62,23 +63,45 @@ def close_loggers(loggers: list[Any], *, failed: bool) -> None:
             logger.experiment.finish(exit_code=1 if failed else 0)
 
 
+def check_accelerator(accelerator: str, *, source: str) -> None:
+    """``gpu``/``cuda``/``mps`` on a machine without one is refused before anything starts."""
+    import torch
+
+    from rudratune.runtime import gpu_count
+
+    missing = (accelerator in ("gpu", "cuda") and not gpu_count()) or (
+        accelerator == "mps" and not torch.backends.mps.is_available()
+    )
+    if missing:
+        raise UserError(
+            f"{source}: trainer.accelerator: '{accelerator}' but this machine has none that torch can use; "
+            "valid here: auto, cpu"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = load_experiment(args.config, args.overrides)
+    check_accelerator(cfg.trainer.accelerator, source=args.config)
     output_root = writable_dir(args.output_root)
 
     from rudratune.data.source import load_data
     from rudratune.train.loop import RunOptions, train
+    from rudratune.train.module import NonFiniteLossError
 
     data = load_data(cfg.data.root, output_root)
     preflight(cfg.tracking, output_root)
-    run_name = f"{cfg.name}-{stamp()}"
-    run_dir = output_root / "train" / run_name
-    run_dir.mkdir(parents=True)
+    run_dir = unique_dir(output_root / "train", f"{cfg.name}-{stamp()}")  # two jobs in one second: -2
+    run_name = run_dir.name
     loggers = make_loggers(cfg, run_dir, output_root, run_name)
     failed = True
     try:
         result = train(cfg, data, RunOptions(run_dir=run_dir, loggers=loggers, progress=not args.quiet))
         failed = False
+    except NonFiniteLossError as err:
+        raise UserError(
+            f"{args.config}: {err}; the run cannot recover (try a lower optimizer.lr than {cfg.optimizer.lr:g}); "
+            f"its partial outputs: {run_dir}"
+        ) from None
     finally:
         close_loggers(loggers, failed=failed)
 

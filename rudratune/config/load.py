@@ -10,9 +10,18 @@ from pydantic import BaseModel, ValidationError
 
 from rudratune.errors import UserError, did_you_mean
 
+MAX_NODES = 20_000
+"""Nodes a YAML file may hold once its aliases are expanded: bounds the work of a "billion laughs" file."""
+MAX_DEPTH = 64
+
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping with ``yaml.safe_load``, refusing duplicate keys and non-mapping documents."""
+    """Read a YAML mapping with ``yaml.safe_load``, refusing duplicate keys and non-mapping documents.
+
+    Aliases are allowed, but the document is walked first with a budget: recursive aliases, keys that are
+    not plain scalars, nesting deeper than ``MAX_DEPTH`` and more than ``MAX_NODES`` expanded nodes are
+    refused in one line before anything is built from them.
+    """
     path = Path(path)
     try:
         text = path.read_text()
@@ -21,13 +30,15 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: cannot read ({type(err).__name__})") from None
     try:
-        _refuse_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), path)
+        _Walk(path).node(yaml.compose(text, Loader=yaml.SafeLoader), 0, ())
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise UserError(f"{path}:{where} malformed YAML: {problem}") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested more than {MAX_DEPTH} levels deep") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -35,18 +46,40 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _refuse_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                raise UserError(f"{path}: line {key_node.start_mark.line + 1}: duplicate key '{key}'")
-            seen.add(key)
-            _refuse_duplicate_keys(value_node, path)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _refuse_duplicate_keys(item, path)
+class _Walk:
+    """One pass over the composed node graph: duplicate keys, key kinds, depth, recursion and a node budget."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count = path, 0
+
+    def fail(self, node: yaml.Node, problem: str) -> UserError:
+        return UserError(f"{self.path}: line {node.start_mark.line + 1}: {problem}")
+
+    def node(self, node: yaml.Node | None, depth: int, ancestors: tuple[int, ...]) -> None:
+        if node is None:
+            return
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(node, f"more than {MAX_NODES} values once aliases (*name) are expanded")
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"nested more than {MAX_DEPTH} levels deep")
+        if id(node) in ancestors:
+            raise self.fail(node, "an alias (*name) refers to a value that contains it")
+        inner = (*ancestors, id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                    raise self.fail(key_node, f"a key must be plain text, not a {kind}")
+                key = key_node.value
+                if key in seen and key_node.tag != "tag:yaml.org,2002:merge":
+                    raise self.fail(key_node, f"duplicate key '{key}'")
+                seen.add(key)
+                self.node(value_node, depth + 1, inner)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                self.node(item, depth + 1, inner)
 
 
 def apply_overrides(

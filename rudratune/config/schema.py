@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NAME_RULE = "letters, digits, '_', '.' and '-' (no '/', ':' or '..'), starting with a letter or digit"
+
+
+def check_name(value: str) -> str:
+    """A name that becomes a folder or a tracker name: no path separators, no ``..``, no ``:``."""
+    if not NAME_PATTERN.fullmatch(value) or ".." in value:
+        raise ValueError(f"{value!r} may hold only {NAME_RULE}")
+    return value
+
+
+SafeName = Annotated[str, AfterValidator(check_name)]
 
 
 class _Section(BaseModel):
@@ -59,8 +73,9 @@ class SchedulerConfig(_Section):
 
 class TrainerConfig(_Section):
     max_epochs: int = Field(100, gt=0)
-    accelerator: str = "auto"
-    devices: int | str = "auto"
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    devices: Literal["auto", 1] = "auto"
+    """One device per run (a trial is one process); ``auto`` means 1, never every GPU of the machine."""
     precision: Literal["32-true", "32", "16-mixed", "bf16-mixed"] = "32-true"
     log_every_n_steps: int = Field(2, gt=0)
     deterministic: bool = True
@@ -76,13 +91,13 @@ class TrackingConfig(_Section):
     mlflow_uri: str | None = None
     """``null``: ``$MLFLOW_TRACKING_URI`` if set, else a sqlite store under the output root."""
     wandb: bool = True
-    wandb_project: str = "rudratune"
+    wandb_project: SafeName = "rudratune"
     wandb_mode: Literal["auto", "offline", "online", "disabled"] = "auto"
     """``auto``: online when ``WANDB_API_KEY`` is set, offline otherwise."""
 
 
 class ExperimentConfig(_Section):
-    name: str = "experiment"
+    name: SafeName = "experiment"
     seed: int = 42
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()

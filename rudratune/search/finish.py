@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rudratune.search.record import SweepRecord
+from rudratune.search.record import SweepRecord, mark_finished
 from rudratune.search.results import ranked, trial_rows, write_results
 from rudratune.search.runner import Outcome, finish_parent
 
@@ -40,6 +40,7 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
         rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs
     )
     results = write_results(rows, record)
+    mark_finished(record)
     finish_parent(outcome.tracker, best_rows[0] if best_rows else None, settings.metric, status="FINISHED")
 
     errored = sum(r["status"] == "ERROR" for r in rows)

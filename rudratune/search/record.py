@@ -24,6 +24,8 @@ class SweepRecord:
     """Where Ray keeps the experiment (the run dir itself, or a path under --storage)."""
     output_root: str
     sweep: Sweep
+    finished: str | None = None
+    """When the sweep ran to its end (UTC, ISO 8601); a finished sweep is not resumed again."""
 
     def save(self) -> None:
         payload = {
@@ -35,6 +37,7 @@ class SweepRecord:
             "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
             "order": list(self.sweep.order),
             "base": self.sweep.base,
+            "finished": self.finished,
         }
         tmp = self.run_dir / f".{RECORD}.tmp"
         tmp.write_text(json.dumps(payload, indent=2))
@@ -52,10 +55,26 @@ def load_record(run_dir: str | Path) -> SweepRecord:
         space = {k: Param.model_validate(v) for k, v in payload["space"].items()}
         sweep = Sweep(Path(payload["source"]), settings, payload["base"], space, tuple(payload["order"]))
         return SweepRecord(
-            payload["name"], run_dir, payload["experiment_path"], payload["output_root"], sweep
+            payload["name"],
+            run_dir,
+            payload["experiment_path"],
+            payload["output_root"],
+            sweep,
+            payload.get("finished"),
         )
     except (ValueError, KeyError, TypeError) as err:
         raise UserError(f"{path}: unreadable sweep record ({type(err).__name__})") from None
+
+
+def mark_finished(record: SweepRecord) -> SweepRecord:
+    """Record that the sweep ran to its end, so that a later ``resume`` says so and does nothing."""
+    import dataclasses
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    done = dataclasses.replace(record, finished=now)
+    done.save()
+    return done
 
 
 def record_for(run_dir: Path, sweep: Sweep, *, storage: str | None, output_root: Path) -> SweepRecord:

@@ -49,6 +49,9 @@ def init_ray(address: str | None) -> None:
         _node_ip_address="127.0.0.1",
         **common,
     )
+    from rudratune.search.watchdog import start_watchdog
+
+    start_watchdog()  # its agents would otherwise outlive a driver killed with kill -9
 
 
 def check_address(address: str | None) -> None:

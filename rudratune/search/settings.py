@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rudratune.config.schema import SafeName
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "int_log_uniform", "q_uniform")
 
@@ -113,7 +115,7 @@ class CheckpointSettings(_Strict):
 
 class SweepSettings(_Strict):
     experiment: str
-    name: str | None = None
+    name: SafeName | None = None
     metric: Literal["val_loss", "val_dice", "val_iou"] = "val_loss"
     mode: Literal["min", "max"] | None = None
     search: SearchSettings = SearchSettings()
@@ -125,6 +127,16 @@ class SweepSettings(_Strict):
     """``object_store``: the driver decodes the data once and Ray ships it to every node;
     ``shared_path``: trials read ``data.root`` themselves (a filesystem every node mounts)."""
     space: dict[str, Param] = Field(default_factory=dict)
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _resources_form(cls, value: Any) -> Any:
+        if isinstance(value, (dict, Resources)) or value == "auto":
+            return value
+        from rudratune.errors import did_you_mean
+
+        hint = did_you_mean(value, ["auto"]) if isinstance(value, str) else ""
+        raise ValueError(f"got {value!r}{hint}; valid: auto or a mapping such as {{cpu: 1, gpu: 0}}")
 
     @model_validator(mode="after")
     def _mode_matches_metric(self) -> SweepSettings:

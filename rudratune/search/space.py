@@ -12,6 +12,7 @@ from rudratune.config.experiment import check_experiment, experiment_from_dict
 from rudratune.config.load import apply_overrides, read_yaml, validate_model
 from rudratune.config.schema import ExperimentConfig, known_keys
 from rudratune.errors import UserError, did_you_mean
+from rudratune.search.checks import check_value_types
 from rudratune.search.settings import SWEEP_KEYS, Param, SweepSettings
 
 _ABSENT = object()
@@ -107,6 +108,7 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
             raise UserError(
                 f"{path}: space.{key}: the experiment config has no key '{key}'{did_you_mean(key, valid)}"
             )
+        check_value_types(key, param, path)
         for cond_key, cond_values in (param.when or {}).items():
             if cond_key not in space:
                 raise UserError(

@@ -143,7 +143,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     trainer = L.Trainer(
         max_epochs=cfg.trainer.max_epochs,
         accelerator=cfg.trainer.accelerator,
-        devices=cfg.trainer.devices,
+        devices=1,  # one process per run: "auto" would spawn one per GPU and re-run the command line
         precision=cfg.trainer.precision,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         check_val_every_n_epoch=1,

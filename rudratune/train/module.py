@@ -46,7 +46,9 @@ class SegmentationModule(L.LightningModule):
         logits = self(x)
         loss = self.loss(logits, y)
         if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"{stage} loss became {loss.item()} at epoch {self.current_epoch}")
+            raise NonFiniteLossError(
+                f"{stage} loss became {loss.item()} at epoch {self.current_epoch + 1}"  # 1-based, as printed
+            )
         dice, iou = dice_iou(logits.detach(), y)
         size = x.shape[0]
         on_step = stage == "train"

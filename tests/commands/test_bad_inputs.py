@@ -105,7 +105,7 @@ CASES = [
     Case("export of a sweep with no completed trial", lambda t, d: ["export", sweep_dir(t)],
          "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export"),
     Case("export into a missing folder", lambda t, d: ["export", sweep_dir(t), "-o", "/nonexistent/best.yaml"],
-         "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export"),
+         "-o: folder /nonexistent does not exist"),
     Case("report of a folder that is not a sweep", lambda t, d: ["report", str(t)],
          "{tmp}: not a rudratune sweep folder (no sweep.json)"),
     Case("sweep name taken", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "sweeps"],
