@@ -14,6 +14,13 @@ from rudratune.search.space import Sweep, load_sweep
 
 
 def run(args: argparse.Namespace) -> int:
+    from rudratune.search.cluster import resolve_address
+    from rudratune.search.runner import check_address
+
+    address = None
+    if not args.dry_run:  # first: a refusal takes a second, before the registries' imports
+        address = resolve_address(args.address)
+        check_address(address)
     sweep = load_sweep(args.space, args.overrides)
     accelerator = sweep.base_config.trainer.accelerator
     if args.dry_run:
@@ -45,14 +52,11 @@ def run(args: argparse.Namespace) -> int:
         )
 
     from rudratune.data.source import load_data
-    from rudratune.search.cluster import resolve_address
     from rudratune.search.record import record_for
     from rudratune.search.resources import check_cluster, check_local
-    from rudratune.search.runner import check_address, execute, init_ray
+    from rudratune.search.runner import execute, init_ray
     from rudratune.tracking.common import preflight
 
-    address = resolve_address(args.address)
-    check_address(address)
     if not address:
         check_local(sweep.settings, accelerator, source=str(sweep.source))
     _warn(sweep)

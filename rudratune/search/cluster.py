@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from rudratune.errors import UserError
@@ -25,6 +26,14 @@ def local_raylets() -> set[str]:
     return found
 
 
+def ray_address_file() -> Path:
+    """Where ``ray start`` records its cluster (as Ray's ``get_ray_address_file(None)``, without importing ray)."""
+    tmp = os.environ.get("RAY_TMPDIR") or (
+        os.environ.get("TMPDIR") if sys.platform.startswith("linux") else None
+    )
+    return Path(tmp or "/tmp") / "ray" / "ray_current_cluster"
+
+
 def resolve_address(address: str | None) -> str | None:
     """``auto`` → the ``host:port`` of the Ray this user started with ``ray start``; others unchanged.
 
@@ -38,9 +47,7 @@ def resolve_address(address: str | None) -> str | None:
     env = os.environ.get("RAY_ADDRESS", "").strip()
     if env and env != "auto":
         return env
-    from ray._common.utils import get_ray_address_file
-
-    record = Path(get_ray_address_file(None))
+    record = ray_address_file()
     running = local_raylets()
     if record.is_file():
         recorded = record.read_text().strip()
