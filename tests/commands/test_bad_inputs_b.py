@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rudratune.cli import main
 from rudratune.runtime import gpu_count
@@ -247,3 +249,147 @@ def test_catalogue_is_documented() -> None:
     doc = (REPO / "docs" / "bad-inputs.md").read_text()
     for case in CASES:
         assert f"| {case.name} |" in doc, case.name
+
+
+# Raw YAML text, not safe_dump output: anchors and aliases (recursive ones too), complex keys, tags, merge keys,
+# odd scalars, several documents and deep nesting, around the keys a search space really has.
+ANCHORS = ("a", "b")
+SAFE_SCALARS = (
+    "1",
+    "-3",
+    "0.5",
+    "1e-3",
+    "1.0e-3",
+    "~",
+    "yes",
+    "true",
+    "'3'",
+    "''",
+    "auto",
+    "atuo",
+    "smp.Unet",
+    "resnet18",
+    "val_loss",
+    "uniform",
+    "log_uniform",
+    "[]",
+    "{}",
+    "DiceLoss",
+)
+ODD_SCALARS = (
+    ".nan",
+    ".inf",
+    "0x1F",
+    "2001-12-14",
+    "'a: b'",
+    '"\\u0000"',
+    "!!binary aGVsbG8=",
+    "!!int 3",
+    "!!float 2",
+    "!!str 5",
+    "!!set {x}",
+    "!!python/object:os.system x",
+    "!custom 1",
+    "!!omap [a: 1]",
+)
+KEYS = ("space", "search", "resources", "metric", "mode", "name", "storage", "max_failures", "checkpoints")
+ODD_KEYS = ("data_transfer", "<<", "? [x, y]", "? {a: 1}", "1", "~", "optimizer.lr", "experiment")
+SPACE_KEYS = (
+    "optimizer.lr",
+    "loss.name",
+    "loss.gamma",
+    "model.name",
+    "scheduler.patience",
+    "trainer.devices",
+    "trainer.accelerator",
+    "data.image_size",
+    "model.encoder",
+    "trainer.max_epochs",
+)
+ODD_SPACE_KEYS = ("name", "<<", "? [a]", "2", "nope.key")
+PARAM_KEYS = ("value", "values", "grid", "distribution", "min", "max", "q", "when")
+
+
+def mostly(common: tuple[str, ...], odd: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """Three draws in four from the common choices, one from the odd ones."""
+    return st.one_of(
+        st.sampled_from(common), st.sampled_from(common), st.sampled_from(common), st.sampled_from(odd)
+    )
+
+
+def yaml_node(depth: int = 3) -> st.SearchStrategy[str]:
+    scalar = mostly(SAFE_SCALARS, ODD_SCALARS)
+    if depth == 0:
+        return scalar
+    inner = yaml_node(depth - 1)
+    return st.one_of(
+        scalar,
+        scalar,
+        st.lists(inner, max_size=4).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.lists(st.tuples(mostly(PARAM_KEYS, SPACE_KEYS + ("<<",)), inner), max_size=4).map(
+            lambda pairs: "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+        ),
+        st.tuples(st.sampled_from(ANCHORS), inner).map(lambda p: f"&{p[0]} {p[1]}"),
+        st.tuples(st.sampled_from(ANCHORS), st.integers(1, 12)).map(
+            lambda p: "[" + ", ".join([f"*{p[0]}"] * p[1]) + "]"
+        ),
+    )
+
+
+def unique_anchors(text: str) -> str:
+    """Number the anchors (YAML refuses a duplicate); an alias names the latest one, or becomes 1 if none."""
+    import re
+
+    latest: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        sign, name = match.group(1), match.group(2)
+        if sign == "&":
+            latest[name] = f"{name}{match.start()}"
+            return f"&{latest[name]}"
+        return f"*{latest[name]}" if name in latest else "1"
+
+    return re.sub(r"([&*])([ab])\b", rename, text)
+
+
+param = st.lists(st.tuples(mostly(PARAM_KEYS, ("<<", "when", "? [x]")), yaml_node(2)), max_size=3)
+space_params = st.lists(st.tuples(mostly(SPACE_KEYS, ODD_SPACE_KEYS), param), max_size=4).map(
+    lambda ps: (
+        "space: {}\n"
+        if not ps
+        else "space:\n" + "".join(f"  {k}: {{{', '.join(f'{a}: {v}' for a, v in p)}}}\n" for k, p in ps)
+    )
+)
+documents = st.tuples(
+    st.lists(st.tuples(mostly(KEYS, ODD_KEYS), yaml_node()), max_size=3).map(
+        lambda pairs: "".join(f"{k}: {v}\n" for k, v in pairs)
+    ),
+    space_params,
+    st.sampled_from(["", "", "", "---\n", "--- !!map\n", "...\n---\nx: 1\n", "%YAML 1.1\n---\n"]),
+    st.one_of(
+        st.just(""), st.just(""), st.integers(60, 400).map(lambda n: "deep: " + "[" * n + "]" * n + "\n")
+    ),
+).map(lambda p: unique_anchors(f"{p[2]}experiment: {EXPERIMENT}\n{p[0]}{p[1]}{p[3]}"))
+
+
+@settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=documents)
+def test_raw_yaml_never_raises_a_traceback(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "raw.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    start = time.perf_counter()
+    code = main(["--output-root", str(out), "run", str(path), "--dry-run", "--samples", "1"])
+    took = time.perf_counter() - start
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code in (0, 2), err
+    if code == 2:
+        assert len(err) == 1 and err[0].startswith("rudratune: error: "), err
+        assert took < 10, f"{took:.1f} s"
+    assert not out.exists() or files_under(out) == set()
