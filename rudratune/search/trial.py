@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -13,31 +12,17 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from rudratune.testing.faults import fault_callbacks
 from rudratune.train.loop import epoch_metrics
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
-FAULT_ENV = "RUDRATUNE_TEST_FAULT"
-"""Test-only hook, ``;``-separated specs ``[always:]EPOCH[@KEY=VALUE]``: raise at that epoch on a trial's
-first attempt (or on every attempt), optionally only in trials whose config has KEY=VALUE."""
-
-
-class InjectedFault(RuntimeError):
-    """Raised by the test-only fault hook."""
 
 
 class TuneReporter(Callback):
     """Reports val_loss, val_dice, val_iou and epoch to Tune after each epoch, with a checkpoint."""
 
-    def __init__(
-        self,
-        *,
-        resumed: bool,
-        node_id: str = "",
-        params: dict[str, Any] | None = None,
-        checkpoint_every: int = 1,
-    ) -> None:
-        self.resumed, self.node_id, self.checkpoint_every = resumed, node_id, checkpoint_every
-        self.params = params or {}
+    def __init__(self, *, node_id: str = "", checkpoint_every: int = 1) -> None:
+        self.node_id, self.checkpoint_every = node_id, checkpoint_every
         self.first_step_at: float | None = None
 
     def on_train_batch_start(
@@ -56,24 +41,12 @@ class TuneReporter(Callback):
             "node_id": self.node_id,
             "torch_threads": torch.get_num_threads(),
         }
-        _maybe_inject_fault(row["epoch"], self.resumed, self.params)
         if row["epoch"] % self.checkpoint_every and not trainer.should_stop:
             tune.report(row)
             return
         with tempfile.TemporaryDirectory(prefix="rudratune-ckpt-") as tmp:
             trainer.save_checkpoint(Path(tmp) / CHECKPOINT_FILE)
             tune.report(row, checkpoint=tune.Checkpoint.from_directory(tmp))
-
-
-def _maybe_inject_fault(epoch: int, resumed: bool, params: dict[str, Any]) -> None:
-    for spec in filter(None, os.environ.get(FAULT_ENV, "").split(";")):
-        spec, _, condition = spec.partition("@")
-        always, _, at = spec.rpartition(":")
-        key, _, value = condition.partition("=")
-        if int(at) != epoch or (condition and str(params.get(key)) != value):
-            continue
-        if always == "always" or not resumed:
-            raise InjectedFault(f"test fault injected at epoch {epoch}")
 
 
 def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> None:
@@ -109,11 +82,9 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
             artifacts=False,
             progress=False,
             callbacks=[
-                TuneReporter(
-                    resumed=resume_from is not None,
-                    node_id=ray.get_runtime_context().get_node_id(),
-                    params=config,
-                )
+                # first: a fault at an epoch is raised before that epoch is reported
+                *fault_callbacks(resumed=resume_from is not None, params=config),
+                TuneReporter(node_id=ray.get_runtime_context().get_node_id()),
             ],
             resume_from=resume_from,
         )
