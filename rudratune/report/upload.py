@@ -29,24 +29,19 @@ def _log_mlflow(record: SweepRecord, page: Path, images: list[Path]) -> None:
     from mlflow.tracking import MlflowClient
 
     from rudratune.runtime import quiet_loggers
-    from rudratune.tracking.common import mlflow_uri, redact
+    from rudratune.tracking.common import find_sweep_run, mlflow_uri, redact
 
     cfg = record.sweep.base_config.tracking
     uri = mlflow_uri(cfg, record.output_root)
     client = MlflowClient(tracking_uri=uri)
     quiet_loggers()
     experiment = client.get_experiment_by_name(cfg.experiment)
-    run_dir = str(record.run_dir.resolve())
-    runs = [] if experiment is None else client.search_runs(
-        [experiment.experiment_id],
-        filter_string=f"tags.`rudratune.kind` = 'sweep' and tags.`rudratune.run_dir` = '{run_dir}'",
-        order_by=["attributes.start_time DESC"],
-    )  # fmt: skip
-    if not runs:
+    run = None if experiment is None else find_sweep_run(client, experiment.experiment_id, record.run_dir)
+    if run is None:
         _warn(f"no MLflow run of this sweep in {redact(uri)}; the report was not logged there")
         return
     for path in (page, *images):
-        client.log_artifact(runs[0].info.run_id, str(path), artifact_path="report")
+        client.log_artifact(run.info.run_id, str(path), artifact_path="report")
 
 
 def _log_wandb(record: SweepRecord, page: Path, images: list[Path]) -> None:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from rudratune.search.sampling import make_sampler
 from rudratune.search.space import Sweep, define_by_run
 
 
@@ -23,15 +24,9 @@ def describe(key: str, param: Any) -> str:
 
 def draw(sweep: Sweep, samples: int) -> list[dict[str, Any]]:
     """The first ``samples`` suggestions of the sweep's own sampler (seeded), without training."""
-    import optuna
+    import optuna  # local: `rudratune run` validates the space before paying for optuna's import
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    searcher = sweep.settings.search.searcher
-    if searcher.name == "optuna":
-        sampler = optuna.samplers.TPESampler(seed=searcher.seed, n_startup_trials=searcher.n_startup_trials)
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=searcher.seed)
-    study = optuna.create_study(sampler=sampler)
+    study = optuna.create_study(sampler=make_sampler(sweep.settings))
     fn = define_by_run(sweep)
     configs = []
     for _ in range(samples):

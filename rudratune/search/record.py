@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rudratune.errors import UserError
 from rudratune.search.settings import Param, SweepSettings
@@ -61,11 +60,3 @@ def load_record(run_dir: str | Path) -> SweepRecord:
 def record_for(run_dir: Path, sweep: Sweep, *, storage: str | None, output_root: Path) -> SweepRecord:
     experiment_path = f"{storage.rstrip('/')}/{run_dir.name}" if storage else str(run_dir.resolve())
     return SweepRecord(run_dir.name, run_dir, experiment_path, str(output_root.resolve()), sweep)
-
-
-def param_columns(sweep: Sweep) -> list[str]:
-    return list(sweep.order)
-
-
-def as_text(value: Any) -> str:
-    return "" if value is None else str(value)

@@ -11,9 +11,16 @@ from typing import Any
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
 from rudratune.search.record import SweepRecord
+from rudratune.search.sampling import make_sampler
 from rudratune.search.settings import Resources
 from rudratune.search.space import define_by_run, grid_points
-from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
+from rudratune.tracking.common import (
+    ensure_mlflow_experiment,
+    find_sweep_run,
+    flat_params,
+    mlflow_uri,
+    wandb_mode,
+)
 
 
 @dataclass
@@ -83,22 +90,15 @@ def resources_for(settings: Any) -> dict[str, float]:
 
 
 def build_searcher(record: SweepRecord) -> Any:
-    import optuna
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
 
     sweep = record.sweep
-    cfg = sweep.settings.search.searcher
-    if cfg.name == "optuna":
-        sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials)
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     searcher = OptunaSearch(
         space=define_by_run(sweep),
         metric=sweep.settings.metric,
         mode=sweep.settings.direction,
-        sampler=sampler,
+        sampler=make_sampler(sweep.settings),
         points_to_evaluate=grid_points(sweep) or None,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
@@ -150,22 +150,16 @@ def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bo
 
     client = MlflowClient(tracking_uri=uri)
     run_dir = str(record.run_dir.resolve())
-    if resume:
-        found = client.search_runs(
+    if resume and (found := find_sweep_run(client, experiment_id, run_dir)):
+        parent = found.info.run_id
+        for child in client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`rudratune.run_dir` = '{run_dir}' and tags.`rudratune.kind` = 'sweep'",
-            order_by=["attributes.start_time DESC"],
-        )
-        if found:
-            parent = found[0].info.run_id
-            for child in client.search_runs(
-                [experiment_id],
-                filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
-            ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
-                client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
-                client.set_terminated(child.info.run_id, "KILLED")
-            client.update_run(parent, status="RUNNING")
-            return parent
+            filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
+        ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
+            client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
+            client.set_terminated(child.info.run_id, "KILLED")
+        client.update_run(parent, status="RUNNING")
+        return parent
     settings = record.sweep.settings
     run = client.create_run(
         experiment_id,
@@ -192,6 +186,49 @@ def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, sta
         client.log_metric(run_id, f"best_{metric}", float(best[f"best_{metric}"]))
         client.set_tag(run_id, "rudratune.best_trial", best["trial_id"])
     client.set_terminated(run_id, status)
+
+
+def build_tuner(
+    record: SweepRecord,
+    trainable: Any,
+    callbacks: list[Any],
+    *,
+    max_failures: int = 0,
+    fail_fast: bool = False,
+    reuse_actors: bool = True,
+) -> Any:
+    """A fresh ``tune.Tuner`` for the sweep: its searcher, scheduler, budget, checkpoints and retries."""
+    from ray import tune
+
+    settings = record.sweep.settings
+    storage, name = record.experiment_path.rsplit("/", 1)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=build_searcher(record),
+            scheduler=build_scheduler(record),
+            num_samples=settings.search.num_samples,
+            metric=settings.metric,
+            mode=settings.direction,
+            time_budget_s=settings.search.time_budget_s,
+            reuse_actors=reuse_actors,
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=storage,
+            callbacks=callbacks,
+            verbose=0,
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=settings.checkpoints.num_to_keep,
+                checkpoint_score_attribute=settings.metric,
+                checkpoint_score_order=settings.direction,
+            ),
+            # Tune refuses retries together with fail_fast
+            failure_config=tune.FailureConfig(
+                max_failures=0 if fail_fast else max_failures, fail_fast=fail_fast
+            ),
+        ),
+    )
 
 
 def execute(
@@ -230,38 +267,9 @@ def execute(
         # close_open_runs() below reaches the tracker Tune actually calls.
         tuner._local_tuner.get_run_config().callbacks = callbacks
     else:
-        storage, name = record.experiment_path.rsplit("/", 1)
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=build_searcher(record),
-                scheduler=build_scheduler(record),
-                num_samples=settings.search.num_samples,
-                metric=settings.metric,
-                mode=settings.direction,
-                time_budget_s=settings.search.time_budget_s,
-                reuse_actors=reuse_actors,
-            ),
-            run_config=tune.RunConfig(
-                name=name,
-                storage_path=storage,
-                callbacks=callbacks,
-                verbose=0,
-                checkpoint_config=tune.CheckpointConfig(
-                    num_to_keep=settings.checkpoints.num_to_keep,
-                    checkpoint_score_attribute=settings.metric,
-                    checkpoint_score_order=settings.direction,
-                ),
-                failure_config=tune.FailureConfig(
-                    # Tune refuses retries together with fail_fast
-                    max_failures=0
-                    if fail_fast
-                    else settings.max_failures
-                    if max_failures is None
-                    else max_failures,
-                    fail_fast=fail_fast,
-                ),
-            ),
+        retries = settings.max_failures if max_failures is None else max_failures
+        tuner = build_tuner(
+            record, trainable, callbacks, max_failures=retries, fail_fast=fail_fast, reuse_actors=reuse_actors
         )
     budget = settings.search.time_budget_s
     start = time.monotonic()

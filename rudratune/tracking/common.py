@@ -93,6 +93,17 @@ def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:
         ensure_mlflow_experiment(mlflow_uri(cfg, output_root), cfg.experiment, output_root)
 
 
+def find_sweep_run(client: Any, experiment_id: str, run_dir: str | Path) -> Any | None:
+    """The newest MLflow parent run of the sweep kept in ``run_dir``, or None."""
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`rudratune.kind` = 'sweep' and tags.`rudratune.run_dir` = '{Path(run_dir).resolve()}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return found[0] if found else None
+
+
 def wandb_mode(cfg: TrackingConfig) -> str:
     if cfg.wandb_mode != "auto":
         return cfg.wandb_mode
