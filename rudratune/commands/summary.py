@@ -8,6 +8,7 @@ from typing import Any
 from rudratune.report.page import write_report
 from rudratune.search.finish import Ending, SweepSummary
 from rudratune.search.record import SweepRecord
+from rudratune.search.results import stopped_by_asha
 
 
 def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int:
@@ -26,7 +27,7 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
         )
         return 1
     errored = sum(r["status"] == "ERROR" for r in rows)
-    stopped = sum("ASHA" in r["reason"] for r in rows)
+    stopped = sum(map(stopped_by_asha, rows))
     print(
         f"\n{len(rows)} trials: {len(rows) - errored} ran, {stopped} stopped early by ASHA, {errored} errored"
     )

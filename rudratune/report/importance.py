@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
 if TYPE_CHECKING:
     from rudratune.search.settings import Param
 
@@ -25,8 +29,6 @@ class Importance:
 
 
 def _distribution(param: Param) -> Any:
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
     if param.kind == "value":
         return None
     if param.choices is not None:
@@ -38,8 +40,6 @@ def _distribution(param: Param) -> Any:
 
 
 def _as(distribution: Any, value: Any) -> Any:
-    from optuna.distributions import CategoricalDistribution, IntDistribution
-
     if isinstance(distribution, CategoricalDistribution):
         return str(value)
     return int(value) if isinstance(distribution, IntDistribution) else float(value)
@@ -47,9 +47,6 @@ def _as(distribution: Any, value: Any) -> Any:
 
 def _importances(rows: list[dict[str, Any]], dists: dict[str, Any], metric: str) -> dict[str, float]:
     """fANOVA importances over the parameters every given trial has (Optuna ignores the others)."""
-    import optuna
-    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize" if metric == "val_loss" else "maximize")
     for row in rows:

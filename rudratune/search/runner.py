@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ray
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search.optuna import OptunaSearch
+
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
 from rudratune.search.sampling import make_sampler
 from rudratune.search.settings import Resources
@@ -21,6 +29,7 @@ from rudratune.tracking.common import (
     mlflow_uri,
     wandb_mode,
 )
+from rudratune.tracking.sweep import SweepTracker
 
 
 @dataclass
@@ -34,8 +43,6 @@ class Outcome:
 
 def init_ray(address: str | None) -> None:
     """Join a cluster when an address is given; otherwise start a local Ray bound to 127.0.0.1."""
-    import ray
-
     if ray.is_initialized():
         return
     common = dict(log_to_driver=False, logging_level="ERROR", configure_logging=True)
@@ -60,8 +67,6 @@ def init_ray(address: str | None) -> None:
 
 def check_address(address: str | None) -> None:
     """A quick TCP check of ``host:port`` and ``ray://host:port`` (ray.init would retry for a long time)."""
-    import socket
-
     if not address:
         return
     target = address.removeprefix("ray://")
@@ -80,8 +85,6 @@ def resources_for(settings: Any) -> dict[str, float]:
     """A trial's CPUs and (fractional) GPUs; ``auto`` splits the cluster between concurrent trials."""
     if isinstance(settings.resources, Resources):
         return {"cpu": settings.resources.cpu, "gpu": settings.resources.gpu}
-    import ray
-
     total = ray.cluster_resources()
     concurrent = settings.search.max_concurrent
     cpu = max(1, int(total.get("CPU", 1) // concurrent))
@@ -90,9 +93,6 @@ def resources_for(settings: Any) -> dict[str, float]:
 
 
 def build_searcher(record: SweepRecord) -> Any:
-    from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
-
     sweep = record.sweep
     searcher = OptunaSearch(
         space=define_by_run(sweep),
@@ -105,8 +105,6 @@ def build_searcher(record: SweepRecord) -> Any:
 
 
 def build_scheduler(record: SweepRecord) -> Any:
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
     cfg = record.sweep.settings.search.scheduler
     if cfg.name == "fifo":
         return FIFOScheduler()
@@ -120,8 +118,6 @@ def build_scheduler(record: SweepRecord) -> Any:
 
 
 def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
-    from rudratune.tracking.sweep import SweepTracker
-
     cfg = record.sweep.base_config
     output_root = Path(record.output_root)
     uri = experiment_id = parent = None
@@ -145,6 +141,7 @@ def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
 
 
 def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bool) -> str:
+    # local: mlflow is imported only when the sweep tracks to it
     from mlflow.entities import Param
     from mlflow.tracking import MlflowClient
 
@@ -198,8 +195,6 @@ def build_tuner(
     reuse_actors: bool = True,
 ) -> Any:
     """A fresh ``tune.Tuner`` for the sweep: its searcher, scheduler, budget, checkpoints and retries."""
-    from ray import tune
-
     settings = record.sweep.settings
     storage, name = record.experiment_path.rsplit("/", 1)
     return tune.Tuner(
@@ -242,9 +237,7 @@ def execute(
     reuse_actors: bool = True,
 ) -> Outcome:
     """Run (or resume) the sweep to completion; trial errors are results, not exceptions."""
-    from ray import tune
-
-    from rudratune.search.progress import LiveTable
+    # local: the trial imports lightning; only execute needs it (P5 measures the driver without it)
     from rudratune.search.trial import run_trial
 
     sweep, settings = record.sweep, record.sweep.settings

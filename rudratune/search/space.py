@@ -99,6 +99,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
 
 
 def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> None:
+    # local: the registries import torch; `rudratune run` reports YAML mistakes before
     from rudratune.registry.losses import loss_param_names
 
     valid = known_keys(base) | {f"loss.{p}" for p in loss_param_names()}

@@ -9,11 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import ray
 import torch
 from lightning.pytorch.callbacks import Callback
+from ray import tune
 
+from rudratune.config.experiment import experiment_from_dict
+from rudratune.data.source import load_data
+from rudratune.runtime import quiet_defaults
+from rudratune.search.space import overlay
 from rudratune.testing.faults import fault_callbacks
-from rudratune.train.loop import epoch_metrics
+from rudratune.train.loop import RunOptions, epoch_metrics, train
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
 
@@ -32,8 +38,6 @@ class TuneReporter(Callback):
             self.first_step_at = time.time()  # wall clock, comparable with the driver's: start-up benchmark
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        from ray import tune
-
         row = {
             **epoch_metrics(trainer),
             "early_stopped": bool(trainer.should_stop),
@@ -55,20 +59,10 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
     ``data`` is the decoded dataset from the driver (through Ray's object store), or None when the
     sweep says the data folder is on a filesystem every node shares.
     """
-    import ray
-    from ray import tune
-
-    from rudratune.config.experiment import experiment_from_dict
-    from rudratune.runtime import quiet_defaults
-    from rudratune.search.space import overlay
-    from rudratune.train.loop import RunOptions, train
-
     quiet_defaults()
     context = tune.get_context()
     cfg = experiment_from_dict(overlay(base, config), source=f"trial {context.get_trial_id()}")
     if data is None:
-        from rudratune.data.source import load_data
-
         data = load_data(cfg.data.root, context.get_trial_dir())
     cpus = int(context.get_trial_resources().required_resources.get("CPU", 1)) or 1
     checkpoint = tune.get_checkpoint()

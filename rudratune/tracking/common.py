@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 from rudratune.config.schema import TrackingConfig
 from rudratune.errors import UserError
+from rudratune.runtime import quiet_loggers
 
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
 _URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -48,9 +51,6 @@ def check_server(uri: str, *, timeout: float = 5.0) -> None:
     """Fail fast on an unreachable tracking server (the MLflow client would retry for minutes)."""
     if not uri.startswith(("http://", "https://")):
         return
-    import urllib.error
-    import urllib.request
-
     try:
         with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
             pass
@@ -64,10 +64,9 @@ def check_server(uri: str, *, timeout: float = 5.0) -> None:
 def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path) -> str:
     """Create the store and the experiment once, before any run or trial touches them; return its id."""
     check_server(uri)
+    # local: `rudratune export` and `train` import this module; mlflow takes seconds and may be off
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
-
-    from rudratune.runtime import quiet_loggers
 
     quiet_loggers()
     try:

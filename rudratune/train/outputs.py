@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
+
 from rudratune.data.datamodule import to_tensors
 from rudratune.train.figures import learning_curves, prediction_grid
 
@@ -57,14 +59,13 @@ def write_artifacts(
 
 
 def _log_files(logger: Any, paths: list[Path], checkpoint: str | None) -> None:
-    from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
-
     if isinstance(logger, MLFlowLogger):
         for path in paths:
             logger.experiment.log_artifact(logger.run_id, str(path), artifact_path="artifacts")
         if checkpoint:
             logger.experiment.log_artifact(logger.run_id, checkpoint, artifact_path="checkpoints")
     elif isinstance(logger, WandbLogger):
+        # local: wandb is imported only when a W&B logger is on
         import wandb
 
         run = logger.experiment
