@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
+from rudratune.search.distributions import DISTRIBUTIONS
 
 if TYPE_CHECKING:
     from rudratune.search.settings import Param
@@ -33,10 +35,7 @@ def _distribution(param: Param) -> Any:
         return None
     if param.choices is not None:
         return CategoricalDistribution([str(c) for c in param.choices])
-    dist, log = param.distribution or "", "log" in (param.distribution or "")
-    if dist.startswith("int"):
-        return IntDistribution(int(param.min), int(param.max), log=log)
-    return FloatDistribution(float(param.min), float(param.max), log=log, step=param.q)
+    return DISTRIBUTIONS[param.distribution or ""].optuna(param.min, param.max, param.q)
 
 
 def _as(distribution: Any, value: Any) -> Any:

@@ -12,6 +12,7 @@ from rudratune.config.experiment import check_experiment, experiment_from_dict
 from rudratune.config.load import apply_overrides, read_yaml, validate_model
 from rudratune.config.schema import ExperimentConfig, known_keys
 from rudratune.errors import UserError, did_you_mean
+from rudratune.search.distributions import DISTRIBUTIONS
 from rudratune.search.settings import SWEEP_KEYS, Param, SweepSettings
 
 _ABSENT = object()
@@ -155,7 +156,7 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
     for key in sweep.order:
         param = sweep.space[key]
         options = param.choices if param.choices is not None else [param.min, param.max]
-        if param.distribution and param.distribution.startswith("int"):
+        if param.distribution and DISTRIBUTIONS[param.distribution].integer:
             options = [int(v) for v in options]
         grown = []
         for chosen in partial:
@@ -215,16 +216,8 @@ def define_by_run(sweep: Sweep) -> DefineByRun:
 
 
 def _suggest_number(trial: Any, key: str, param: Param) -> float | int:
-    low, high, dist = param.min, param.max, param.distribution
-    if dist == "uniform":
-        return trial.suggest_float(key, low, high)
-    if dist == "log_uniform":
-        return trial.suggest_float(key, low, high, log=True)
-    if dist == "q_uniform":
-        return trial.suggest_float(key, low, high, step=param.q)
-    if dist == "int_uniform":
-        return trial.suggest_int(key, int(low), int(high))
-    return trial.suggest_int(key, int(low), int(high), log=True)
+    assert param.distribution and param.min is not None and param.max is not None  # Param validated them
+    return DISTRIBUTIONS[param.distribution].suggest(trial, key, param.min, param.max, param.q)
 
 
 def grid_points(sweep: Sweep) -> list[dict[str, Any]]:
