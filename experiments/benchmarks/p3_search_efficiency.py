@@ -58,7 +58,7 @@ def sweep(name: str, overrides: list[str], output_root: Path) -> list[float]:
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
     record.save()
-    outcome = execute(record, load_data(swp.base["data"]["root"], output_root))
+    outcome = execute(record, load_data(swp.base.data.root, output_root))
     if not finish(record, outcome).best:
         raise RuntimeError(f"sweep {name} ended without results; see {run_dir}")
     events = []

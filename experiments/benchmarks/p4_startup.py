@@ -87,10 +87,10 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
     record.save()
-    data = load_data(swp.base["data"]["root"], output_root)
+    data = load_data(swp.base.data.root, output_root)
     init_ray(None)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(settings)
+        tune.with_parameters(run_trial, base=swp.base_dict, data=data), resources_for(settings)
     )
     tracker = build_tracker(record, resume=False)
     seen, started, tracked = FirstSeen(), OnStart(), OnStart()

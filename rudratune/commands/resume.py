@@ -14,7 +14,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.search.runner import execute, init_ray
 
     record = load_record(args.run_dir)
-    data = load_data(record.sweep.base["data"]["root"], record.output_root)
+    data = load_data(record.sweep.base.data.root, record.output_root)
     init_ray(args.address)
     print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
     outcome = execute(record, data, address=args.address, resume=True)

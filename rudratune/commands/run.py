@@ -37,9 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.tracking.common import preflight
 
     check_address(args.address)
-    data = load_data(
-        sweep.base["data"]["root"], output_root
-    )  # decoded once per sweep (also checks the folder)
+    data = load_data(sweep.base.data.root, output_root)  # decoded once per sweep (also checks the folder)
     preflight(sweep.base_config.tracking, output_root)
     init_ray(args.address)
     run_dir.mkdir()

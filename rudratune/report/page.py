@@ -250,7 +250,8 @@ def changes_section(record: SweepRecord, best: dict[str, Any] | None) -> Section
         return section
     tuned = record.sweep.trial_config(trial_params(record, best)).to_dict()
     base, tuned = (
-        flat_params({k: v for k, v in d.items() if k != "provenance"}) for d in (record.sweep.base, tuned)
+        flat_params({k: v for k, v in d.items() if k != "provenance"})
+        for d in (record.sweep.base_dict, tuned)
     )
     unset = "(not set)"
     pairs = {k: (base.get(k, unset), tuned.get(k, unset)) for k in {**base, **tuned}}

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rudratune.config.load import validate_model
+from rudratune.config.schema import ExperimentConfig
 from rudratune.errors import UserError
 from rudratune.search.settings import Param, SweepSettings
 from rudratune.search.space import Sweep
@@ -33,7 +35,7 @@ class SweepRecord:
             "settings": self.sweep.settings.model_dump(mode="json", exclude={"space"}),
             "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
             "order": list(self.sweep.order),
-            "base": self.sweep.base,
+            "base": self.sweep.base_dict,
         }
         tmp = self.run_dir / f".{RECORD}.tmp"
         tmp.write_text(json.dumps(payload, indent=2))
@@ -49,7 +51,8 @@ def load_record(run_dir: str | Path) -> SweepRecord:
         payload = json.loads(path.read_text())
         settings = SweepSettings.model_validate({**payload["settings"], "space": payload["space"]})
         space = {k: Param.model_validate(v) for k, v in payload["space"].items()}
-        sweep = Sweep(Path(payload["source"]), settings, payload["base"], space, tuple(payload["order"]))
+        base = validate_model(ExperimentConfig, payload["base"], source=str(path))  # checked when written
+        sweep = Sweep(Path(payload["source"]), settings, base, space, tuple(payload["order"]))
         return SweepRecord(
             payload["name"], run_dir, payload["experiment_path"], payload["output_root"], sweep
         )

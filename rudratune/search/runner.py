@@ -135,7 +135,7 @@ def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
         experiment_id=experiment_id,
         parent_run_id=parent,
         wandb=wandb,
-        base_params=flat_params(record.sweep.base),
+        base_params=flat_params(record.sweep.base_dict),
         max_epochs=record.sweep.max_epochs,
     )
 
@@ -245,7 +245,7 @@ def execute(
     res = resources_for(settings)
     if settings.data_transfer == "shared_path":
         data = None
-    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=data), res)
+    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base_dict, data=data), res)
     tracker = build_tracker(record, resume=resume)
     callbacks = [
         tracker,

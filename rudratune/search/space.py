@@ -25,26 +25,33 @@ class Sweep:
 
     source: Path
     settings: SweepSettings
-    base: dict[str, Any]
-    """The base experiment as a plain dict; each trial overlays its parameters on it."""
+    base: ExperimentConfig
+    """The base experiment (file + overrides + constants), validated once."""
     space: dict[str, Param]
     """The parameters Optuna suggests (constants without ``when`` are folded into ``base``)."""
     order: tuple[str, ...]
 
     @property
     def base_config(self) -> ExperimentConfig:
-        return experiment_from_dict(self.base, source=str(self.source))
+        return self.base
+
+    @property
+    def base_dict(self) -> dict[str, Any]:
+        """The base experiment as a plain nested dict, for a trial to overlay its parameters on."""
+        base = self.base.to_dict()
+        base.pop("provenance", None)
+        return base
 
     @property
     def max_epochs(self) -> int:
         """ASHA's max_t: the most epochs any trial may run."""
         param = self.space.get("trainer.max_epochs")
         if param is None:
-            return int(self.base["trainer"]["max_epochs"])
+            return self.base.trainer.max_epochs
         return int(max(param.choices) if param.choices else param.max)
 
     def trial_config(self, params: dict[str, Any], *, source: str = "trial") -> ExperimentConfig:
-        return experiment_from_dict(overlay(self.base, params), source=source)
+        return experiment_from_dict(overlay(self.base_dict, params), source=source)
 
 
 def overlay(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -89,12 +96,12 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     space = {k: p for k, p in settings.space.items() if k not in overridden}
     _check_keys(space, base_cfg, path)
     constants = {k: p.value for k, p in space.items() if p.kind == "value" and not p.when}
-    base = overlay(base, constants)
+    base_cfg = experiment_from_dict(overlay(base, constants), source=str(path))
     space = {k: p for k, p in space.items() if k not in constants}
     order = _dependency_order(space, path)
-    if settings.data_transfer == "shared_path" and base["data"]["root"] is None:
+    if settings.data_transfer == "shared_path" and base_cfg.data.root is None:
         raise UserError(f"{path}: data_transfer: shared_path needs data.root, a folder every node mounts")
-    sweep = Sweep(path, settings, base, space, order)
+    sweep = Sweep(path, settings, base_cfg, space, order)
     _check_combinations(sweep)
     return sweep
 
@@ -173,7 +180,7 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
 def _check_combinations(sweep: Sweep) -> None:
     """Refuse names the registries don't know and combinations that cannot build, before any trial."""
     for chosen in _assignments(sweep):
-        data = overlay(sweep.base, chosen)
+        data = overlay(sweep.base_dict, chosen)
         described = ", ".join(
             f"{k}={v}" for k, v in chosen.items() if k.split(".")[0] in ("model", "data", "loss")
         )
