@@ -68,6 +68,31 @@ def build_module(cfg: ExperimentConfig) -> SegmentationModule:
     )
 
 
+def _callbacks(
+    cfg: ExperimentConfig, options: RunOptions, history: History
+) -> tuple[ModelCheckpoint | None, list[Callback]]:
+    """The run's callbacks, and its top-k checkpoint callback when it keeps checkpoints."""
+    callbacks: list[Callback] = [
+        history,
+        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
+        *options.callbacks,
+    ]
+    checkpoint = None
+    if options.checkpoints:
+        checkpoint = ModelCheckpoint(
+            dirpath=options.run_dir / "checkpoints",
+            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
+            auto_insert_metric_name=False,
+            monitor="val_loss",
+            mode="min",
+            save_top_k=cfg.trainer.save_top_k,
+        )
+        callbacks.append(checkpoint)
+    if options.loggers:
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    return checkpoint, callbacks
+
+
 def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) -> TrainResult:
     """Seed → data → model → callbacks → trainer → fit → test → artifacts → metrics.
 
@@ -88,24 +113,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     module = build_module(cfg)
 
     history = History()
-    callbacks: list[Callback] = [
-        history,
-        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
-        *options.callbacks,
-    ]
-    checkpoint = None
-    if options.checkpoints:
-        checkpoint = ModelCheckpoint(
-            dirpath=options.run_dir / "checkpoints",
-            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
-            auto_insert_metric_name=False,
-            monitor="val_loss",
-            mode="min",
-            save_top_k=cfg.trainer.save_top_k,
-        )
-        callbacks.append(checkpoint)
-    if options.loggers:
-        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    checkpoint, callbacks = _callbacks(cfg, options, history)
 
     trainer = L.Trainer(
         max_epochs=cfg.trainer.max_epochs,
