@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rudratune.report import plots
-from rudratune.report.importance import param_importances
 from rudratune.report.upload import log_report
 from rudratune.search.results import ranked, read_results, stopped_by_asha
 from rudratune.tracking.common import flat_params
@@ -148,6 +146,8 @@ def top_table(rows: list[dict[str, Any]], record: SweepRecord) -> str:
 
 
 def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict | None, out: Path) -> Section:
+    from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
+
     section = Section("Learning curves")
     histories = {r["trial_id"]: h for r in rows if (h := trial_history(trial_dir(record, r)))}
     scheduler, max_t = record.sweep.settings.search.scheduler, record.sweep.max_epochs
@@ -175,6 +175,8 @@ def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict |
 
 
 def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
+    from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
+
     section = Section("Parameters against the metric")
     if len(scored) < 2 or not record.sweep.order:
         section.notes.append("Needs at least two trials with a result and one varied parameter.")
@@ -190,6 +192,10 @@ def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Pat
 
 
 def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
+    # local: torch, matplotlib, optuna; importing this page stays cheap
+    from rudratune.report import plots
+    from rudratune.report.importance import param_importances
+
     section = Section("Hyperparameter importance")
     metric = record.sweep.settings.metric
     try:
@@ -209,6 +215,8 @@ def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: P
 
 
 def predictions_section(record: SweepRecord, best: dict[str, Any] | None, out: Path) -> Section:
+    from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
+
     section = Section("Best trial on the validation split")
     if best is None:
         section.notes.append("No trial reported a result.")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
-from rudratune.tracking.sweep import TrialEnding, stop_reason, trial_ending
+from rudratune.tracking.common import TrialEnding, stop_reason, trial_ending
 
 FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
          "last_val_loss", "last_val_dice", "checkpoint", "trial_dir", "error")  # fmt: skip

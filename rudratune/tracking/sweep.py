@@ -9,47 +9,14 @@ from __future__ import annotations
 
 import re
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
 
-from rudratune.tracking.common import flat_params
+from rudratune.tracking.common import flat_params, stop_reason
 
 METRIC_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou", "lr")
-
-
-class TrialEnding(StrEnum):
-    """How a trial ended (``ending`` in results.json); ``reason`` says the same in words."""
-
-    COMPLETED = "completed"
-    EARLY_STOPPED = "early_stopped"
-    STOPPED_BY_ASHA = "stopped_by_asha"
-    FAILED = "failed"
-
-
-def trial_ending(failed: bool, last_result: dict | None, max_epochs: int) -> TrialEnding:
-    last_result = last_result or {}
-    if failed:
-        return TrialEnding.FAILED
-    if int(last_result.get("epoch", 0)) >= max_epochs:
-        return TrialEnding.COMPLETED
-    return TrialEnding.EARLY_STOPPED if last_result.get("early_stopped") else TrialEnding.STOPPED_BY_ASHA
-
-
-REASONS = {
-    TrialEnding.FAILED: "failed in epoch {next}",
-    TrialEnding.COMPLETED: "completed {epoch} epochs",
-    TrialEnding.EARLY_STOPPED: "early-stopped (no val_loss progress) at epoch {epoch}",
-    TrialEnding.STOPPED_BY_ASHA: "stopped by ASHA at epoch {epoch}",
-}
-
-
-def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
-    """How a trial ended, in words: completed, stopped early (by whom, at which epoch), or failed."""
-    epoch = int((last_result or {}).get("epoch", 0))
-    return REASONS[trial_ending(failed, last_result, max_epochs)].format(epoch=epoch, next=epoch + 1)
 
 
 def error_line(trial: Any) -> str:

@@ -9,7 +9,7 @@ from rudratune.search.finish import prune_checkpoints
 from rudratune.search.record import record_for
 from rudratune.search.results import FIXED, ranked, read_results, stopped_by_asha, write_results
 from rudratune.search.space import load_sweep
-from rudratune.tracking.sweep import TrialEnding
+from rudratune.tracking.common import TrialEnding
 from tests.helpers import REPO
 
 

@@ -8,8 +8,16 @@ import pytest
 from mlflow.tracking import MlflowClient
 from ray.tune.experiment import Trial
 
-from rudratune.tracking.common import ensure_mlflow_experiment, find_sweep_run, flat_params, redact
-from rudratune.tracking.sweep import SweepTracker, TrialEnding, stop_reason, trial_ending
+from rudratune.tracking.common import (
+    TrialEnding,
+    ensure_mlflow_experiment,
+    find_sweep_run,
+    flat_params,
+    redact,
+    stop_reason,
+    trial_ending,
+)
+from rudratune.tracking.sweep import SweepTracker
 
 
 @pytest.fixture(scope="module")
