@@ -48,7 +48,7 @@ class Sweep:
         param = self.space.get("trainer.max_epochs")
         if param is None:
             return self.base.trainer.max_epochs
-        return int(max(param.choices) if param.choices else param.max)
+        return int(max(param.choices) if param.choices else param.max or 0)
 
     def trial_config(self, params: dict[str, Any], *, source: str = "trial") -> ExperimentConfig:
         return experiment_from_dict(overlay(self.base_dict, params), source=source)
@@ -70,7 +70,8 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     """Read a search-space YAML; route overrides to the sweep or the experiment; validate everything."""
     path = Path(path)
     raw = read_yaml(path)
-    sweep_overrides, experiment_overrides = [], []
+    sweep_overrides: list[str] = []
+    experiment_overrides: list[str] = []
     for text in overrides or []:
         key = text.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
         (sweep_overrides if key in SWEEP_KEYS else experiment_overrides).append(text)
@@ -164,8 +165,8 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
         param = sweep.space[key]
         options = param.choices if param.choices is not None else [param.min, param.max]
         if param.distribution and DISTRIBUTIONS[param.distribution].integer:
-            options = [int(v) for v in options]
-        grown = []
+            options = [int(v) for v in options if v is not None]
+        grown: list[dict[str, Any]] = []
         for chosen in partial:
             if _active(param, chosen):
                 grown.extend({**chosen, key: value} for value in options)
@@ -234,5 +235,5 @@ def grid_points(sweep: Sweep) -> list[dict[str, Any]]:
         return []
     return [
         dict(zip(keys, combo, strict=True))
-        for combo in itertools.product(*(sweep.space[k].grid for k in keys))
+        for combo in itertools.product(*(sweep.space[k].grid or [] for k in keys))
     ]
