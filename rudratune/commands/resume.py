@@ -8,6 +8,8 @@ from rudratune.errors import UserError
 
 
 def run(args: argparse.Namespace) -> int:
+    # local: these import ray and mlflow; a wrong RUN_DIR is reported before any of them
+    from rudratune.commands.summary import conclude
     from rudratune.data.source import load_data
     from rudratune.search.cluster import resolve_address
     from rudratune.search.finish import finish
@@ -23,13 +25,13 @@ def run(args: argparse.Namespace) -> int:
         )
     address = resolve_address(args.address)
     check_address(address)
-    accelerator = record.sweep.base_config.trainer.accelerator
+    accelerator = record.sweep.base.trainer.accelerator
     if not address:
         check_local(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
-    data = load_data(record.sweep.base["data"]["root"], record.output_root)
+    data = load_data(record.sweep.base.data.root, record.output_root)
     init_ray(address)
     if address:
         check_cluster(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
     print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
     outcome = execute(record, data, address=address, resume=True)
-    return finish(record, outcome, report=not args.no_report)
+    return conclude(record, finish(record, outcome), report=not args.no_report)

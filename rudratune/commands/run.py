@@ -10,11 +10,13 @@ from rudratune.commands.common import check_storage, stamp, writable_dir
 from rudratune.config.schema import check_name
 from rudratune.errors import UserError
 from rudratune.search.checks import sweep_warnings
+from rudratune.search.dry_run import describe, dry_run
 from rudratune.search.space import Sweep, load_sweep
 
 
 def run(args: argparse.Namespace) -> int:
     from rudratune.search.cluster import resolve_address
+    from rudratune.search.resources import check_local
     from rudratune.search.runner import check_address
 
     address = None
@@ -22,17 +24,14 @@ def run(args: argparse.Namespace) -> int:
         address = resolve_address(args.address)
         check_address(address)
     sweep = load_sweep(args.space, args.overrides)
-    accelerator = sweep.base_config.trainer.accelerator
+    accelerator = sweep.base.trainer.accelerator
     if args.dry_run:
         if args.samples < 1:
             raise UserError(f"--samples: must be at least 1, got {args.samples}")
-        from rudratune.search.dry_run import dry_run
-        from rudratune.search.resources import check_local
-
         if not args.address:  # a cluster's nodes are checked when the sweep joins it
             check_local(sweep.settings, accelerator, source=str(sweep.source))
         _warn(sweep)
-        return dry_run(sweep, samples=args.samples)
+        return show_dry_run(sweep, args.samples)
     if args.max_failures is not None and args.max_failures < -1:
         raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
     name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
@@ -51,18 +50,19 @@ def run(args: argparse.Namespace) -> int:
             f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`"
         )
 
+    # local: these import ray, mlflow and torch; a mistake in the space is reported before any of them
+    from rudratune.commands.summary import conclude
     from rudratune.data.source import load_data
+    from rudratune.search.finish import finish
     from rudratune.search.record import record_for
-    from rudratune.search.resources import check_cluster, check_local
+    from rudratune.search.resources import check_cluster
     from rudratune.search.runner import execute, init_ray
     from rudratune.tracking.common import preflight
 
     if not address:
         check_local(sweep.settings, accelerator, source=str(sweep.source))
     _warn(sweep)
-    data = load_data(
-        sweep.base["data"]["root"], output_root
-    )  # decoded once per sweep (also checks the folder)
+    data = load_data(sweep.base.data.root, output_root)  # decoded once per sweep (also checks the folder)
     preflight(sweep.base_config.tracking, output_root)
     init_ray(address)
     if address:
@@ -72,11 +72,34 @@ def run(args: argparse.Namespace) -> int:
     record.save()
     print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
     outcome = execute(record, data, address=address, max_failures=args.max_failures, fail_fast=args.fail_fast)
-    from rudratune.search.finish import finish
-
-    return finish(record, outcome, report=not args.no_report)
+    return conclude(record, finish(record, outcome), report=not args.no_report)
 
 
 def _warn(sweep: Sweep) -> None:
     for warning in sweep_warnings(sweep.settings, sweep.max_epochs):
         print(f"rudratune: warning: {sweep.source}: {warning}", file=sys.stderr)
+
+
+def show_dry_run(sweep: Sweep, samples: int) -> int:
+    base = sweep.base_config
+    settings = sweep.settings
+    print(f"{sweep.source}: base {base.name}, metric {settings.metric} ({settings.direction}), "
+          f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
+          f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
+          f"max_t {sweep.max_epochs} epochs")  # fmt: skip
+    print("space:")
+    for key in sweep.order:
+        print(describe(key, sweep.space[key]))
+    found = dry_run(sweep, samples=samples)
+    print(f"first {samples} suggestions:")
+    for i, suggestion in enumerate(found.suggestions):
+        shown = " ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in suggestion.params.items()
+        )
+        print(f"  {i:2d}: {shown}  [{suggestion.build}]")
+    if found.failures:
+        raise UserError(
+            f"{sweep.source}: {len(found.failures)} model combination(s) cannot build; first: {found.failures[0]}"
+        )
+    print(f"ok: {len(found.sizes)} distinct model(s) built on a {'/'.join(map(str, found.sizes))} px tensor")
+    return 0

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     check_accelerator(cfg.trainer.accelerator, source=args.config)
     output_root = writable_dir(args.output_root)
 
+    # local: lightning and torch take seconds; config mistakes are reported before
     from rudratune.data.source import load_data
     from rudratune.train.loop import RunOptions, train
     from rudratune.train.module import NonFiniteLossError
