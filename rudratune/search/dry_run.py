@@ -27,7 +27,7 @@ def draw(sweep: Sweep, samples: int) -> list[dict[str, Any]]:
 
     from rudratune.search.runner import make_sampler
 
-    study = optuna.create_study(sampler=make_sampler(sweep.settings))
+    study = optuna.create_study(sampler=make_sampler(sweep))
     fn = define_by_run(sweep)
     configs = []
     for _ in range(samples):
@@ -48,7 +48,7 @@ def dry_run(sweep: Sweep, *, samples: int) -> int:
           f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
           f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
           f"max_t {sweep.max_epochs} epochs")  # fmt: skip
-    args = settings.search.searcher.sampler_args(settings.search.num_samples)
+    args = sweep.sampler_args()
     print(
         f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler "
         + args["sampler"]

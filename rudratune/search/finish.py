@@ -26,6 +26,10 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
               f"continue with: rudratune resume {record.run_dir}", file=sys.stderr)  # fmt: skip
         return 130
     rows = trial_rows(grid, record, outcome.tracker.reasons)
+    if outcome.out_of_time:  # trials the budget stopped before their first epoch did not run
+        for row in rows:
+            if row["status"] != "ERROR" and not row["epochs"]:
+                row["reason"] = "not run: the sweep's budget ran out"
     if stopped_on_error:
         write_results(rows, record)
         finish_parent(outcome.tracker, None, settings.metric, status="FAILED")
@@ -63,7 +67,9 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
             print(f"rudratune: warning: no report ({type(err).__name__}: {err}); "
                   f"retry with: rudratune report {record.run_dir}", file=sys.stderr)  # fmt: skip
     if len(rows) < settings.search.num_samples:
-        print(f"{len(rows)} of {settings.search.num_samples} trials ran within the time budget")
+        print(
+            f"{len(rows)} of {settings.search.num_samples} trials ran within the budget (time or trial-epochs)"
+        )
     return 0 if best_rows else 1
 
 

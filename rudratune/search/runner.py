@@ -13,7 +13,7 @@ from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
 from rudratune.search.record import SweepRecord
 from rudratune.search.settings import Resources, SweepSettings
-from rudratune.search.space import define_by_run, grid_points
+from rudratune.search.space import Sweep, define_by_run, grid_points
 from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
 
 
@@ -83,11 +83,11 @@ def resources_for(settings: Any) -> dict[str, float]:
     return {"cpu": cpu, "gpu": min(gpu, 1.0)}
 
 
-def make_sampler(settings: SweepSettings) -> Any:
+def make_sampler(sweep: Sweep) -> Any:
     """The Optuna sampler the sweep's settings describe, built from exactly the recorded arguments."""
     import optuna
 
-    args = settings.search.searcher.sampler_args(settings.search.num_samples)
+    args = sweep.sampler_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cls = getattr(optuna.samplers, args["sampler"])
     with (
@@ -102,7 +102,7 @@ def build_searcher(record: SweepRecord) -> Any:
     from ray.tune.search.optuna import OptunaSearch
 
     sweep = record.sweep
-    sampler = make_sampler(sweep.settings)
+    sampler = make_sampler(sweep)
     searcher = OptunaSearch(
         space=define_by_run(sweep),
         metric=sweep.settings.rank_metric,
