@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, dataset_root, drop_checkpoints, figure, md_table, read_trials, verdict
+from common import (
+    BENCH_DIR,
+    drop_checkpoints,
+    figure,
+    md_table,
+    read_trials,
+    small_dataset,
+    tiny_dataset,
+    verdict,
+)
 
 SPACE = BENCH_DIR / "p3_space.yaml"
 PNG = "p3_search_efficiency.png"
@@ -45,12 +54,16 @@ class Size:
         return self.trials * self.epochs
 
 
-FULL = Size(trials=8, epochs=6, image_size=32, seeds=(0, 1, 2, 3, 4))
+FULL = Size(trials=6, epochs=5, image_size=32, seeds=(0, 1, 2, 3, 4))
 SMOKE = Size(trials=2, epochs=2, image_size=32, seeds=(0,))
 
 
 def size_for(smoke: bool) -> Size:
     return SMOKE if smoke else FULL
+
+
+def data_root(size: Size, output_root: Path) -> Path:
+    return tiny_dataset(output_root) if size is SMOKE else small_dataset(output_root)
 
 
 def overrides(arm: str, seed: int, size: Size, data_root: Path) -> list[str]:
@@ -85,7 +98,7 @@ def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any
     from rudratune.search.runner import execute
     from rudratune.search.space import load_sweep
 
-    root = dataset_root(size is SMOKE, output_root)
+    root = data_root(size, output_root)
     swp = load_sweep(SPACE, overrides(arm, seed, size, root))
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
@@ -218,7 +231,8 @@ def summarize(
     needed_goal = min(GOAL_WINS, len(size.seeds))
     conditions = (
         f"`experiments/benchmarks/p3_space.yaml` (model.name x encoder x loss.name (+ gamma) x lr, ranked by "
-        f"val_dice), the embedded data at {size.image_size} px, {size.epochs} epochs, budget {size.budget} "
+        f"val_dice), {'16' if smoke else '64'} pairs of the embedded generator at 64 px (train / val / test "
+        f"{'10 / 3 / 3' if smoke else '40 / 12 / 12'}, the split drawn by the seed) resized to {size.image_size} px, {size.epochs} epochs, budget {size.budget} "
         f"trial-epochs per sweep ({size.trials} random+FIFO trials x {size.epochs}); ASHA+TPE with rudratune's "
         f"defaults (TPE multivariate/group/constant_liar, {startup} start-up trials; ASHA grace 1, "
         f"reduction 3, on best_val_dice) and `search.num_samples=1000 search.budget_trial_epochs={size.budget}`; "

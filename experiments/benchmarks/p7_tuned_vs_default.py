@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common import EXPERIMENT, dataset_root, figure, md_table, verdict
-from p3_search_efficiency import SMOKE, retrain_options, run_arm, size_for
+from common import EXPERIMENT, figure, md_table, verdict
+from p3_search_efficiency import data_root, retrain_options, run_arm, size_for
 
 PNG = "p7_tuned_vs_default.png"
 
@@ -31,7 +31,7 @@ def train_default(seed: int, smoke: bool, output_root: Path) -> float:
     from rudratune.data.source import load_data
     from rudratune.train.loop import train
 
-    root = dataset_root(size is SMOKE, output_root)
+    root = data_root(size, output_root)
     cfg = load_experiment(EXPERIMENT, [f"data.root={root}", f"data.image_size={size.image_size}",
                                        f"trainer.max_epochs={size.epochs}", f"seed={seed}", "data.num_workers=0",
                                        "tracking.mlflow=false", "tracking.wandb=false", "trainer.threads=1"])  # fmt: skip
@@ -92,7 +92,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
             f"per seed ({', '.join(map(str, seeds))}; the experiment seed changes the split): the recipe "
             f"`experiments/rudraksha.yaml` (smp.DeepLabV3Plus resnet34, GeneralizedDiceLoss, Adam 1e-3, plateau) "
             f"against P3's ASHA+TPE sweep of the same seed ({size.budget} trial-epochs), exported and retrained; "
-            f"both at {size.image_size} px for {size.epochs} epochs on the embedded data, 1 torch thread, test Dice "
+            f"both at {size.image_size} px for {size.epochs} epochs on P3's data, 1 torch thread, test Dice "
             "of the best checkpoint (val_loss)."
             + (" Smoke: one seed, tiny data; the figure means nothing." if smoke else "")
         ),
