@@ -90,9 +90,8 @@ def make_sampler(sweep: Sweep) -> Any:
     args = sweep.sampler_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cls = getattr(optuna.samplers, args["sampler"])
-    with (
-        warnings.catch_warnings()
-    ):  # multivariate and group are "experimental" in Optuna 5; chosen on purpose
+    # multivariate and group are "experimental" in Optuna 5: chosen on purpose, so their warning is noise
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return cls(**{k: v for k, v in args.items() if k != "sampler"})
 
