@@ -17,9 +17,10 @@ exported and retrained (``export`` -> ``train``, same epochs), scored on the tes
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,15 @@ FULL = Size(trials=6, epochs=5, image_size=32, seeds=(0, 1, 2, 3, 4))
 SMOKE = Size(trials=2, epochs=2, image_size=32, seeds=(0,))
 
 
+SEEDS_ENV = "RUDRATUNE_BENCH_SEEDS"
+"""Comma-separated seeds to run instead of the full set (e.g. to summarize the seeds a cut-short run finished)."""
+
+
 def size_for(smoke: bool) -> Size:
-    return SMOKE if smoke else FULL
+    if smoke:
+        return SMOKE
+    seeds = os.environ.get(SEEDS_ENV)
+    return replace(FULL, seeds=tuple(int(s) for s in seeds.split(","))) if seeds else FULL
 
 
 def data_root(size: Size, output_root: Path) -> Path:
