@@ -26,10 +26,8 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
               f"continue with: rudratune resume {record.run_dir}", file=sys.stderr)  # fmt: skip
         return 130
     rows = trial_rows(grid, record, outcome.tracker.reasons)
-    if outcome.out_of_time:  # trials the budget stopped before their first epoch did not run
-        for row in rows:
-            if row["status"] != "ERROR" and not row["epochs"]:
-                row["reason"] = "not run: the sweep's budget ran out"
+    if outcome.out_of_time:
+        relabel_budget_stops(rows, record)
     if stopped_on_error:
         write_results(rows, record)
         finish_parent(outcome.tracker, None, settings.metric, status="FAILED")
@@ -71,6 +69,22 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
             f"{len(rows)} of {settings.search.num_samples} trials ran within the budget (time or trial-epochs)"
         )
     return 0 if best_rows else 1
+
+
+def relabel_budget_stops(rows: list[dict[str, Any]], record: SweepRecord) -> None:
+    """Trials the sweep's budget stopped, told apart from ASHA's stops: ASHA stops only at its rungs."""
+    sched, max_t = record.sweep.settings.search.scheduler, record.sweep.max_epochs
+    rungs, rung = set(), float(min(sched.grace_period, max_t))
+    while sched.name == "asha" and rung < max_t:
+        rungs.add(int(rung))
+        rung *= sched.reduction_factor
+    for row in rows:
+        if row["status"] == "ERROR" or not row["reason"].startswith("stopped by ASHA"):
+            continue
+        if not row["epochs"]:
+            row["reason"] = "not run: the sweep's budget ran out"
+        elif row["epochs"] not in rungs:
+            row["reason"] = f"stopped at epoch {row['epochs']}: the sweep's budget ran out"
 
 
 def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
