@@ -113,7 +113,7 @@ def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any
     record.save()
     data = load_data(str(root), output_root)
     outcome = execute(record, data)
-    if finish(record, outcome, report=False) != 0:
+    if not finish(record, outcome).best:
         raise RuntimeError(f"sweep {run_dir.name} ended without results; see {run_dir}")
     result = {"curve": anytime_curve(run_dir, size.budget), "trials": len(read_trials(run_dir))}
     drop_checkpoints(run_dir)

@@ -8,6 +8,7 @@ from rudratune.search.budget import TrialEpochBudget
 from rudratune.search.finish import relabel_budget_stops
 from rudratune.search.record import record_for
 from rudratune.search.space import load_sweep
+from rudratune.tracking.common import TrialEnding, stop_reason_text
 from tests.helpers import EXPERIMENT
 
 
@@ -27,13 +28,16 @@ def test_budget_stops_are_told_apart_from_asha_stops(tmp_path: Path) -> None:
     )
     record = record_for(tmp_path, load_sweep(space), storage=None, output_root=tmp_path)
     rows = [
-        {"status": "TERMINATED", "epochs": e, "reason": f"stopped by ASHA at epoch {e}"} for e in (0, 1, 3, 4)
-    ] + [{"status": "TERMINATED", "epochs": 5, "reason": "completed 5 epochs"}]
+        {"status": "TERMINATED", "epochs": e, "ending": ending, "reason": stop_reason_text(ending, e)}
+        for e, ending in [(e, TrialEnding.STOPPED_BY_ASHA) for e in (0, 1, 3, 4)]
+        + [(5, TrialEnding.COMPLETED)]
+    ]
     relabel_budget_stops(rows, record)
     assert [r["reason"] for r in rows] == [
-        "not run: the sweep's budget ran out",
+        "stopped at epoch 0: the sweep's budget ran out",
         "stopped by ASHA at epoch 1",  # rungs at 1 and 3 (grace 1, reduction 3, max_t 5)
         "stopped by ASHA at epoch 3",
         "stopped at epoch 4: the sweep's budget ran out",
         "completed 5 epochs",
     ]
+    assert [r["ending"] for r in rows].count(TrialEnding.STOPPED_BY_BUDGET) == 2
