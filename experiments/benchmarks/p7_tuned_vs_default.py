@@ -107,7 +107,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
             figure(
                 "P7 tuned − default test Dice, mean over seeds",
                 statistics.fmean(diffs),
-                f"{statistics.fmean(diffs):+.4f}",
+                f"{statistics.fmean(diffs):.4f}",
                 goal="> 0",
                 met=met,
                 meaning=f"{summary}; mean paired difference {statistics.fmean(diffs):+.4f} "
