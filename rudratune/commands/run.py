@@ -29,15 +29,13 @@ def run(args: argparse.Namespace) -> int:
             f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`"
         )
 
-    from rudratune.data.source import load_data
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.record import record_for
     from rudratune.search.runner import check_address, execute, init_ray
     from rudratune.tracking.common import preflight
 
     check_address(args.address)
-    data = load_data(
-        sweep.base["data"]["root"], output_root
-    )  # decoded once per sweep (also checks the folder)
+    data = load_sweep_data(sweep, output_root)  # each distinct dataset decoded once (and checked)
     preflight(sweep.base_config.tracking, output_root)
     init_ray(args.address)
     run_dir.mkdir()
@@ -46,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     )
     record.save()
     print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
+    for decoded in data.values():
+        print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
     outcome = execute(
         record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast
     )

@@ -84,12 +84,14 @@ class TrainResult:
         return min(self.history, key=lambda row: row.get("val_loss", float("inf"))) if self.history else {}
 
 
-def build_module(cfg: ExperimentConfig) -> SegmentationModule:
+def build_module(cfg: ExperimentConfig, in_channels: int = 3) -> SegmentationModule:
+    """The LightningModule for ``cfg``, its network taking ``in_channels`` (the data's channels)."""
     net = build_model(
         cfg.model.name,
         encoder=cfg.model.encoder,
         encoder_weights=cfg.model.encoder_weights,
         image_size=cfg.data.image_size,
+        in_channels=in_channels,
     )
     optimizer = get_optimizer_info(cfg.optimizer.name).build
     scheduler = get_scheduler_info(cfg.scheduler.name).build
@@ -118,7 +120,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     cpus = options.cpus or usable_cpus()
     threads = set_threads(cfg.trainer.threads or cpus)
     datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, max_workers=cpus)
-    module = build_module(cfg)
+    module = build_module(cfg, data.channels)
 
     history = History()
     callbacks: list[Callback] = [
