@@ -3,6 +3,7 @@ recipe on 15 pairs (a training split of 9 with batch 8 would end in a batch of o
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def test_space_over_two_folders_trains_each_trial_on_its_own(
     grey = copy_pairs(tiny_data, tmp_path / "grey", 12)  # 8-bit PNGs, 64 px
     tiffs = write_tiffs(tmp_path / "tiffs", *disks(12, 48))  # 16-bit TIFFs, 48 px
     space = tmp_path / "two.yaml"
-    constants = "".join(f"  {k}: {{value: {str(v).lower()}}}\n" for k, v in CONSTANTS.items())
+    constants = "".join(f"  {k}: {{value: {json.dumps(v)}}}\n" for k, v in CONSTANTS.items())
     space.write_text(
         f"experiment: {EXPERIMENT}\nsearch: {{num_samples: 2, max_concurrent: 1, scheduler: {{name: fifo}}}}\n"
         f"resources: {{cpu: 1, gpu: 0}}\nspace:\n  data.root: {{grid: [{grey}, {tiffs}]}}\n{constants}"
