@@ -155,7 +155,7 @@ def load_folder(root: str | Path, intensity: IntensityConfig | None = None) -> S
     if not any(m.any() for m in decoded_masks):
         raise UserError(
             f"data.root: {root}: none of the {len(names)} masks has a foreground pixel; nothing to segment "
-            "(mask rule: see docs/bad-inputs.md)"
+            "(mask rule: README, 'How images and masks are decoded')"
         )
     channels = max(a.shape[-1] for a in decoded_images)
     if channels > 1:  # colour data: grey images among them become grey RGB

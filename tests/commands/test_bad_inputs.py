@@ -163,7 +163,7 @@ CASES += [
     Case(
         "no foreground in any mask",
         lambda t, d: [*TRAIN, f"data.root={data_folder(t, d, n=6, empty_masks=True)}"],
-        "data.root: {tmp}/data: none of the 6 masks has a foreground pixel; nothing to segment (mask rule: see docs/bad-inputs.md)",
+        "data.root: {tmp}/data: none of the 6 masks has a foreground pixel; nothing to segment (mask rule: README, 'How images and masks are decoded')",
     ),
     Case(
         "too few pairs for the splits",
