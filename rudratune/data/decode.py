@@ -1,8 +1,8 @@
 """One file to arrays, by documented rules: images to float32 in [0, 1], masks to booleans.
 
 Images (``scale``):
-- TIFFs are read with tifffile (first page), everything else with Pillow, in the file's own type: 16-bit
-  stays 16-bit, float stays float.
+- TIFFs are read with tifffile (first page; Pillow where tifffile lacks the codec, e.g. LZW), everything
+  else with Pillow, in the file's own type: 16-bit stays 16-bit, float stays float.
 - ``intensity.mode: dtype`` (default) divides by the range of the type: 8-bit by 255, 16-bit by 65535.
   32-bit integer images whose values fit 16 bits (Pillow reads some 16-bit PNGs so) count as 16-bit. Float
   images in [0, 1] are kept; a float image outside [0, 1] is stretched from its own min and max (warned).
@@ -48,7 +48,7 @@ def _unreadable(path: Path, err: BaseException) -> UserError:
 
 def read(path: Path, *, mask: bool = False) -> np.ndarray:
     """The file's pixels in their own type, (H, W) or (H, W, C); palette masks keep their indices."""
-    array = _read_tiff(path) if path.suffix.lower() in TIFF else _read_pillow(path, mask=mask)
+    array = _read_tiff(path, mask=mask) if path.suffix.lower() in TIFF else _read_pillow(path, mask=mask)
     if array.ndim == 3 and array.shape[-1] > 4 and array.shape[0] <= 4:  # planar (C, H, W)
         array = np.moveaxis(array, 0, -1)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] > 4):
@@ -58,7 +58,8 @@ def read(path: Path, *, mask: bool = False) -> np.ndarray:
     return array
 
 
-def _read_tiff(path: Path) -> np.ndarray:
+def _read_tiff(path: Path, *, mask: bool) -> np.ndarray:
+    """tifffile first (16-bit colour, float, planar); Pillow where tifffile lacks a codec (LZW, JPEG)."""
     import tifffile
 
     try:
@@ -69,8 +70,8 @@ def _read_tiff(path: Path) -> np.ndarray:
             return np.asarray(page.asarray())
     except UserError:
         raise
-    except Exception as err:  # tifffile raises many types for broken files; all mean "cannot read"
-        raise _unreadable(path, err) from None
+    except Exception:  # no codec here (imagecodecs is not a dependency), or not a TIFF inside
+        return _read_pillow(path, mask=mask)
 
 
 def _read_pillow(path: Path, *, mask: bool) -> np.ndarray:

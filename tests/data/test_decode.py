@@ -57,6 +57,18 @@ def test_uint16_tiff_keeps_order_and_range(tmp_path: Path) -> None:
     assert np.mean(np.concatenate([d.ravel() for d in data.images]) >= 254 / 255) < 0.01
 
 
+def test_lzw_tiff_falls_back_to_pillow_in_16_bits(tmp_path: Path) -> None:
+    images, masks = disks(2)
+    root = write_tiffs(tmp_path / "d", images, masks)
+    Image.fromarray(images[0]).save(
+        root / "images" / "im00.tif", compression="tiff_lzw"
+    )  # no codec in tifffile
+    with pytest.raises(ValueError, match="imagecodecs"):
+        tifffile.imread(root / "images" / "im00.tif")
+    decoded = load_folder(root).images[0]
+    np.testing.assert_allclose(decoded[..., 0], images[0] / 65535, rtol=1e-6)
+
+
 def test_percentile_mode_stretches_each_image(tmp_path: Path) -> None:
     images, masks = disks(2)
     root = write_tiffs(tmp_path / "d", images, masks)
