@@ -4,6 +4,7 @@ masks saved as JPEG, palette and 0/1 masks, decompression bombs, and the checks 
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -231,3 +232,14 @@ def test_a_model_learns_from_uint16_tiffs(tmp_path: Path) -> None:
     fg = np.mean([data.masks[i].mean() for i in test])
     chance = 2 * fg / (1 + fg)  # Dice of predicting foreground everywhere
     assert result.test["test_dice"] > max(0.6, 2 * chance), (result.test, chance)
+
+
+def test_progress_on_a_terminal_only(
+    tiny_data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    load_folder(tiny_data)
+    assert capsys.readouterr().err == ""  # not a terminal: silent (logs and tests stay one line per event)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    load_folder(tiny_data)
+    err = capsys.readouterr().err
+    assert f"\rdecoding {tiny_data}: 24/24 pairs" in err and err.endswith("\r\033[K")
