@@ -117,6 +117,22 @@ def _pairs(root: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     return images, masks
 
 
+def _decode_pair(
+    image_path: Path, mask_path: Path, intensity: IntensityConfig
+) -> tuple[np.ndarray, bool, np.ndarray, int]:
+    """(image in [0, 1], whether it was stretched, boolean mask, the mask's distinct values)."""
+    raw = decode.read(image_path)
+    raw_mask = decode.read(mask_path, mask=True)
+    if raw.shape[:2] != raw_mask.shape[:2]:
+        raise UserError(
+            f"data.root: size mismatch: {image_path} is {raw.shape[1]}x{raw.shape[0]}, "
+            f"its mask {mask_path.name} is {raw_mask.shape[1]}x{raw_mask.shape[0]}"
+        )
+    image, stretched = decode.scale(decode.channels_last(raw), intensity.mode, intensity.low, intensity.high)
+    mask, n_values = decode.binarize(raw_mask)
+    return image, stretched, mask, n_values
+
+
 def load_folder(root: str | Path, intensity: IntensityConfig | None = None) -> SegmentationData:
     """Decode every image/mask pair under ``root`` by the rules of ``rudratune.data.decode``.
 
@@ -132,25 +148,17 @@ def load_folder(root: str | Path, intensity: IntensityConfig | None = None) -> S
     names = tuple(sorted(images))
     decoded_images, decoded_masks, many_values, stretched = [], [], [], []
     progress, nbytes = _Progress(len(names), root), 0
-    for done, name in enumerate(names, 1):
-        raw = decode.read(images[name])
-        raw_mask = decode.read(masks[name], mask=True)
-        if raw.shape[:2] != raw_mask.shape[:2]:
-            raise UserError(
-                f"data.root: size mismatch: {images[name]} is {raw.shape[1]}x{raw.shape[0]}, "
-                f"its mask {masks[name].name} is {raw_mask.shape[1]}x{raw_mask.shape[0]}"
-            )
-        image, was_stretched = decode.scale(
-            decode.channels_last(raw), intensity.mode, intensity.low, intensity.high
-        )
-        mask, n_values = decode.binarize(raw_mask)
-        many_values += [(masks[name], n_values)] if n_values > 2 else []
-        stretched += [images[name]] if was_stretched else []
-        decoded_images.append(image)
-        decoded_masks.append(mask)
-        nbytes += image.nbytes + mask.nbytes
-        progress.step(done, nbytes)
-    progress.close()
+    try:
+        for done, name in enumerate(names, 1):
+            image, was_stretched, mask, n_values = _decode_pair(images[name], masks[name], intensity)
+            many_values += [(masks[name], n_values)] if n_values > 2 else []
+            stretched += [images[name]] if was_stretched else []
+            decoded_images.append(image)
+            decoded_masks.append(mask)
+            nbytes += image.nbytes + mask.nbytes
+            progress.step(done, nbytes)
+    finally:
+        progress.close()
     _warn(root, many_values, stretched)
     if not any(m.any() for m in decoded_masks):
         raise UserError(
