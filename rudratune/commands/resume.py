@@ -6,6 +6,8 @@ import argparse
 
 
 def run(args: argparse.Namespace) -> int:
+    # local: these import ray and mlflow; a wrong RUN_DIR is reported before any of them
+    from rudratune.commands.summary import conclude
     from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import load_record
@@ -16,4 +18,4 @@ def run(args: argparse.Namespace) -> int:
     init_ray(args.address)
     print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
     outcome = execute(record, data, address=args.address, resume=True)
-    return finish(record, outcome, report=not args.no_report)
+    return conclude(record, finish(record, outcome), report=not args.no_report)

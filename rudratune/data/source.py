@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rudratune.config.schema import DataConfig, IntensityConfig
 from rudratune.data.folder import SegmentationData, load_folder
+from rudratune.data.synth import write_dataset
 
 EMBEDDED_NAME = "synthetic-sem-v1"
 
@@ -21,8 +22,6 @@ def ensure_embedded(output_root: str | Path) -> Path:
     """Generate the embedded dataset under the output root unless it is already there."""
     root = embedded_root(output_root)
     if not root.exists():
-        from rudratune.data.synth import write_dataset
-
         print(f"rudratune: generating the embedded dataset in {root} (first use)", file=sys.stderr)
         with contextlib.suppress(FileExistsError):  # another process finished it first
             write_dataset(root)

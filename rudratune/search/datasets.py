@@ -15,8 +15,9 @@ from rudratune.search.space import Sweep, assignments, overlay
 def data_configs(sweep: Sweep) -> list[tuple[DataConfig, int]]:
     """The distinct (data section, seed) pairs of every reachable combination of the space."""
     seen: dict[str, tuple[DataConfig, int]] = {}
+    base = sweep.base_dict
     for chosen in assignments(sweep):
-        cfg = overlay(sweep.base, chosen)
+        cfg = overlay(base, chosen)
         data, seed = DataConfig.model_validate(cfg["data"]), int(cfg["seed"])
         seen.setdefault(f"{data.model_dump_json()}|{seed}", (data, seed))
     return list(seen.values())
