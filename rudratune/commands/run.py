@@ -6,17 +6,21 @@ import argparse
 import re
 from pathlib import Path
 
-from rudratune.commands.common import stamp, writable_dir
+from rudratune.commands.common import print_config, stamp, warn_without_cuda, writable_dir
 from rudratune.errors import UserError
+from rudratune.search.settings import Resources
 from rudratune.search.space import load_sweep
 
 
 def run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.space, args.overrides)
+    if args.print_config:
+        print_config(sweep.base, f"{args.space} (the base experiment; each trial overlays its parameters)")
+        return 0
     if args.dry_run:
         from rudratune.search.dry_run import dry_run
 
-        return dry_run(sweep, samples=args.samples)
+        return dry_run(sweep, samples=args.dry_run_samples)
     if args.max_failures is not None and args.max_failures < -1:
         raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
     name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
@@ -35,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.tracking.common import preflight
 
     check_address(args.address)
+    resources = sweep.settings.resources
+    gpus = isinstance(resources, Resources) and resources.gpu > 0
+    if not args.address:  # on a cluster the GPUs are the workers', not this machine's
+        warn_without_cuda(gpus, f"resources.gpu={resources.gpu}" if gpus else "the sweep")
     data = load_data(
         sweep.base["data"]["root"], output_root
     )  # decoded once per sweep (also checks the folder)

@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from rudratune.search.settings import Param
 
 MIN_TRIALS = 3
+FEW_TRIALS = 8
+"""Below this many trials fANOVA's forest is fitted to a handful of points: the report says so."""
 
 
 def present(row: dict[str, Any], key: str) -> bool:
@@ -24,7 +26,7 @@ class Importance:
     conditional: bool = False
 
 
-def _distribution(param: Param) -> Any:
+def distribution(param: Param) -> Any:
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     if param.kind == "value":
@@ -37,7 +39,7 @@ def _distribution(param: Param) -> Any:
     return FloatDistribution(float(param.min), float(param.max), log=log, step=param.q)
 
 
-def _as(distribution: Any, value: Any) -> Any:
+def as_value(distribution: Any, value: Any) -> Any:
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
     if isinstance(distribution, CategoricalDistribution):
@@ -54,7 +56,7 @@ def _importances(rows: list[dict[str, Any]], dists: dict[str, Any], metric: str)
     study = optuna.create_study(direction="minimize" if metric == "val_loss" else "maximize")
     for row in rows:
         keys = [k for k in dists if present(row, k)]
-        params = {k: _as(dists[k], row[k]) for k in keys}
+        params = {k: as_value(dists[k], row[k]) for k in keys}
         trial = optuna.trial.create_trial(
             params=params, distributions={k: dists[k] for k in keys}, value=float(row[f"best_{metric}"])
         )
@@ -70,7 +72,7 @@ def param_importances(
 
     Returns the importances and sentences about what could not be assessed.
     """
-    dists = {k: d for k in order if (d := _distribution(space[k])) is not None}
+    dists = {k: d for k in order if (d := distribution(space[k])) is not None}
     if len(rows) < MIN_TRIALS:
         return [], [f"Only {len(rows)} trial(s) reported {metric}; importance needs at least {MIN_TRIALS}."]
     if len(dists) < 2:
@@ -78,6 +80,11 @@ def param_importances(
     overall = _importances(rows, dists, metric)
     found = [Importance(k, v, f"all {len(rows)} trials") for k, v in overall.items()]
     notes = []
+    if len(rows) < FEW_TRIALS:
+        notes.append(
+            f"Estimated on only {len(rows)} trials (fewer than {FEW_TRIALS}): a rough hint, not a ranking "
+            "to trust; run more trials before reading much into it."
+        )
     for key in (k for k in dists if k not in overall):
         active = [r for r in rows if present(r, key)]
         when = " and ".join(f"{c} ∈ {{{', '.join(map(str, v))}}}" for c, v in (space[key].when or {}).items())

@@ -71,7 +71,7 @@ CASES = [
     Case("min > max", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: 0.01}\n"), "--dry-run"],
          "{tmp}/space.yaml: space.optimizer.lr: min (0.1) must be below max (0.01)"),
     Case("log with min <= 0", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: log_uniform, min: 0, max: 0.1}\n"), "--dry-run"],
-         "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0"),
+         "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0 (W&B's log_uniform takes exponents; here min and max are the values)"),
     Case("when names an absent parameter", lambda t, d: ["run", space(t, "space:\n  loss.gamma: {values: [2.0], when: {loss.name: [DiceFocalLoss]}}\n"), "--dry-run"],
          "{tmp}/space.yaml: space.loss.gamma.when: names 'loss.name', which is not a parameter of the space"),
     Case("unknown sweep key", lambda t, d: ["run", space(t, "serach: {num_samples: 4}\n"), "--dry-run"],
