@@ -108,6 +108,8 @@ CASES = [
          "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export"),
     Case("report of a folder that is not a sweep", lambda t, d: ["report", str(t)],
          "{tmp}: not a rudratune sweep folder (no sweep.json)"),
+    Case("show of a folder that is not a sweep", lambda t, d: ["show", str(t), "--json"],
+         "{tmp}: not a rudratune sweep folder (no sweep.json)"),
     Case("sweep name taken", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "sweeps"],
          "--name: {out}/sweeps already exists; choose another name or `rudratune resume {out}/sweeps`"),
     Case("bad sweep name", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "../x"],
