@@ -194,6 +194,30 @@ def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, sta
     client.set_terminated(run_id, status)
 
 
+_LIVE: dict[str, list[Any]] = {}
+
+
+def driver_callbacks(key: str, callbacks: list[Any]) -> Any:
+    """Tune callbacks that survive ``Tuner.restore`` as the live objects of this driver.
+
+    ``Tuner.restore`` takes no callbacks (ray-project/ray#41364): it unpickles the ones the first run
+    pickled into ``tuner.pkl``. Pickled, this list is only its key; unpickled in the driver it becomes the
+    list registered under that key, so Tune calls the tracker and table that ``execute`` holds.
+    """
+    from ray.tune.callback import CallbackList
+
+    class DriverCallbacks(CallbackList):
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return _restored_callbacks, (key,)
+
+    _LIVE[key] = callbacks
+    return DriverCallbacks(callbacks)
+
+
+def _restored_callbacks(key: str) -> Any:
+    return driver_callbacks(key, _LIVE.get(key, []))
+
+
 def execute(
     record: SweepRecord,
     data: Any,
@@ -217,18 +241,16 @@ def execute(
         data = None
     trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=data), res)
     tracker = build_tracker(record, resume=resume)
-    callbacks = [
-        tracker,
-        LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples),
-    ]
+    table = LiveTable(
+        metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples
+    )
+    callbacks = [driver_callbacks(record.experiment_path, [tracker, table])]
 
     if resume:
+        # Tune unpickles the first run's callbacks: driver_callbacks makes them these live ones
         tuner = tune.Tuner.restore(
             record.experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True
         )
-        # Tuner.restore takes no callbacks; swap the unpickled copies for these live ones so that
-        # close_open_runs() below reaches the tracker Tune actually calls.
-        tuner._local_tuner.get_run_config().callbacks = callbacks
     else:
         storage, name = record.experiment_path.rsplit("/", 1)
         tuner = tune.Tuner(
