@@ -39,7 +39,7 @@ def print_config(config: dict[str, Any], source: str) -> None:
 
     config = {**config, "tracking": {**config["tracking"]}}
     config["tracking"]["mlflow_uri"] = redact(config["tracking"]["mlflow_uri"])
-    print(f"# resolved from {source}")
+    print(f"# resolved from {redact(source)}")
     print(yaml.safe_dump(config, sort_keys=False), end="")
 
 

@@ -54,6 +54,7 @@ def test_train_print_config_is_the_resolved_experiment(tmp_path: Path, capsys) -
     printed = capsys.readouterr().out
     assert code == 0
     loaded = yaml.safe_load(printed)
+    assert "u:p" not in printed
     expected = load_experiment(EXPERIMENT, overrides).to_dict()
     expected["tracking"]["mlflow_uri"] = "http://***@h:5000"  # never print credentials
     assert loaded == expected
