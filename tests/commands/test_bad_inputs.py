@@ -184,7 +184,9 @@ def test_random_spaces_never_raise_a_traceback(
 ) -> None:
     path = tmp_path / "random.yaml"
     path.write_text(yaml.safe_dump({"experiment": str(EXPERIMENT), **json.loads(json.dumps(body))}))
-    code = main(["--output-root", str(tmp_path / "out"), "run", str(path), "--dry-run", "--samples", "2"])
+    code = main(
+        ["--output-root", str(tmp_path / "out"), "run", str(path), "--dry-run", "--dry-run-samples", "2"]
+    )
     err = capsys.readouterr().err
     assert code in (0, 2)
     if code == 2:
