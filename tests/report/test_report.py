@@ -163,6 +163,38 @@ def test_report_figures_render_offline_without_console_errors(report: Path, tmp_
     assert from_page == [], f"the page asked the network for {from_page}"
 
 
+# clicks headers of the trial table, then writes the resulting row orders into the page for --dump-dom
+SORT_PROBE = """<script>
+const t = document.querySelector("table.sortable"), heads = [...t.tHead.rows[0].cells];
+const order = () => [...t.tBodies[0].rows].map(r => r.cells[0].textContent).join(" ");
+const by = name => heads.find(h => h.textContent === name);
+by("optimizer.lr").click(); const up = order(); by("optimizer.lr").click(); const down = order();
+by("loss.gamma").click(); const gamma = order();
+document.body.insertAdjacentHTML("beforeend", `<pre id=probe>${up}|${down}|${gamma}</pre>`);
+</script>"""
+
+
+@pytest.mark.slow
+def test_trial_table_sorts_on_a_header_click(sweep: tuple[Path, Path], report: Path, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium (apt-get install -y chromium)")
+    _, run_dir = sweep
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(report.read_text().replace("</body>", SORT_PROBE + "</body>"))
+    result = _chromium(clicked, tmp_path, "--virtual-time-budget=15000", "--dump-dom")
+    found = re.search(r'<pre id="probe">([^<]*)</pre>', result.stdout)
+    assert found, result.stderr[-2000:]
+    up, down, gamma = (part.split() for part in found.group(1).split("|"))
+    rows = json.loads((run_dir / "results.json").read_text())
+    by_lr = [r["trial_id"] for r in sorted(rows, key=lambda r: float(r["optimizer.lr"]))]
+    assert (up, down) == (by_lr, by_lr[::-1])  # numbers sort as numbers, a second click reverses
+    with_gamma = sorted((r for r in rows if r["loss.gamma"] not in (None, "")), key=lambda r: r["loss.gamma"])
+    assert gamma[: len(with_gamma)] == [r["trial_id"] for r in with_gamma]  # empty cells last
+    assert set(gamma[len(with_gamma) :]) == {r["trial_id"] for r in rows} - {
+        r["trial_id"] for r in with_gamma
+    }
+
+
 @pytest.mark.slow
 def test_show_a_finished_sweep(sweep: tuple[Path, Path]) -> None:
     out, run_dir = sweep
