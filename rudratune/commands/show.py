@@ -23,10 +23,21 @@ def run(args: argparse.Namespace) -> int:
     record = load_record(args.run_dir)
     summary = summarize(record)
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        print(json.dumps(_strict(summary), indent=2, default=str, allow_nan=False))
     else:
         print_summary(summary)
     return 0
+
+
+def _strict(value: Any) -> Any:
+    """NaN and infinities as null: strict JSON readers (jq, JSON.parse) refuse Python's NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
 
 
 def summarize(record: SweepRecord) -> dict[str, Any]:

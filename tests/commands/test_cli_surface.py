@@ -162,6 +162,12 @@ def test_show_a_running_sweep(tmp_path: Path, tiny_data: Path) -> None:
     assert best["params"] == {"loss.name": "GeneralizedDiceLoss", "optimizer.lr": 0.001}
     assert summary["trials"][1]["params"]["loss.gamma"] == 2.0
 
+    _ray_trial_folder(
+        run_dir, "cccc0003", {"loss.name": "DiceLoss", "optimizer.lr": 0.1}, [(float("nan"), 0.0)]
+    )
+    strict = json.loads(cli("show", str(run_dir), "--json").stdout, parse_constant=lambda c: pytest.fail(c))
+    assert strict["trials"][-1]["trial_id"] == "cccc0003" and strict["trials"][-1]["best_val_loss"] is None
+
     text = cli("show", str(run_dir)).stdout
     header = text.splitlines()[1].split()
     assert header[-3:] == ["loss.name", "loss.gamma", "optimizer.lr"]  # full dotted keys, no three `name`s
