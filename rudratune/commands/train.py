@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.trainer.accelerator in ("gpu", "cuda"), f"trainer.accelerator={cfg.trainer.accelerator}"
     )
 
+    # local: lightning and torch take seconds; config mistakes are reported before
     from rudratune.data.source import load_data
     from rudratune.train.loop import RunOptions, train
 

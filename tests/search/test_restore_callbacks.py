@@ -7,7 +7,7 @@ import pickle
 
 from ray.tune.callback import Callback
 
-from rudratune.search.runner import driver_callbacks
+from rudratune.search.callbacks import DriverCallbacks
 
 
 class Counter(Callback):
@@ -20,16 +20,16 @@ class Counter(Callback):
 
 def test_pickled_callbacks_come_back_as_the_live_ones() -> None:
     first = Counter()
-    saved = pickle.dumps([driver_callbacks("/runs/a", [first])])  # what tuner.pkl keeps
+    saved = pickle.dumps([DriverCallbacks("/runs/a", [first])])  # what tuner.pkl keeps
 
     live = Counter()  # the resuming driver's tracker
-    driver_callbacks("/runs/a", [live])
+    DriverCallbacks("/runs/a", [live])
     (restored,) = pickle.loads(saved)
     restored.on_trial_result(iteration=1, trials=[], trial=None, result={})
     assert (live.results, first.results) == (1, 0)
     copy.deepcopy(restored).on_trial_result(iteration=2, trials=[], trial=None, result={})
     assert live.results == 2
 
-    (other,) = pickle.loads(pickle.dumps([driver_callbacks("/runs/b", [Counter()])]))
+    (other,) = pickle.loads(pickle.dumps([DriverCallbacks("/runs/b", [Counter()])]))
     other.on_trial_result(iteration=1, trials=[], trial=None, result={})
     assert live.results == 2  # keyed by the sweep's experiment path
