@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rudratune.commands.common import fmt_metrics, stamp, writable_dir
+from rudratune.commands.common import fmt_metrics, print_config, stamp, warn_without_cuda, writable_dir
 from rudratune.config.experiment import load_experiment
 from rudratune.config.schema import ExperimentConfig
 from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
@@ -64,7 +64,13 @@ def close_loggers(loggers: list[Any], *, failed: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_experiment(args.config, args.overrides)
+    if args.print_config:
+        print_config(cfg.to_dict(), f"{args.config} {' '.join(args.overrides)}".strip())
+        return 0
     output_root = writable_dir(args.output_root)
+    warn_without_cuda(
+        cfg.trainer.accelerator in ("gpu", "cuda"), f"trainer.accelerator={cfg.trainer.accelerator}"
+    )
 
     # local: lightning and torch take seconds; config mistakes are reported before
     from rudratune.data.checks import check_memory, check_split

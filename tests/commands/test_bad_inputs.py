@@ -71,7 +71,7 @@ CASES = [
     Case("min > max", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: 0.01}\n"), "--dry-run"],
          "{tmp}/space.yaml: space.optimizer.lr: min (0.1) must be below max (0.01)"),
     Case("log with min <= 0", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: log_uniform, min: 0, max: 0.1}\n"), "--dry-run"],
-         "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0"),
+         "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0 (W&B's log_uniform takes exponents; here min and max are the values)"),
     Case("when names an absent parameter", lambda t, d: ["run", space(t, "space:\n  loss.gamma: {values: [2.0], when: {loss.name: [DiceFocalLoss]}}\n"), "--dry-run"],
          "{tmp}/space.yaml: space.loss.gamma.when: names 'loss.name', which is not a parameter of the space"),
     Case("unknown sweep key", lambda t, d: ["run", space(t, "serach: {num_samples: 4}\n"), "--dry-run"],
@@ -107,6 +107,8 @@ CASES = [
     Case("export into a missing folder", lambda t, d: ["export", sweep_dir(t), "-o", "/nonexistent/best.yaml"],
          "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export"),
     Case("report of a folder that is not a sweep", lambda t, d: ["report", str(t)],
+         "{tmp}: not a rudratune sweep folder (no sweep.json)"),
+    Case("show of a folder that is not a sweep", lambda t, d: ["show", str(t), "--json"],
          "{tmp}: not a rudratune sweep folder (no sweep.json)"),
     Case("sweep name taken", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "sweeps"],
          "--name: {out}/sweeps already exists; choose another name or `rudratune resume {out}/sweeps`"),
@@ -266,7 +268,9 @@ def test_random_spaces_never_raise_a_traceback(
 ) -> None:
     path = tmp_path / "random.yaml"
     path.write_text(yaml.safe_dump({"experiment": str(EXPERIMENT), **json.loads(json.dumps(body))}))
-    code = main(["--output-root", str(tmp_path / "out"), "run", str(path), "--dry-run", "--samples", "2"])
+    code = main(
+        ["--output-root", str(tmp_path / "out"), "run", str(path), "--dry-run", "--dry-run-samples", "2"]
+    )
     err = capsys.readouterr().err
     assert code in (0, 2)
     if code == 2:
