@@ -101,6 +101,7 @@ def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any
     if cached.exists():
         return json.loads(cached.read_text())
     from rudratune.data.source import load_data
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import record_for
     from rudratune.search.runner import execute
@@ -111,8 +112,8 @@ def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
     record.save()
+    outcome = execute(record, load_sweep_data(swp, output_root))
     data = load_data(str(root), output_root)
-    outcome = execute(record, data)
     if not finish(record, outcome).best:
         raise RuntimeError(f"sweep {run_dir.name} ended without results; see {run_dir}")
     result = {"curve": anytime_curve(run_dir, size.budget), "trials": len(read_trials(run_dir))}
