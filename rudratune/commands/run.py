@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     # local: these import ray, mlflow and torch; a mistake in the space is reported before any of them
     from rudratune.commands.summary import conclude
-    from rudratune.data.source import load_data
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import record_for
     from rudratune.search.runner import check_address, execute, init_ray
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     gpus = isinstance(resources, Resources) and resources.gpu > 0
     if not args.address:  # on a cluster the GPUs are the workers', not this machine's
         warn_without_cuda(gpus, f"resources.gpu={resources.gpu}" if gpus else "the sweep")
-    data = load_data(sweep.base.data.root, output_root)  # decoded once per sweep (also checks the folder)
+    data = load_sweep_data(sweep, output_root)  # each distinct dataset decoded once (and checked)
     preflight(sweep.base_config.tracking, output_root)
     init_ray(args.address)
     run_dir.mkdir()
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     )
     record.save()
     print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
+    for decoded in data.values():
+        print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
     outcome = execute(
         record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast
     )

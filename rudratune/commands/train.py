@@ -73,14 +73,18 @@ def run(args: argparse.Namespace) -> int:
     )
 
     # local: lightning and torch take seconds; config mistakes are reported before
+    from rudratune.data.checks import check_memory, check_split
     from rudratune.data.source import load_data
     from rudratune.train.loop import RunOptions, train
 
-    data = load_data(cfg.data.root, output_root)
+    data = load_data(cfg.data.root, output_root, cfg.data.intensity)
+    check_split(data, cfg.data, seed=cfg.seed)
+    check_memory(data, cfg.data)
     preflight(cfg.tracking, output_root)
     run_name = f"{cfg.name}-{stamp()}"
     run_dir = output_root / "train" / run_name
     run_dir.mkdir(parents=True)
+    print(f"data: {data.root}: {data.describe()}", flush=True)
     loggers = make_loggers(cfg, run_dir, output_root, run_name)
     failed = True
     try:
