@@ -10,8 +10,8 @@ from rudratune.errors import UserError
 def run(args: argparse.Namespace) -> int:
     # local: these import ray and mlflow; a wrong RUN_DIR is reported before any of them
     from rudratune.commands.summary import conclude
-    from rudratune.data.source import load_data
     from rudratune.search.cluster import resolve_address
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import load_record
     from rudratune.search.resources import check_cluster, check_local
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     accelerator = record.sweep.base.trainer.accelerator
     if not address:
         check_local(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
-    data = load_data(record.sweep.base.data.root, record.output_root)
+    data = load_sweep_data(record.sweep, record.output_root)
     init_ray(address)
     if address:
         check_cluster(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))

@@ -6,11 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from rudratune.commands.common import check_storage, stamp, writable_dir
+from rudratune.commands.common import check_storage, print_config, stamp, warn_without_cuda, writable_dir
 from rudratune.config.schema import check_name
 from rudratune.errors import UserError
 from rudratune.search.checks import sweep_warnings
 from rudratune.search.dry_run import describe, dry_run
+from rudratune.search.settings import Resources
 from rudratune.search.space import Sweep, load_sweep
 
 
@@ -25,13 +26,18 @@ def run(args: argparse.Namespace) -> int:
         check_address(address)
     sweep = load_sweep(args.space, args.overrides)
     accelerator = sweep.base.trainer.accelerator
+    if args.print_config:
+        print_config(
+            sweep.base_dict, f"{args.space} (the base experiment; each trial overlays its parameters)"
+        )
+        return 0
     if args.dry_run:
-        if args.samples < 1:
-            raise UserError(f"--samples: must be at least 1, got {args.samples}")
+        if args.dry_run_samples is not None and args.dry_run_samples < 1:
+            raise UserError(f"--dry-run-samples: must be at least 1, got {args.dry_run_samples}")
         if not args.address:  # a cluster's nodes are checked when the sweep joins it
             check_local(sweep.settings, accelerator, source=str(sweep.source))
         _warn(sweep)
-        return show_dry_run(sweep, args.samples)
+        return show_dry_run(sweep, args.dry_run_samples)
     if args.max_failures is not None and args.max_failures < -1:
         raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
     name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
@@ -52,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     # local: these import ray, mlflow and torch; a mistake in the space is reported before any of them
     from rudratune.commands.summary import conclude
-    from rudratune.data.source import load_data
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import record_for
     from rudratune.search.resources import check_cluster
@@ -62,7 +68,11 @@ def run(args: argparse.Namespace) -> int:
     if not address:
         check_local(sweep.settings, accelerator, source=str(sweep.source))
     _warn(sweep)
-    data = load_data(sweep.base.data.root, output_root)  # decoded once per sweep (also checks the folder)
+    resources = sweep.settings.resources
+    gpus = isinstance(resources, Resources) and resources.gpu > 0
+    if not address:  # on a cluster the GPUs are the workers', not this machine's
+        warn_without_cuda(gpus, f"resources.gpu={resources.gpu}" if gpus else "the sweep")
+    data = load_sweep_data(sweep, output_root)  # each distinct dataset decoded once (and checked)
     preflight(sweep.base_config.tracking, output_root)
     init_ray(address)
     if address:
@@ -71,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     record = record_for(run_dir, sweep, storage=storage, output_root=output_root)
     record.save()
     print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
+    for decoded in data.values():
+        print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
     outcome = execute(record, data, address=address, max_failures=args.max_failures, fail_fast=args.fail_fast)
     return conclude(record, finish(record, outcome), report=not args.no_report)
 
@@ -87,6 +99,11 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
           f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
           f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
           f"max_t {sweep.max_epochs} epochs")  # fmt: skip
+    args = sweep.sampler_args()
+    shown = ", ".join(f"{k}={v}" for k, v in args.items() if k != "sampler")
+    print(
+        f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler {args['sampler']}({shown})"
+    )
     print("space:")
     for key in sweep.order:
         print(describe(key, sweep.space[key]))

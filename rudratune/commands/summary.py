@@ -45,7 +45,7 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
             print(f"rudratune: warning: no report ({type(err).__name__}: {err}); "
                   f"retry with: rudratune report {record.run_dir}", file=sys.stderr)  # fmt: skip
     if len(rows) < planned:
-        print(f"{len(rows)} of {planned} trials ran within the time budget")
+        print(f"{len(rows)} of {planned} trials ran within the budget (time or trial-epochs)")
     return 0 if best_rows else 1
 
 
@@ -54,7 +54,7 @@ def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
         print("no trial reported a result")
         return
     keys = list(record.sweep.order)
-    header = ["trial", "val_loss", "val_dice", "epoch", "reason"] + [k.split(".")[-1] for k in keys]
+    header = ["trial", "best val_loss", "best val_dice", "best epoch", "reason", *keys]
     table = [header] + [
         [
             r["trial_id"],

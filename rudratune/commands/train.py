@@ -7,13 +7,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rudratune.commands.common import fmt_metrics, stamp, unique_dir, writable_dir
+from rudratune.commands.common import (
+    fmt_metrics,
+    print_config,
+    stamp,
+    unique_dir,
+    warn_without_cuda,
+    writable_dir,
+)
 from rudratune.config.experiment import load_experiment
 from rudratune.config.schema import ExperimentConfig
 from rudratune.errors import UserError
 from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
 
-TEST_KEYS = ("test_loss", "test_dice", "test_iou")
+TEST_KEYS = ("test_loss", "test_dice", "test_iou", "test_ref_loss")
 
 
 def make_loggers(cfg: ExperimentConfig, run_dir: Path, output_root: Path, run_name: str) -> list[Any]:
@@ -82,17 +89,27 @@ def check_accelerator(accelerator: str, *, source: str) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = load_experiment(args.config, args.overrides)
     check_accelerator(cfg.trainer.accelerator, source=args.config)
+    if args.print_config:
+        print_config(cfg.to_dict(), f"{args.config} {' '.join(args.overrides)}".strip())
+        return 0
     output_root = writable_dir(args.output_root)
+    warn_without_cuda(
+        cfg.trainer.accelerator in ("gpu", "cuda"), f"trainer.accelerator={cfg.trainer.accelerator}"
+    )
 
     # local: lightning and torch take seconds; config mistakes are reported before
+    from rudratune.data.checks import check_memory, check_split
     from rudratune.data.source import load_data
     from rudratune.train.loop import RunOptions, train
     from rudratune.train.module import NonFiniteLossError
 
-    data = load_data(cfg.data.root, output_root)
+    data = load_data(cfg.data.root, output_root, cfg.data.intensity)
+    check_split(data, cfg.data, seed=cfg.seed)
+    check_memory(data, cfg.data)
     preflight(cfg.tracking, output_root)
     run_dir = unique_dir(output_root / "train", f"{cfg.name}-{stamp()}")  # two jobs in one second: -2
     run_name = run_dir.name
+    print(f"data: {data.root}: {data.describe()}", flush=True)
     loggers = make_loggers(cfg, run_dir, output_root, run_name)
     failed = True
     try:
@@ -107,8 +124,10 @@ def run(args: argparse.Namespace) -> int:
         close_loggers(loggers, failed=failed)
 
     best = result.best
-    print(f"best epoch {best.get('epoch')}: {fmt_metrics(best, ('val_loss', 'val_dice', 'val_iou'))}")
-    if cfg.provenance and "best_val_loss" in cfg.provenance:
+    print(
+        f"best epoch {best.get('epoch')}: {fmt_metrics(best, ('val_loss', 'val_dice', 'val_iou', 'val_ref_loss'))}"
+    )
+    if cfg.provenance and f"best_{cfg.provenance.get('metric')}" in cfg.provenance:
         _print_reproduction(cfg.provenance, result.history)
     print(f"outputs: {run_dir}")
     print(fmt_metrics(result.test, TEST_KEYS))
@@ -116,13 +135,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_reproduction(provenance: dict[str, Any], history: list[dict[str, float]]) -> None:
-    epoch = provenance.get("best_epoch")
+    """The sweep's metric at the trial's best epoch, retrained: the same value when the run reproduces."""
+    epoch, metric = provenance.get("best_epoch"), provenance["metric"]
     row = next((r for r in history if r["epoch"] == epoch), None)
-    if row is None or "val_loss" not in row:
+    if row is None or metric not in row:
         print(f"reproduction: epoch {epoch} of the sweep trial was not reached")
         return
-    diff = abs(row["val_loss"] - provenance["best_val_loss"])
+    expected = provenance[f"best_{metric}"]
+    diff = abs(row[metric] - expected)
     print(
-        f"reproduction: val_loss at epoch {epoch} = {row['val_loss']:.6f}, "
-        f"sweep trial {provenance.get('trial_id')}: {provenance['best_val_loss']:.6f} (|diff| {diff:.2e})"
+        f"reproduction: {metric} at epoch {epoch} = {row[metric]:.6f}, "
+        f"sweep trial {provenance.get('trial_id')}: {expected:.6f} (|diff| {diff:.2e})"
     )

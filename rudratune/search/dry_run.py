@@ -16,8 +16,11 @@ def describe(key: str, param: Any) -> str:
     elif param.kind in ("values", "grid"):
         text = f"{param.kind} {param.choices}"
     else:
-        step = f" step {param.q}" if param.q else ""
-        text = f"{param.distribution} [{param.min}, {param.max}]{step}"
+        step = f" step {param.q:g}" if param.q else ""
+        low, high = (
+            f"{int(v)}" if param.distribution.startswith("int") else f"{v:g}" for v in (param.min, param.max)
+        )
+        text = f"{param.distribution} [{low}, {high}]{step}"
     when = " when " + ", ".join(f"{k} in {v}" for k, v in param.when.items()) if param.when else ""
     return f"  {key}: {text}{when}"
 
@@ -26,7 +29,7 @@ def draw(sweep: Sweep, samples: int) -> list[dict[str, Any]]:
     """The first ``samples`` suggestions of the sweep's own sampler (seeded), without training."""
     import optuna  # local: `rudratune run` validates the space before paying for optuna's import
 
-    study = optuna.create_study(sampler=make_sampler(sweep.settings))
+    study = optuna.create_study(sampler=make_sampler(sweep))
     fn = define_by_run(sweep)
     configs = []
     for _ in range(samples):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from rudratune.config.load import validate_model
 from rudratune.config.schema import ExperimentConfig
 from rudratune.errors import UserError
 from rudratune.search.settings import Param, SweepSettings
 from rudratune.search.space import Sweep
+from rudratune.train.metrics import METRICS
 
 RECORD = "sweep.json"
 RESULTS = "results.csv"
@@ -25,6 +28,8 @@ class SweepRecord:
     """Where Ray keeps the experiment (the run dir itself, or a path under --storage)."""
     output_root: str
     sweep: Sweep
+    searcher: dict[str, Any] = field(default_factory=dict)
+    """The sampler's class, every argument and the Optuna version, as recorded when the sweep started."""
     finished: str | None = None
     """When the sweep ran to its end (UTC, ISO 8601); a finished sweep is not resumed again."""
 
@@ -38,6 +43,8 @@ class SweepRecord:
             "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
             "order": list(self.sweep.order),
             "base": self.sweep.base_dict,
+            "searcher": self.searcher or searcher_record(self.sweep),
+            "objective": objective_record(self.sweep),
             "finished": self.finished,
         }
         tmp = self.run_dir / f".{RECORD}.tmp"
@@ -62,6 +69,7 @@ def load_record(run_dir: str | Path) -> SweepRecord:
             payload["experiment_path"],
             payload["output_root"],
             sweep,
+            payload.get("searcher") or {},
             payload.get("finished"),
         )
     except (ValueError, KeyError, TypeError) as err:
@@ -79,6 +87,24 @@ def mark_finished(record: SweepRecord) -> SweepRecord:
     return done
 
 
+def searcher_record(sweep: Sweep) -> dict[str, Any]:
+    """The sampler and every argument it is built with, and the Optuna version that builds it."""
+    return {**sweep.sampler_args(), "optuna": metadata.version("optuna")}
+
+
+def objective_record(sweep: Sweep) -> dict[str, Any]:
+    """What trials are ranked by, and the definition of every metric they report."""
+    settings = sweep.settings
+    return {
+        "metric": settings.metric,
+        "mode": settings.direction,
+        "ranked_by": settings.rank_metric,
+        "metrics": {name: info.meaning for name, info in METRICS.items()},
+    }
+
+
 def record_for(run_dir: Path, sweep: Sweep, *, storage: str | None, output_root: Path) -> SweepRecord:
     experiment_path = f"{storage.rstrip('/')}/{run_dir.name}" if storage else str(run_dir.resolve())
-    return SweepRecord(run_dir.name, run_dir, experiment_path, str(output_root.resolve()), sweep)
+    return SweepRecord(
+        run_dir.name, run_dir, experiment_path, str(output_root.resolve()), sweep, searcher_record(sweep)
+    )

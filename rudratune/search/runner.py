@@ -17,10 +17,12 @@ from ray.tune.search.optuna import OptunaSearch
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.budget import TrialEpochBudget
+from rudratune.search.callbacks import DriverCallbacks
 from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
 from rudratune.search.sampling import make_sampler
-from rudratune.search.settings import Resources
+from rudratune.search.settings import Resources, SweepSettings
 from rudratune.search.space import define_by_run, grid_points
 from rudratune.tracking.common import (
     ensure_mlflow_experiment,
@@ -37,7 +39,7 @@ class Outcome:
     grid: Any
     tracker: Any
     out_of_time: bool = False
-    """The sweep's time budget ran out (unfinished trials are then expected, not an interruption)."""
+    """The sweep's time or trial-epoch budget ran out (unfinished trials are then expected, not an interruption)."""
     fail_fast: bool = False
 
 
@@ -99,9 +101,9 @@ def build_searcher(record: SweepRecord) -> Any:
     sweep = record.sweep
     searcher = OptunaSearch(
         space=define_by_run(sweep),
-        metric=sweep.settings.metric,
+        metric=sweep.settings.rank_metric,
         mode=sweep.settings.direction,
-        sampler=make_sampler(sweep.settings),
+        sampler=make_sampler(sweep),
         points_to_evaluate=grid_points(sweep) or None,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
@@ -118,6 +120,18 @@ def build_scheduler(record: SweepRecord) -> Any:
         grace_period=min(cfg.grace_period, max_t),
         reduction_factor=cfg.reduction_factor,
     )
+
+
+def build_stopper(settings: SweepSettings) -> Any:
+    budget = settings.search.budget_trial_epochs
+    if budget is None:
+        return None
+    return TrialEpochBudget(budget)
+
+
+def epochs_used(grid: Any) -> int:
+    """Trial-epochs the sweep ran: the last reported epoch of every trial, summed."""
+    return sum(int((result.metrics or {}).get("epoch", 0)) for result in grid or [])
 
 
 def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
@@ -206,7 +220,7 @@ def build_tuner(
             search_alg=build_searcher(record),
             scheduler=build_scheduler(record),
             num_samples=settings.search.num_samples,
-            metric=settings.metric,
+            metric=settings.rank_metric,  # ASHA ranks on the running best, as the searcher does
             mode=settings.direction,
             time_budget_s=settings.search.time_budget_s,
             reuse_actors=reuse_actors,
@@ -215,6 +229,7 @@ def build_tuner(
             name=name,
             storage_path=storage,
             callbacks=callbacks,
+            stop=build_stopper(settings),
             verbose=0,
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=settings.checkpoints.num_to_keep,
@@ -250,24 +265,22 @@ def execute(
         data = None
     trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base_dict, data=data), res)
     tracker = build_tracker(record, resume=resume)
-    callbacks = [
-        tracker,
-        LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples),
-    ]
+    table = LiveTable(
+        metric=settings.rank_metric, mode=settings.direction, num_samples=settings.search.num_samples
+    )
+    callbacks = [DriverCallbacks(record.experiment_path, [tracker, table])]
 
     if resume:
+        # Tune unpickles the first run's callbacks: DriverCallbacks makes them these live ones
         tuner = tune.Tuner.restore(
             record.experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True
         )
-        # Tuner.restore takes no callbacks; swap the unpickled copies for these live ones so that
-        # close_open_runs() below reaches the tracker Tune actually calls.
-        tuner._local_tuner.get_run_config().callbacks = callbacks
     else:
         retries = settings.max_failures if max_failures is None else max_failures
         tuner = build_tuner(
             record, trainable, callbacks, max_failures=retries, fail_fast=fail_fast, reuse_actors=reuse_actors
         )
-    budget = settings.search.time_budget_s
+    budget, epoch_budget = settings.search.time_budget_s, settings.search.budget_trial_epochs
     start = time.monotonic()
     try:
         grid = tuner.fit()
@@ -281,6 +294,7 @@ def execute(
     return Outcome(
         grid,
         tracker,
-        out_of_time=budget is not None and time.monotonic() - start >= budget,
+        out_of_time=(budget is not None and time.monotonic() - start >= budget)
+        or (epoch_budget is not None and epochs_used(grid) >= epoch_budget),
         fail_fast=fail_fast,
     )

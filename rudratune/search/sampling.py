@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from rudratune.search.settings import SweepSettings
+from rudratune.search.space import Sweep
 
 
-def make_sampler(settings: SweepSettings) -> Any:
-    """A seeded TPE sampler for ``optuna``, a seeded random sampler otherwise."""
+def make_sampler(sweep: Sweep) -> Any:
+    """The sampler built from exactly the arguments ``sweep.sampler_args()`` records in sweep.json.
+
+    ``optuna``: TPE with multivariate, group and constant_liar set (see ``SearcherSettings.sampler_args``);
+    ``random``: a seeded RandomSampler.
+    """
     import optuna  # local: `rudratune run` validates the space before paying for optuna's import
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cfg = settings.search.searcher
-    if cfg.name == "optuna":
-        return optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials)
-    return optuna.samplers.RandomSampler(seed=cfg.seed)
+    args = sweep.sampler_args()
+    cls = getattr(optuna.samplers, args["sampler"])
+    # multivariate and group are "experimental" in Optuna 5: chosen on purpose, so their warning is noise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return cls(**{k: v for k, v in args.items() if k != "sampler"})

@@ -8,6 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rudratune.config.schema import SafeName
 from rudratune.search.distributions import DISTRIBUTIONS
+from rudratune.train.metrics import METRICS, running_best_key
+
+ALIASES = {"log_uniform_values": "log_uniform"}
+"""W&B sweep spellings accepted as they are. W&B's own ``log_uniform`` takes exponents (e**min to e**max);
+ours, like its ``log_uniform_values``, takes the values themselves."""
 
 
 class _Strict(BaseModel):
@@ -26,6 +31,11 @@ class Param(_Strict):
     q: float | None = None
     when: dict[str, list[Any]] | None = None
 
+    @field_validator("distribution", mode="before")
+    @classmethod
+    def _alias(cls, name: Any) -> Any:
+        return ALIASES.get(name, name) if isinstance(name, str) else name
+
     @model_validator(mode="after")
     def _one_kind(self) -> Param:
         kinds = [k for k in ("value", "values", "grid", "distribution") if self._given(k)]
@@ -42,7 +52,10 @@ class Param(_Strict):
                 raise ValueError(f"min ({self.min}) must be below max ({self.max})")
             info = DISTRIBUTIONS[self.distribution]
             if info.log and self.min <= 0:
-                raise ValueError(f"{self.distribution} needs min > 0, got {self.min}")
+                hint = " (W&B's log_uniform takes exponents; here min and max are the values)"
+                raise ValueError(
+                    f"{self.distribution} needs min > 0, got {self.min}{hint * (self.distribution == 'log_uniform')}"
+                )
             if info.stepped and (self.q is None or self.q <= 0):
                 raise ValueError(f"{self.distribution} needs a step q > 0")
             if not info.stepped and self.q is not None:
@@ -82,8 +95,29 @@ class Param(_Strict):
 class SearcherSettings(_Strict):
     name: Literal["optuna", "random"] = "optuna"
     seed: int = 42
-    n_startup_trials: int = Field(5, ge=1)
-    """Random trials before TPE starts modelling (optuna only)."""
+    n_startup_trials: int | None = Field(None, ge=1)
+    """Random trials before TPE starts modelling (optuna only); unset: ``default_startup_trials``."""
+
+    def sampler_args(self, planned_trials: int) -> dict[str, Any]:
+        """The Optuna sampler's class and every argument it is built with (recorded in sweep.json)."""
+        if self.name == "random":
+            return {"sampler": "RandomSampler", "seed": self.seed}
+        startup = self.n_startup_trials or default_startup_trials(planned_trials)
+        return {
+            "sampler": "TPESampler",
+            "seed": self.seed,
+            "n_startup_trials": startup,
+            "multivariate": True,  # models the joint density: the loss, the net and the lr interact
+            "group": True,  # one model per conditional branch (e.g. loss.gamma only with DiceFocalLoss)
+            "constant_liar": True,  # concurrent trials count as bad until reported: no near-duplicates
+            "n_ei_candidates": 24,
+        }
+
+
+def default_startup_trials(planned_trials: int) -> int:
+    """A fifth of the trials the sweep can run, at least 4 (TPE needs a few points on each side) and at
+    most 10 (Optuna's default)."""
+    return max(4, min(10, planned_trials // 5))
 
 
 class TrialSchedulerSettings(_Strict):
@@ -96,6 +130,8 @@ class SearchSettings(_Strict):
     num_samples: int = Field(16, ge=1)
     max_concurrent: int = Field(2, ge=1)
     time_budget_s: float | None = Field(None, gt=0)
+    budget_trial_epochs: int | None = Field(None, ge=1)
+    """Stop the sweep once its trials have run this many epochs in all (a compute budget)."""
     searcher: SearcherSettings = SearcherSettings()
     scheduler: TrialSchedulerSettings = TrialSchedulerSettings()
 
@@ -115,7 +151,8 @@ class CheckpointSettings(_Strict):
 class SweepSettings(_Strict):
     experiment: str
     name: SafeName | None = None
-    metric: Literal["val_loss", "val_dice", "val_iou"] = "val_loss"
+    metric: str = "val_dice"
+    """What trials are ranked by: a name in ``rudratune.train.metrics.METRICS``."""
     mode: Literal["min", "max"] | None = None
     search: SearchSettings = SearchSettings()
     resources: Resources | Literal["auto"] = Resources()
@@ -137,16 +174,28 @@ class SweepSettings(_Strict):
         hint = did_you_mean(value, ["auto"]) if isinstance(value, str) else ""
         raise ValueError(f"got {value!r}{hint}; valid: auto or a mapping such as {{cpu: 1, gpu: 0}}")
 
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in METRICS:
+            raise ValueError(f"unknown metric '{value}'; valid: {', '.join(METRICS)}")
+        return value
+
     @model_validator(mode="after")
     def _mode_matches_metric(self) -> SweepSettings:
-        expected = "min" if self.metric == "val_loss" else "max"
+        expected = METRICS[self.metric].direction
         if self.mode is not None and self.mode != expected:
             raise ValueError(f"mode {self.mode} makes no sense for {self.metric}; use mode: {expected}")
         return self
 
     @property
     def direction(self) -> str:
-        return self.mode or ("min" if self.metric == "val_loss" else "max")
+        return METRICS[self.metric].direction
+
+    @property
+    def rank_metric(self) -> str:
+        """What ASHA and the searcher rank trials by: the running best of ``metric`` (``best_val_dice``)."""
+        return running_best_key(self.metric)
 
 
 SWEEP_KEYS = tuple(SweepSettings.model_fields)

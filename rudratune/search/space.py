@@ -15,6 +15,7 @@ from rudratune.errors import UserError, did_you_mean
 from rudratune.search.checks import check_value_types
 from rudratune.search.distributions import DISTRIBUTIONS
 from rudratune.search.settings import SWEEP_KEYS, Param, SweepSettings
+from rudratune.train.metrics import METRICS, comparable_metrics
 
 _ABSENT = object()
 MAX_COMBINATIONS = 5000
@@ -50,6 +51,19 @@ class Sweep:
         if param is None:
             return self.base.trainer.max_epochs
         return int(max(param.choices) if param.choices else param.max or 0)
+
+    @property
+    def planned_trials(self) -> int:
+        """Trials the sweep can run: ``num_samples``, or fewer when a trial-epoch budget pays for fewer
+        (each trial costs at least ASHA's grace period, or every epoch under FIFO)."""
+        search = self.settings.search
+        if search.budget_trial_epochs is None:
+            return search.num_samples
+        least = search.scheduler.grace_period if search.scheduler.name == "asha" else self.max_epochs
+        return max(1, min(search.num_samples, search.budget_trial_epochs // min(least, self.max_epochs)))
+
+    def sampler_args(self) -> dict[str, Any]:
+        return self.settings.search.searcher.sampler_args(self.planned_trials)
 
     def trial_config(self, params: dict[str, Any], *, source: str = "trial") -> ExperimentConfig:
         return experiment_from_dict(overlay(self.base_dict, params), source=source)
@@ -101,6 +115,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     base_cfg = experiment_from_dict(overlay(base, constants), source=str(path))
     space = {k: p for k, p in space.items() if k not in constants}
     order = _dependency_order(space, path)
+    _check_comparable(settings, space, path)
     if settings.data_transfer == "shared_path" and base_cfg.data.root is None:
         raise UserError(f"{path}: data_transfer: shared_path needs data.root, a folder every node mounts")
     sweep = Sweep(path, settings, base_cfg, space, order)
@@ -119,6 +134,11 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
                 f"{path}: space.{key}: the experiment config has no key '{key}'{did_you_mean(key, valid)}"
             )
         check_value_types(key, param, path)
+        if param.distribution and (key == "data.root" or key.startswith("data.intensity.")):
+            raise UserError(
+                f"{path}: space.{key}: takes values or grid, not a distribution (each distinct dataset "
+                "is decoded once before the sweep)"
+            )
         for cond_key, cond_values in (param.when or {}).items():
             if cond_key not in space:
                 raise UserError(
@@ -134,6 +154,19 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
                 raise UserError(
                     f"{path}: space.{key}.when: {cond_key} never takes {unknown[0]!r}; its values: {choices}"
                 )
+
+
+def _check_comparable(settings: SweepSettings, space: dict[str, Param], path: Path) -> None:
+    """Refuse to rank trials by a metric whose scale changes with the loss while the space varies the loss."""
+    if not METRICS[settings.metric].depends_on_loss:
+        return
+    varied = next((key for key in space if key.split(".")[0] == "loss"), None)
+    if varied is not None:
+        raise UserError(
+            f"{path}: metric: {settings.metric} depends on the training loss, and space.{varied} varies "
+            f"the loss, so trials would be ranked on different scales; use a comparable metric: "
+            f"{', '.join(comparable_metrics())}"
+        )
 
 
 def _dependency_order(space: dict[str, Param], path: Path) -> tuple[str, ...]:
@@ -178,6 +211,9 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
         if len(partial) > MAX_COMBINATIONS:
             return partial[:MAX_COMBINATIONS]
     return partial
+
+
+assignments = _assignments
 
 
 def _check_combinations(sweep: Sweep) -> None:

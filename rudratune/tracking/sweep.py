@@ -16,7 +16,8 @@ from ray.tune import Callback
 
 from rudratune.tracking.common import flat_params, stop_reason
 
-METRIC_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou", "lr")
+METRIC_PREFIXES = ("train_", "val_", "best_")
+"""A trial's reported keys that trackers log: its metrics, their running bests and ``lr``."""
 
 
 def error_line(trial: Any) -> str:
@@ -109,7 +110,11 @@ class SweepTracker(Callback):
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
-        metrics = {k: float(result[k]) for k in METRIC_KEYS if k in result}
+        metrics = {
+            k: float(v)
+            for k, v in result.items()
+            if (k.startswith(METRIC_PREFIXES) or k == "lr") and isinstance(v, (int, float))
+        }
         run_id = self._runs.get(trial.trial_id)
         if run_id is not None:
             # local: each tracker's library is imported only when it is on

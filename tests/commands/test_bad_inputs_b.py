@@ -211,13 +211,13 @@ CASES = [
     ),
     Case(
         "negative --samples",
-        lambda t: ["run", space(t, "space: {}\n"), "--dry-run", "--samples", "-1"],
-        "--samples: must be at least 1, got -1",
+        lambda t: ["run", space(t, "space: {}\n"), "--dry-run", "--dry-run-samples", "-1"],
+        "--dry-run-samples: must be at least 1, got -1",
     ),
     Case(
         "zero --samples",
-        lambda t: ["run", space(t, "space: {}\n"), "--dry-run", "--samples", "0"],
-        "--samples: must be at least 1, got 0",
+        lambda t: ["run", space(t, "space: {}\n"), "--dry-run", "--dry-run-samples", "0"],
+        "--dry-run-samples: must be at least 1, got 0",
     ),
 ]
 
