@@ -85,6 +85,8 @@ class TrainResult:
 
 
 def build_module(cfg: ExperimentConfig) -> SegmentationModule:
+    from rudratune.train.augment import build_augmenter
+
     net = build_model(
         cfg.model.name,
         encoder=cfg.model.encoder,
@@ -98,6 +100,7 @@ def build_module(cfg: ExperimentConfig) -> SegmentationModule:
         build_loss(cfg.loss.name, cfg.loss.params),
         optimizer=lambda params: optimizer(params, cfg.optimizer),
         scheduler=lambda opt: scheduler(opt, cfg.scheduler, cfg.trainer.max_epochs),
+        augment=build_augmenter(cfg.augment, image_size=cfg.data.image_size, normalize=cfg.data.normalize),
     )
 
 
