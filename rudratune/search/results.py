@@ -10,9 +10,10 @@ from typing import Any
 
 from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
 from rudratune.tracking.sweep import stop_reason
+from rudratune.train.cost import COST_KEYS
 
 FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
-         "last_val_loss", "last_val_dice", "checkpoint", "trial_dir", "error")  # fmt: skip
+         "last_val_loss", "last_val_dice", *COST_KEYS, "checkpoint", "trial_dir", "error")  # fmt: skip
 
 
 def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[dict[str, Any]]:
@@ -33,6 +34,7 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
             "checkpoint": "",
             "trial_dir": str(result.path),
             "torch_threads": last.get("torch_threads"),
+            **{key: last[key] for key in COST_KEYS if last.get(key) is not None},
         }
         if rows_:
             pick = min if settings.direction == "min" else max

@@ -26,7 +26,8 @@ class InjectedFault(RuntimeError):
 
 
 class TuneReporter(Callback):
-    """Reports val_loss, val_dice, val_iou and epoch to Tune after each epoch, with a checkpoint."""
+    """Reports val_loss, val_dice, val_iou, epoch and the model's cost to Tune after each epoch, with a
+    checkpoint."""
 
     def __init__(
         self,
@@ -39,6 +40,12 @@ class TuneReporter(Callback):
         self.resumed, self.node_id, self.checkpoint_every = resumed, node_id, checkpoint_every
         self.params = params or {}
         self.first_step_at: float | None = None
+        self.cost: dict[str, float] = {}
+
+    def before_fit(self, cost: dict[str, float]) -> str | None:
+        """Keeps the cost measured before fit, to report it with every epoch's metrics."""
+        self.cost = dict(cost)
+        return None
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
@@ -51,6 +58,7 @@ class TuneReporter(Callback):
 
         row = {
             **epoch_metrics(trainer),
+            **self.cost,
             "early_stopped": bool(trainer.should_stop),
             "first_step_at": self.first_step_at,
             "node_id": self.node_id,
@@ -101,6 +109,11 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
     checkpoint = tune.get_checkpoint()
     with checkpoint.as_directory() if checkpoint else contextlib.nullcontext() as restored:
         resume_from = str(Path(restored) / CHECKPOINT_FILE) if restored else None
+        reporter = TuneReporter(
+            resumed=resume_from is not None,
+            node_id=ray.get_runtime_context().get_node_id(),
+            params=config,
+        )
         options = RunOptions(
             run_dir=Path(context.get_trial_dir()),
             cpus=cpus,
@@ -108,13 +121,8 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
             test=False,
             artifacts=False,
             progress=False,
-            callbacks=[
-                TuneReporter(
-                    resumed=resume_from is not None,
-                    node_id=ray.get_runtime_context().get_node_id(),
-                    params=config,
-                )
-            ],
+            callbacks=[reporter],
             resume_from=resume_from,
+            admit=reporter.before_fit,
         )
         train(cfg, data, options)

@@ -15,6 +15,7 @@ from typing import Any
 from ray.tune import Callback
 
 from rudratune.tracking.common import flat_params
+from rudratune.train.cost import COST_KEYS
 
 METRIC_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou", "lr")
 
@@ -71,6 +72,7 @@ class SweepTracker(Callback):
         self._runs: dict[str, str] = {}
         self._wandb_runs: dict[str, Any] = {}
         self._client: Any = None
+        self._cost_logged: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_wandb_runs": {}, "_client": None}
@@ -119,17 +121,24 @@ class SweepTracker(Callback):
             )
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        from mlflow.entities import Metric
+
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
         metrics = {k: float(result[k]) for k in METRIC_KEYS if k in result}
         run_id = self._runs.get(trial.trial_id)
+        now = int(time.time() * 1000)
         if run_id is not None:
-            from mlflow.entities import Metric
-
-            now = int(time.time() * 1000)
             self.client.log_batch(run_id, metrics=[Metric(k, v, now, epoch) for k, v in metrics.items()])
         run = self._wandb_runs.get(trial.trial_id)
         if run is not None:
             run.log({**metrics, "epoch": epoch}, step=epoch)
+        cost = {k: float(result[k]) for k in COST_KEYS if result.get(k) is not None}
+        if cost and trial.trial_id not in self._cost_logged:  # measured once per trial: logged once
+            self._cost_logged.add(trial.trial_id)
+            if run_id is not None:
+                self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in cost.items()])
+            if run is not None:
+                run.summary.update(cost)
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         run_id = self._runs.get(trial.trial_id)

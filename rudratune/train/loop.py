@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,10 @@ class RunOptions:
     progress: bool = True
     callbacks: Sequence[Callback] = ()
     resume_from: str | None = None
+    cost: bool = True
+    """Measure the model's cost (params, latency, GPU memory of a step) on the run's device before fit."""
+    admit: Callable[[dict[str, float]], str | None] | None = None
+    """Given the measured cost, a reason to refuse the run (then nothing trains), or None to go on."""
 
 
 @dataclass
@@ -77,6 +81,9 @@ class TrainResult:
     test: dict[str, float] = field(default_factory=dict)
     best_checkpoint: str | None = None
     threads: int = 1
+    cost: dict[str, float] = field(default_factory=dict)
+    refused: str | None = None
+    """Why the run was refused before training (``RunOptions.admit``), or None."""
 
     @property
     def best(self) -> dict[str, float]:
@@ -159,9 +166,13 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         enable_progress_bar=options.progress,
         enable_model_summary=options.progress,
     )
+    cost = _cost(cfg, module, trainer) if options.cost else {}
+    refused = options.admit(cost) if options.admit else None
+    if refused:
+        return TrainResult(history=[], threads=threads, cost=cost, refused=refused)
     trainer.fit(module, datamodule=datamodule, ckpt_path=options.resume_from)
 
-    result = TrainResult(history=history.rows, threads=threads)
+    result = TrainResult(history=history.rows, threads=threads, cost=cost)
     if checkpoint is not None and checkpoint.best_model_path:
         result.best_checkpoint = checkpoint.best_model_path
     if options.test:
@@ -176,6 +187,17 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     return result
 
 
+def _cost(cfg: ExperimentConfig, module: SegmentationModule, trainer: L.Trainer) -> dict[str, float]:
+    from rudratune.train.cost import measure_cost
+
+    return measure_cost(
+        module,
+        device=trainer.strategy.root_device,
+        image_size=cfg.data.image_size,
+        batch_size=cfg.data.batch_size,
+    )
+
+
 def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
     path.write_text(
         json.dumps(
@@ -184,6 +206,7 @@ def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
                 "best": result.best,
                 "best_checkpoint": result.best_checkpoint,
                 "torch_threads": result.threads,
+                "cost": result.cost,
                 "history": result.history,
                 **extra,
             },
