@@ -85,7 +85,8 @@ def resources_for(settings: Any) -> dict[str, float]:
 def build_searcher(record: SweepRecord) -> Any:
     import optuna
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
+
+    from rudratune.search.searcher import ConstrainedOptunaSearch
 
     sweep = record.sweep
     cfg = sweep.settings.search.searcher
@@ -94,7 +95,8 @@ def build_searcher(record: SweepRecord) -> Any:
     else:
         sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    searcher = OptunaSearch(
+    searcher = ConstrainedOptunaSearch(
+        constraints=sweep.settings.constraint_list,
         space=define_by_run(sweep),
         metric=sweep.settings.metric,
         mode=sweep.settings.direction,
@@ -215,7 +217,16 @@ def execute(
     res = resources_for(settings)
     if settings.data_transfer == "shared_path":
         data = None
-    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=data), res)
+    trainable = tune.with_resources(
+        tune.with_parameters(
+            run_trial,
+            base=sweep.base,
+            data=data,
+            constraints=settings.constraint_list,
+            required=(settings.metric,),
+        ),
+        res,
+    )
     tracker = build_tracker(record, resume=resume)
     callbacks = [
         tracker,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rudratune.search.objectives import Constraint, parse_constraints
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "int_log_uniform", "q_uniform")
 
@@ -125,6 +127,18 @@ class SweepSettings(_Strict):
     """``object_store``: the driver decodes the data once and Ray ships it to every node;
     ``shared_path``: trials read ``data.root`` themselves (a filesystem every node mounts)."""
     space: dict[str, Param] = Field(default_factory=dict)
+    constraints: dict[str, str | float] = Field(default_factory=dict)
+    """``{params_m: "<= 10", latency_ms: "<= 5", val_dice: ">= 0.5"}`` (see ``rudratune.search.objectives``)."""
+
+    @field_validator("constraints")
+    @classmethod
+    def _parse_constraints(cls, value: dict[str, str | float]) -> dict[str, str | float]:
+        parse_constraints(value)
+        return value
+
+    @property
+    def constraint_list(self) -> tuple[Constraint, ...]:
+        return parse_constraints(self.constraints)
 
     @model_validator(mode="after")
     def _mode_matches_metric(self) -> SweepSettings:

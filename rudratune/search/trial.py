@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from rudratune.search.objectives import Constraint, first_violation
 from rudratune.train.loop import epoch_metrics
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
@@ -36,16 +39,30 @@ class TuneReporter(Callback):
         node_id: str = "",
         params: dict[str, Any] | None = None,
         checkpoint_every: int = 1,
+        constraints: Sequence[Constraint] = (),
+        required: Sequence[str] = (),
     ) -> None:
         self.resumed, self.node_id, self.checkpoint_every = resumed, node_id, checkpoint_every
         self.params = params or {}
         self.first_step_at: float | None = None
         self.cost: dict[str, float] = {}
+        self.constraints = [c for c in constraints if c.before_training]
+        self.required = required
 
     def before_fit(self, cost: dict[str, float]) -> str | None:
-        """Keeps the cost measured before fit, to report it with every epoch's metrics."""
+        """Keeps the cost measured before fit (reported with every epoch); refuses a trial that breaks a
+        cost constraint: it reports the cost and the reason once, and nothing trains."""
+        from ray import tune
+
         self.cost = dict(cost)
-        return None
+        broken = first_violation(self.constraints, cost)
+        if broken is None:
+            return None
+        reason = f"refused before training: {broken}"
+        # Tune, ASHA and the searcher expect their metrics in every result: NaN says "not measured"
+        missing = {key: math.nan for key in self.required if key not in cost}
+        tune.report({"epoch": 0, **missing, **cost, "refused": reason, "node_id": self.node_id})
+        return reason
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
@@ -84,11 +101,19 @@ def _maybe_inject_fault(epoch: int, resumed: bool, params: dict[str, Any]) -> No
             raise InjectedFault(f"test fault injected at epoch {epoch}")
 
 
-def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> None:
+def run_trial(
+    config: dict[str, Any],
+    *,
+    base: dict[str, Any],
+    data: Any,
+    constraints: Sequence[Constraint] = (),
+    required: Sequence[str] = (),
+) -> None:
     """Tune function trainable: overlay the suggested params on the base experiment and train.
 
     ``data`` is the decoded dataset from the driver (through Ray's object store), or None when the
-    sweep says the data folder is on a filesystem every node shares.
+    sweep says the data folder is on a filesystem every node shares. ``constraints`` on costs refuse
+    the trial before it trains; ``required`` are the metrics Tune's searcher and scheduler read.
     """
     import ray
     from ray import tune
@@ -113,6 +138,8 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
             resumed=resume_from is not None,
             node_id=ray.get_runtime_context().get_node_id(),
             params=config,
+            constraints=constraints,
+            required=required,
         )
         options = RunOptions(
             run_dir=Path(context.get_trial_dir()),

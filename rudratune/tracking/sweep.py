@@ -26,6 +26,8 @@ def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
     epoch = int(last_result.get("epoch", 0))
     if failed:
         return f"failed in epoch {epoch + 1}"
+    if last_result.get("refused"):
+        return str(last_result["refused"])
     if epoch >= max_epochs:
         return f"completed {epoch} epochs"
     if last_result.get("early_stopped"):
