@@ -31,6 +31,11 @@ def objective_names() -> list[str]:
     return [*TRAINED_DIRECTIONS, *COST_KEYS]
 
 
+def sweep_objectives(settings: Any) -> tuple[list[str], list[str]]:
+    """A sweep's objectives and their modes, the primary one first."""
+    return list(settings.objectives), list(settings.modes)
+
+
 _BOUND = re.compile(r"^\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 

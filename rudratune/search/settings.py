@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rudratune.search.objectives import Constraint, parse_constraints
+from rudratune.search.objectives import Constraint, direction_of, objective_names, parse_constraints
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "int_log_uniform", "q_uniform")
 
@@ -139,6 +139,53 @@ class SweepSettings(_Strict):
     @property
     def constraint_list(self) -> tuple[Constraint, ...]:
         return parse_constraints(self.constraints)
+
+    secondary: list[str] = Field(default_factory=list)
+    """The objectives after the first of ``metric: [val_dice, latency_ms]`` (the first stays ``metric``)."""
+    secondary_modes: list[Literal["min", "max"]] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_objectives(cls, data: Any) -> Any:
+        """``metric: [a, b]``, ``mode: [x, y]`` → ``metric: a``, ``mode: x``, ``secondary: [b]`` (+ modes)."""
+        if not isinstance(data, dict) or not isinstance(data.get("metric"), list):
+            return data
+        names, modes = data["metric"], data.get("mode")
+        if not names or not all(isinstance(n, str) for n in names):
+            raise ValueError("metric: give a metric name or a list of them, e.g. [val_dice, latency_ms]")
+        if modes is not None and (not isinstance(modes, list) or len(modes) != len(names)):
+            raise ValueError(
+                f"mode: give one mode per metric, e.g. {[direction_of(n) or 'min' for n in names]}"
+            )
+        data = {**data, "metric": names[0], "secondary": names[1:]}
+        if modes is not None:
+            data.update(mode=modes[0], secondary_modes=modes[1:])
+        return data
+
+    @model_validator(mode="after")
+    def _secondary_objectives(self) -> SweepSettings:
+        for i, name in enumerate(self.secondary):
+            expected = direction_of(name)
+            if expected is None:
+                raise ValueError(f"metric: unknown objective '{name}'; valid: {', '.join(objective_names())}")
+            if name == self.metric or self.secondary.count(name) > 1:
+                raise ValueError(f"metric: '{name}' is listed twice")
+            if i < len(self.secondary_modes) and self.secondary_modes[i] != expected:
+                raise ValueError(
+                    f"mode {self.secondary_modes[i]} makes no sense for {name}; use mode: {expected}"
+                )
+        if self.secondary_modes and len(self.secondary_modes) != len(self.secondary):
+            raise ValueError("mode: give one mode per metric")
+        return self
+
+    @property
+    def objectives(self) -> list[str]:
+        """Every objective, the primary one (which ASHA stops trials on) first."""
+        return [self.metric, *self.secondary]
+
+    @property
+    def modes(self) -> list[str]:
+        return [self.direction, *(direction_of(name) or "min" for name in self.secondary)]
 
     @model_validator(mode="after")
     def _mode_matches_metric(self) -> SweepSettings:
