@@ -57,11 +57,13 @@ def best_config(run_dir: str | Path) -> tuple[dict[str, Any], Path]:
         "sweep_dir": str(record.run_dir.resolve()),
         "trial_id": best["trial_id"],
         "metric": settings.metric,
+        f"best_{settings.metric}": float(best[f"best_{settings.metric}"]),
         "best_epoch": int(best["best_epoch"]),
         "best_val_loss": float(best["best_val_loss"]),
         "best_val_dice": float(best["best_val_dice"]),
         "checkpoint": best.get("checkpoint") or None,
         "params": params,
+        "searcher": record.searcher,
         "versions": versions(),
         "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -85,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         tmp.unlink(missing_ok=True)
         raise UserError(f"-o: cannot write {out} ({err.strerror})") from None
     p = cfg["provenance"]
+    metric = p["metric"]
     print(
-        f"wrote {out}: trial {p['trial_id']}, best val_loss {p['best_val_loss']:.6f} at epoch {p['best_epoch']}"
+        f"wrote {out}: trial {p['trial_id']}, best {metric} {p[f'best_{metric}']:.6f} at epoch {p['best_epoch']}"
     )
     return 0

@@ -12,7 +12,7 @@ from rudratune.config.experiment import load_experiment
 from rudratune.config.schema import ExperimentConfig
 from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
 
-TEST_KEYS = ("test_loss", "test_dice", "test_iou")
+TEST_KEYS = ("test_loss", "test_dice", "test_iou", "test_ref_loss")
 
 
 def make_loggers(cfg: ExperimentConfig, run_dir: Path, output_root: Path, run_name: str) -> list[Any]:
@@ -85,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
         close_loggers(loggers, failed=failed)
 
     best = result.best
-    print(f"best epoch {best.get('epoch')}: {fmt_metrics(best, ('val_loss', 'val_dice', 'val_iou'))}")
-    if cfg.provenance and "best_val_loss" in cfg.provenance:
+    print(
+        f"best epoch {best.get('epoch')}: {fmt_metrics(best, ('val_loss', 'val_dice', 'val_iou', 'val_ref_loss'))}"
+    )
+    if cfg.provenance and f"best_{cfg.provenance.get('metric')}" in cfg.provenance:
         _print_reproduction(cfg.provenance, result.history)
     print(f"outputs: {run_dir}")
     print("cost: " + "  ".join(f"{k} {v:.3f}" for k, v in result.cost.items()))
@@ -95,13 +97,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_reproduction(provenance: dict[str, Any], history: list[dict[str, float]]) -> None:
-    epoch = provenance.get("best_epoch")
+    """The sweep's metric at the trial's best epoch, retrained: the same value when the run reproduces."""
+    epoch, metric = provenance.get("best_epoch"), provenance["metric"]
     row = next((r for r in history if r["epoch"] == epoch), None)
-    if row is None or "val_loss" not in row:
+    if row is None or metric not in row:
         print(f"reproduction: epoch {epoch} of the sweep trial was not reached")
         return
-    diff = abs(row["val_loss"] - provenance["best_val_loss"])
+    expected = provenance[f"best_{metric}"]
+    diff = abs(row[metric] - expected)
     print(
-        f"reproduction: val_loss at epoch {epoch} = {row['val_loss']:.6f}, "
-        f"sweep trial {provenance.get('trial_id')}: {provenance['best_val_loss']:.6f} (|diff| {diff:.2e})"
+        f"reproduction: {metric} at epoch {epoch} = {row[metric]:.6f}, "
+        f"sweep trial {provenance.get('trial_id')}: {expected:.6f} (|diff| {diff:.2e})"
     )

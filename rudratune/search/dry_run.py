@@ -25,13 +25,9 @@ def draw(sweep: Sweep, samples: int) -> list[dict[str, Any]]:
     """The first ``samples`` suggestions of the sweep's own sampler (seeded), without training."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    searcher = sweep.settings.search.searcher
-    if searcher.name == "optuna":
-        sampler = optuna.samplers.TPESampler(seed=searcher.seed, n_startup_trials=searcher.n_startup_trials)
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=searcher.seed)
-    study = optuna.create_study(sampler=sampler)
+    from rudratune.search.runner import make_sampler
+
+    study = optuna.create_study(sampler=make_sampler(sweep.settings))
     fn = define_by_run(sweep)
     configs = []
     for _ in range(samples):
@@ -52,6 +48,14 @@ def dry_run(sweep: Sweep, *, samples: int) -> int:
           f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
           f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
           f"max_t {sweep.max_epochs} epochs")  # fmt: skip
+    args = settings.search.searcher.sampler_args(settings.search.num_samples)
+    print(
+        f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler "
+        + args["sampler"]
+        + "("
+        + ", ".join(f"{k}={v}" for k, v in args.items() if k != "sampler")
+        + ")"
+    )
     print("space:")
     for key in sweep.order:
         print(describe(key, sweep.space[key]))

@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from rudratune.train.cost import COST_KEYS
-
-TRAINED_DIRECTIONS = {"val_loss": "min", "val_dice": "max", "val_iou": "max"}
+from rudratune.train.metrics import METRICS
 
 
 def direction_of(metric: str) -> str | None:
     """``min`` or ``max`` for a metric a sweep can optimise or constrain; None for an unknown name."""
     if metric in COST_KEYS:
         return "min"
-    return TRAINED_DIRECTIONS.get(metric)
+    info = METRICS.get(metric)
+    return info.direction if info else None
 
 
 def objective_names() -> list[str]:
-    return [*TRAINED_DIRECTIONS, *COST_KEYS]
+    return [*METRICS, *COST_KEYS]
 
 
 def sweep_objectives(settings: Any) -> tuple[list[str], list[str]]:

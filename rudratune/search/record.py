@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from rudratune.errors import UserError
 from rudratune.search.settings import Param, SweepSettings
 from rudratune.search.space import Sweep
+from rudratune.train.metrics import METRICS
 
 RECORD = "sweep.json"
 RESULTS = "results.csv"
@@ -24,6 +26,8 @@ class SweepRecord:
     """Where Ray keeps the experiment (the run dir itself, or a path under --storage)."""
     output_root: str
     sweep: Sweep
+    searcher: dict[str, Any] = field(default_factory=dict)
+    """The sampler's class, every argument and the Optuna version, as recorded when the sweep started."""
 
     def save(self) -> None:
         payload = {
@@ -35,6 +39,8 @@ class SweepRecord:
             "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
             "order": list(self.sweep.order),
             "base": self.sweep.base,
+            "searcher": self.searcher or searcher_record(self.sweep),
+            "objective": objective_record(self.sweep),
         }
         tmp = self.run_dir / f".{RECORD}.tmp"
         tmp.write_text(json.dumps(payload, indent=2))
@@ -52,15 +58,39 @@ def load_record(run_dir: str | Path) -> SweepRecord:
         space = {k: Param.model_validate(v) for k, v in payload["space"].items()}
         sweep = Sweep(Path(payload["source"]), settings, payload["base"], space, tuple(payload["order"]))
         return SweepRecord(
-            payload["name"], run_dir, payload["experiment_path"], payload["output_root"], sweep
+            payload["name"],
+            run_dir,
+            payload["experiment_path"],
+            payload["output_root"],
+            sweep,
+            payload.get("searcher") or {},
         )
     except (ValueError, KeyError, TypeError) as err:
         raise UserError(f"{path}: unreadable sweep record ({type(err).__name__})") from None
 
 
+def searcher_record(sweep: Sweep) -> dict[str, Any]:
+    """The sampler and every argument it is built with, and the Optuna version that builds it."""
+    search = sweep.settings.search
+    return {**search.searcher.sampler_args(search.num_samples), "optuna": metadata.version("optuna")}
+
+
+def objective_record(sweep: Sweep) -> dict[str, Any]:
+    """What trials are ranked by, and the definition of every metric they report."""
+    settings = sweep.settings
+    return {
+        "metric": settings.metric,
+        "mode": settings.direction,
+        "ranked_by": settings.rank_metric,
+        "metrics": {name: info.meaning for name, info in METRICS.items()},
+    }
+
+
 def record_for(run_dir: Path, sweep: Sweep, *, storage: str | None, output_root: Path) -> SweepRecord:
     experiment_path = f"{storage.rstrip('/')}/{run_dir.name}" if storage else str(run_dir.resolve())
-    return SweepRecord(run_dir.name, run_dir, experiment_path, str(output_root.resolve()), sweep)
+    return SweepRecord(
+        run_dir.name, run_dir, experiment_path, str(output_root.resolve()), sweep, searcher_record(sweep)
+    )
 
 
 def param_columns(sweep: Sweep) -> list[str]:

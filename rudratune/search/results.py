@@ -12,9 +12,15 @@ from rudratune.search.objectives import first_violation
 from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
 from rudratune.tracking.sweep import stop_reason
 from rudratune.train.cost import COST_KEYS
+from rudratune.train.metrics import METRICS, running_best_key
 
 FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
-         "last_val_loss", "last_val_dice", *COST_KEYS, "feasible", "violation", "checkpoint", "trial_dir", "error")  # fmt: skip
+         "best_val_iou", "best_val_ref_loss", "last_val_loss", "last_val_dice", "last_val_ref_loss",
+         *COST_KEYS, "feasible", "violation", "checkpoint", "trial_dir", "error")  # fmt: skip
+"""``best_<metric>``: the best value over the trial's epochs (the running best at its last epoch), for
+every metric of ``METRICS``; ``best_epoch``: the epoch with the best value of the sweep's metric;
+``params_m``, ``latency_ms``, ``peak_mem_mb``: the model's cost, measured once before training;
+``feasible``: every constraint held (``violation``: the first that did not)."""
 
 
 def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[dict[str, Any]]:
@@ -40,14 +46,12 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
         if rows_:
             pick = min if settings.direction == "min" else max
             best = pick(rows_, key=lambda r: r.get(settings.metric, math.nan))
-            row.update(
-                best_epoch=int(best["epoch"]),
-                best_val_loss=min(r["val_loss"] for r in rows_),
-                best_val_dice=max(r["val_dice"] for r in rows_),
-                last_val_loss=rows_[-1]["val_loss"],
-                last_val_dice=rows_[-1]["val_dice"],
-            )
-            row[f"best_{settings.metric}"] = best[settings.metric]
+            row["best_epoch"] = int(best["epoch"])
+            for name, info in METRICS.items():
+                values = [r[name] for r in rows_ if _number(r.get(name))]
+                if values:
+                    row[running_best_key(name)] = (min if info.direction == "min" else max)(values)
+                    row[f"last_{name}"] = rows_[-1].get(name)
         best_ckpt = _best_checkpoint(result, settings.metric, settings.direction)
         if best_ckpt:
             row["checkpoint"] = best_ckpt
@@ -57,6 +61,10 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
         row.update({key: config.get(key, "") for key in record.sweep.order})
         rows.append(row)
     return rows
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not math.isnan(value)
 
 
 def _best_checkpoint(result: Any, metric: str, mode: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
 from rudratune.search.record import SweepRecord
-from rudratune.search.settings import Resources
+from rudratune.search.settings import Resources, SweepSettings
 from rudratune.search.space import define_by_run, grid_points
 from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
+from rudratune.train.cost import COST_KEYS
 
 
 @dataclass
@@ -21,7 +23,7 @@ class Outcome:
     grid: Any
     tracker: Any
     out_of_time: bool = False
-    """The sweep's time budget ran out (unfinished trials are then expected, not an interruption)."""
+    """The sweep's time or trial-epoch budget ran out (unfinished trials are then expected, not an interruption)."""
     fail_fast: bool = False
 
 
@@ -82,24 +84,33 @@ def resources_for(settings: Any) -> dict[str, float]:
     return {"cpu": cpu, "gpu": min(gpu, 1.0)}
 
 
-def build_searcher(record: SweepRecord) -> Any:
+def make_sampler(settings: SweepSettings) -> Any:
+    """The Optuna sampler the sweep's settings describe, built from exactly the recorded arguments."""
     import optuna
+
+    args = settings.search.searcher.sampler_args(settings.search.num_samples)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cls = getattr(optuna.samplers, args["sampler"])
+    with (
+        warnings.catch_warnings()
+    ):  # multivariate and group are "experimental" in Optuna 5; chosen on purpose
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return cls(**{k: v for k, v in args.items() if k != "sampler"})
+
+
+def build_searcher(record: SweepRecord) -> Any:
     from ray.tune.search import ConcurrencyLimiter
 
     from rudratune.search.searcher import ConstrainedOptunaSearch
 
     sweep = record.sweep
-    cfg = sweep.settings.search.searcher
-    if cfg.name == "optuna":
-        sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials)
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = make_sampler(sweep.settings)
     searcher = ConstrainedOptunaSearch(
         constraints=sweep.settings.constraint_list,
         space=define_by_run(sweep),
-        metric=sweep.settings.metric,
-        mode=sweep.settings.direction,
+        # several objectives: lists (Ray's OptunaSearch then makes a multi-objective study)
+        metric=sweep.settings.tune_objectives if sweep.settings.secondary else sweep.settings.rank_metric,
+        mode=sweep.settings.modes if sweep.settings.secondary else sweep.settings.direction,
         sampler=sampler,
         points_to_evaluate=grid_points(sweep) or None,
     )
@@ -119,6 +130,20 @@ def build_scheduler(record: SweepRecord) -> Any:
         grace_period=min(cfg.grace_period, max_t),
         reduction_factor=cfg.reduction_factor,
     )
+
+
+def build_stopper(settings: SweepSettings) -> Any:
+    budget = settings.search.budget_trial_epochs
+    if budget is None:
+        return None
+    from rudratune.search.budget import TrialEpochBudget  # imports Ray: loaded only when a sweep runs
+
+    return TrialEpochBudget(budget)
+
+
+def epochs_used(grid: Any) -> int:
+    """Trial-epochs the sweep ran: the last reported epoch of every trial, summed."""
+    return sum(int((result.metrics or {}).get("epoch", 0)) for result in grid or [])
 
 
 def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
@@ -223,14 +248,16 @@ def execute(
             base=sweep.base,
             data=data,
             constraints=settings.constraint_list,
-            required=(settings.metric,),
+            required=tuple(k for k in settings.tune_objectives if k not in COST_KEYS),
         ),
         res,
     )
     tracker = build_tracker(record, resume=resume)
     callbacks = [
         tracker,
-        LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples),
+        LiveTable(
+            metric=settings.rank_metric, mode=settings.direction, num_samples=settings.search.num_samples
+        ),
     ]
 
     if resume:
@@ -248,7 +275,7 @@ def execute(
                 search_alg=build_searcher(record),
                 scheduler=build_scheduler(record),
                 num_samples=settings.search.num_samples,
-                metric=settings.metric,
+                metric=settings.rank_metric,  # ASHA ranks on the running best, as the searcher does
                 mode=settings.direction,
                 time_budget_s=settings.search.time_budget_s,
                 reuse_actors=reuse_actors,
@@ -257,6 +284,7 @@ def execute(
                 name=name,
                 storage_path=storage,
                 callbacks=callbacks,
+                stop=build_stopper(settings),
                 verbose=0,
                 checkpoint_config=tune.CheckpointConfig(
                     num_to_keep=settings.checkpoints.num_to_keep,
@@ -274,7 +302,7 @@ def execute(
                 ),
             ),
         )
-    budget = settings.search.time_budget_s
+    budget, epoch_budget = settings.search.time_budget_s, settings.search.budget_trial_epochs
     start = time.monotonic()
     try:
         grid = tuner.fit()
@@ -288,6 +316,7 @@ def execute(
     return Outcome(
         grid,
         tracker,
-        out_of_time=budget is not None and time.monotonic() - start >= budget,
+        out_of_time=(budget is not None and time.monotonic() - start >= budget)
+        or (epoch_budget is not None and epochs_used(grid) >= epoch_budget),
         fail_fast=fail_fast,
     )

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rudratune.search.objectives import Constraint, direction_of, objective_names, parse_constraints
+from rudratune.train.metrics import METRICS, running_best_key
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "int_log_uniform", "q_uniform")
 
@@ -81,10 +82,42 @@ class Param(_Strict):
 
 
 class SearcherSettings(_Strict):
-    name: Literal["optuna", "random"] = "optuna"
+    name: Literal["optuna", "nsga2", "random"] = "optuna"
+    """``optuna``: TPE; ``nsga2``: Optuna's NSGA-II (multi-objective, evolutionary); ``random``."""
     seed: int = 42
-    n_startup_trials: int = Field(5, ge=1)
-    """Random trials before TPE starts modelling (optuna only)."""
+    n_startup_trials: int | None = Field(None, ge=1)
+    """Random trials before TPE starts modelling (optuna only); unset: ``default_startup_trials``."""
+
+    def sampler_args(self, num_samples: int) -> dict[str, Any]:
+        """The Optuna sampler's class and every argument it is built with (recorded in sweep.json)."""
+        if self.name == "random":
+            return {"sampler": "RandomSampler", "seed": self.seed}
+        if self.name == "nsga2":  # generations of a few trials: a sweep here has tens, not thousands
+            return {
+                "sampler": "NSGAIISampler",
+                "seed": self.seed,
+                "population_size": nsga2_population(num_samples),
+            }
+        startup = self.n_startup_trials or default_startup_trials(num_samples)
+        return {
+            "sampler": "TPESampler",
+            "seed": self.seed,
+            "n_startup_trials": startup,
+            "multivariate": True,  # models the joint density: the loss, the net and the lr interact
+            "group": True,  # one model per conditional branch (e.g. loss.gamma only with DiceFocalLoss)
+            "constant_liar": True,  # concurrent trials count as bad until reported: no near-duplicates
+            "n_ei_candidates": 24,
+        }
+
+
+def nsga2_population(num_samples: int) -> int:
+    """A third of the trials, at least 4 and at most 50 (Optuna's default): three or more generations."""
+    return max(4, min(50, num_samples // 3))
+
+
+def default_startup_trials(num_samples: int) -> int:
+    """A fifth of the trials, at least 4 (TPE needs a few points per side) and at most 10 (Optuna's default)."""
+    return max(4, min(10, num_samples // 5))
 
 
 class TrialSchedulerSettings(_Strict):
@@ -97,6 +130,8 @@ class SearchSettings(_Strict):
     num_samples: int = Field(16, ge=1)
     max_concurrent: int = Field(2, ge=1)
     time_budget_s: float | None = Field(None, gt=0)
+    budget_trial_epochs: int | None = Field(None, ge=1)
+    """Stop the sweep once its trials have run this many epochs in all (a compute budget)."""
     searcher: SearcherSettings = SearcherSettings()
     scheduler: TrialSchedulerSettings = TrialSchedulerSettings()
 
@@ -116,7 +151,8 @@ class CheckpointSettings(_Strict):
 class SweepSettings(_Strict):
     experiment: str
     name: str | None = None
-    metric: Literal["val_loss", "val_dice", "val_iou"] = "val_loss"
+    metric: str = "val_dice"
+    """What trials are ranked by: a name in ``rudratune.train.metrics.METRICS``."""
     mode: Literal["min", "max"] | None = None
     search: SearchSettings = SearchSettings()
     resources: Resources | Literal["auto"] = Resources()
@@ -187,16 +223,33 @@ class SweepSettings(_Strict):
     def modes(self) -> list[str]:
         return [self.direction, *(direction_of(name) or "min" for name in self.secondary)]
 
+    @property
+    def tune_objectives(self) -> list[str]:
+        """The reported keys the searcher is told: running bests of trained metrics, costs as measured."""
+        return [running_best_key(n) if n in METRICS else n for n in self.objectives]
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in METRICS:
+            raise ValueError(f"unknown metric '{value}'; valid: {', '.join(METRICS)}")
+        return value
+
     @model_validator(mode="after")
     def _mode_matches_metric(self) -> SweepSettings:
-        expected = "min" if self.metric == "val_loss" else "max"
+        expected = METRICS[self.metric].direction
         if self.mode is not None and self.mode != expected:
             raise ValueError(f"mode {self.mode} makes no sense for {self.metric}; use mode: {expected}")
         return self
 
     @property
     def direction(self) -> str:
-        return self.mode or ("min" if self.metric == "val_loss" else "max")
+        return METRICS[self.metric].direction
+
+    @property
+    def rank_metric(self) -> str:
+        """What ASHA and the searcher rank trials by: the running best of ``metric`` (``best_val_dice``)."""
+        return running_best_key(self.metric)
 
 
 SWEEP_KEYS = tuple(SweepSettings.model_fields)

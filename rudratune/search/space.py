@@ -13,6 +13,7 @@ from rudratune.config.load import apply_overrides, read_yaml, validate_model
 from rudratune.config.schema import ExperimentConfig, known_keys
 from rudratune.errors import UserError, did_you_mean
 from rudratune.search.settings import SWEEP_KEYS, Param, SweepSettings
+from rudratune.train.metrics import METRICS, comparable_metrics
 
 _ABSENT = object()
 MAX_COMBINATIONS = 5000
@@ -91,6 +92,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     base = overlay(base, constants)
     space = {k: p for k, p in space.items() if k not in constants}
     order = _dependency_order(space, path)
+    _check_comparable(settings, space, path)
     if settings.data_transfer == "shared_path" and base["data"]["root"] is None:
         raise UserError(f"{path}: data_transfer: shared_path needs data.root, a folder every node mounts")
     sweep = Sweep(path, settings, base, space, order)
@@ -122,6 +124,19 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
                 raise UserError(
                     f"{path}: space.{key}.when: {cond_key} never takes {unknown[0]!r}; its values: {choices}"
                 )
+
+
+def _check_comparable(settings: SweepSettings, space: dict[str, Param], path: Path) -> None:
+    """Refuse to rank trials by a metric whose scale changes with the loss while the space varies the loss."""
+    if not METRICS[settings.metric].depends_on_loss:
+        return
+    varied = next((key for key in space if key.split(".")[0] == "loss"), None)
+    if varied is not None:
+        raise UserError(
+            f"{path}: metric: {settings.metric} depends on the training loss, and space.{varied} varies "
+            f"the loss, so trials would be ranked on different scales; use a comparable metric: "
+            f"{', '.join(comparable_metrics())}"
+        )
 
 
 def _dependency_order(space: dict[str, Param], path: Path) -> tuple[str, ...]:

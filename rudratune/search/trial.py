@@ -16,7 +16,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from rudratune.search.objectives import Constraint, first_violation
-from rudratune.train.loop import epoch_metrics
+from rudratune.train.loop import History
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
 FAULT_ENV = "RUDRATUNE_TEST_FAULT"
@@ -29,8 +29,12 @@ class InjectedFault(RuntimeError):
 
 
 class TuneReporter(Callback):
-    """Reports val_loss, val_dice, val_iou, epoch and the model's cost to Tune after each epoch, with a
-    checkpoint."""
+    """Reports each epoch's metrics, their running bests (``best_val_dice``, ...) and the model's cost to
+    Tune, with a checkpoint.
+
+    The row is the one ``History`` (the first callback of ``train()``) has just appended, so the running
+    best survives a resume from checkpoint: ASHA ranks on it, and the searcher is told the same value.
+    """
 
     def __init__(
         self,
@@ -73,8 +77,9 @@ class TuneReporter(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         from ray import tune
 
+        history = next(cb for cb in trainer.callbacks if isinstance(cb, History))
         row = {
-            **epoch_metrics(trainer),
+            **history.rows[-1],
             **self.cost,
             "early_stopped": bool(trainer.should_stop),
             "first_step_at": self.first_step_at,

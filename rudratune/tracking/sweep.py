@@ -17,7 +17,8 @@ from ray.tune import Callback
 from rudratune.tracking.common import flat_params
 from rudratune.train.cost import COST_KEYS
 
-METRIC_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou", "lr")
+METRIC_PREFIXES = ("train_", "val_", "best_")
+"""A trial's reported keys that trackers log: its metrics, their running bests and ``lr``."""
 
 
 def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
@@ -126,7 +127,11 @@ class SweepTracker(Callback):
         from mlflow.entities import Metric
 
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
-        metrics = {k: float(result[k]) for k in METRIC_KEYS if k in result}
+        metrics = {
+            k: float(v)
+            for k, v in result.items()
+            if (k.startswith(METRIC_PREFIXES) or k == "lr") and isinstance(v, (int, float))
+        }
         run_id = self._runs.get(trial.trial_id)
         now = int(time.time() * 1000)
         if run_id is not None:

@@ -18,9 +18,10 @@ from rudratune.registry.losses import build_loss
 from rudratune.registry.models import build_model
 from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
+from rudratune.train.metrics import METRICS, running_best_key
 from rudratune.train.module import SegmentationModule
 
-EPOCH_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou")
+EPOCH_KEYS = ("train_loss", *METRICS)
 
 
 def epoch_metrics(trainer: L.Trainer) -> dict[str, float]:
@@ -35,14 +36,30 @@ def epoch_metrics(trainer: L.Trainer) -> dict[str, float]:
     return row
 
 
+def with_running_best(row: dict[str, float], previous: dict[str, float] | None) -> dict[str, float]:
+    """``row`` plus ``best_<metric>``: the best value of each metric up to this epoch (a running min or max)."""
+    out = dict(row)
+    for name, info in METRICS.items():
+        if name not in row:
+            continue
+        key = running_best_key(name)
+        earlier = (previous or {}).get(key)
+        pick = min if info.direction == "min" else max
+        out[key] = row[name] if earlier is None else pick(earlier, row[name])
+    return out
+
+
 class History(Callback):
-    """Keeps one row of metrics per epoch; part of the checkpoint, so a resumed run keeps its past."""
+    """Keeps one row of metrics per epoch, with the running best of each metric (``best_val_dice``, ...).
+
+    Part of the checkpoint, so a resumed run keeps its past and its running bests.
+    """
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.rows.append(epoch_metrics(trainer))
+        self.rows.append(with_running_best(epoch_metrics(trainer), self.rows[-1] if self.rows else None))
 
     def state_dict(self) -> dict[str, Any]:
         return {"rows": self.rows}

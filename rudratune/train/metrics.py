@@ -1,4 +1,4 @@
-"""Per-image Dice and IoU on thresholded predictions.
+"""Per-image Dice and IoU on thresholded predictions, the fixed reference loss, and the table of metrics.
 
 Convention for empty masks: when the ground truth and the prediction are both empty, Dice and IoU are 1
 (a correct "no pores" answer); when only one of them is empty, both are 0. Scores are computed per image and
@@ -7,7 +7,53 @@ then averaged, so small-pore images weigh as much as large-pore ones.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
+from torch.nn import functional as F
+
+REF_DICE_WEIGHT = 0.5
+REF_BCE_WEIGHT = 0.5
+REF_SMOOTH = 1.0
+REFERENCE_LOSS = (
+    f"val_ref_loss = {REF_DICE_WEIGHT} * (1 - soft Dice) + {REF_BCE_WEIGHT} * BCE, on sigmoid(logits) "
+    f"against the 0/1 mask; soft Dice = (2 sum(p t) + {REF_SMOOTH:g}) / (sum p + sum t + {REF_SMOOTH:g}) "
+    "per image, averaged over images; BCE = mean binary cross-entropy with logits over every pixel. "
+    "Fixed: the same for every trial, whatever loss it trains with."
+)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A validation figure a sweep can rank by."""
+
+    name: str
+    direction: Literal["min", "max"]
+    depends_on_loss: bool
+    """True when its value depends on the training loss (so trials with different losses are not comparable)."""
+    meaning: str
+
+
+METRICS: dict[str, MetricInfo] = {
+    info.name: info
+    for info in (
+        MetricInfo("val_loss", "min", True, "the trial's own training loss on the validation split"),
+        MetricInfo("val_dice", "max", False, "mean per-image Dice of the thresholded prediction (0.5)"),
+        MetricInfo("val_iou", "max", False, "mean per-image IoU of the thresholded prediction (0.5)"),
+        MetricInfo("val_ref_loss", "min", False, REFERENCE_LOSS),
+    )
+}
+"""The one place that says which metrics exist, their direction and whether they depend on the loss."""
+
+
+def comparable_metrics() -> list[str]:
+    return [name for name, info in METRICS.items() if not info.depends_on_loss]
+
+
+def running_best_key(metric: str) -> str:
+    """The key under which a trial reports the best value of ``metric`` so far (what ASHA ranks on)."""
+    return f"best_{metric}"
 
 
 def dice_iou(
@@ -23,3 +69,13 @@ def dice_iou(
     dice = torch.where(both_empty, torch.ones_like(inter), 2 * inter / (p + t).clamp_min(1))
     iou = torch.where(both_empty, torch.ones_like(inter), inter / union.clamp_min(1))
     return dice, iou
+
+
+def reference_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The fixed reference loss (see ``REFERENCE_LOSS``), a scalar, for (B, 1, H, W) logits and targets."""
+    logits, truth = logits.float(), (target > 0.5).float()
+    probs = torch.sigmoid(logits).flatten(1)
+    flat = truth.flatten(1)
+    soft_dice = (2 * (probs * flat).sum(1) + REF_SMOOTH) / (probs.sum(1) + flat.sum(1) + REF_SMOOTH)
+    bce = F.binary_cross_entropy_with_logits(logits, truth)
+    return REF_DICE_WEIGHT * (1 - soft_dice.mean()) + REF_BCE_WEIGHT * bce

@@ -9,7 +9,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from rudratune.train.metrics import dice_iou
+from rudratune.train.metrics import dice_iou, reference_loss
 
 
 class NonFiniteLossError(RuntimeError):
@@ -62,6 +62,9 @@ class SegmentationModule(L.LightningModule):
             prog_bar=stage != "train",
         )
         self.log(f"{stage}_iou", iou.mean(), on_step=False, on_epoch=True, batch_size=size)
+        if stage != "train":  # the fixed reference loss: comparable across trials whatever their loss
+            ref = reference_loss(logits.detach(), y)
+            self.log(f"{stage}_ref_loss", ref, on_step=False, on_epoch=True, batch_size=size)
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from rudratune.search.dry_run import draw
@@ -29,6 +30,16 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
 
     rows = read_rows(run_dir)
     assert len(rows) == 6
+    for r in rows:  # the reference loss and the running best, for every trial
+        assert float(r["best_val_ref_loss"]) > 0 and 0 <= float(r["best_val_dice"]) <= 1
+    for result_json in run_dir.glob("*/result.json"):  # each trial reported its running best every epoch
+        reported = [json.loads(line) for line in result_json.read_text().splitlines() if line.strip()]
+        running = [max(r["val_dice"] for r in reported[: i + 1]) for i in range(len(reported))]
+        assert [r["best_val_dice"] for r in reported] == running
+        assert all("val_ref_loss" in r and "val_loss" in r for r in reported)
+    record = json.loads((run_dir / "sweep.json").read_text())
+    assert record["searcher"]["sampler"] == "TPESampler" and record["searcher"]["multivariate"] is True
+    assert record["searcher"]["optuna"] and record["objective"]["ranked_by"] == "best_val_dice"
     assert all(r["status"] == "TERMINATED" for r in rows)
     assert sum(r["reason"].startswith("stopped by ASHA") for r in rows) >= 1
     for r in rows:  # Optuna's suggestions respect bounds and conditionals
@@ -45,7 +56,7 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
 
     parents, children = mlflow_runs(out)
     assert len(parents) == 1 and len(children) == 6
-    assert parents[0].info.status == "FINISHED" and "best_val_loss" in parents[0].data.metrics
+    assert parents[0].info.status == "FINISHED" and "best_val_dice" in parents[0].data.metrics
     client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
     by_trial = {c.data.tags["rudratune.trial_id"]: c for c in children}
     for r in rows:
@@ -66,6 +77,8 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
     exported = tmp_path / "best.yaml"
     result = cli("--output-root", str(out), "export", str(run_dir), "-o", str(exported))
     assert result.returncode == 0, result.stderr
+    provenance = yaml.safe_load(exported.read_text())["provenance"]
+    assert provenance["searcher"] == record["searcher"]
     retrain = cli("--output-root", str(out), "train", str(exported), "-q", "tracking.wandb=false")
     assert retrain.returncode == 0, retrain.stderr
     match = re.search(r"\|diff\| ([0-9.e+-]+)", retrain.stdout)

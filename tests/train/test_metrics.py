@@ -1,6 +1,14 @@
-import torch
+from __future__ import annotations
 
-from rudratune.train.metrics import dice_iou
+import lightning as L
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from rudratune.registry.losses import build_loss
+from rudratune.train.loop import with_running_best
+from rudratune.train.metrics import METRICS, comparable_metrics, dice_iou, reference_loss, running_best_key
+from rudratune.train.module import SegmentationModule
 
 
 def test_dice_and_iou_per_image_with_empty_mask_convention() -> None:
@@ -12,3 +20,69 @@ def test_dice_and_iou_per_image_with_empty_mask_convention() -> None:
     dice, iou = dice_iou(logits, target)
     assert torch.allclose(dice, torch.tensor([2 * 4 / 12, 1.0, 0.0]))
     assert torch.allclose(iou, torch.tensor([4 / 8, 1.0, 0.0]))
+
+
+def test_reference_loss_matches_its_definition() -> None:
+    target = torch.zeros(2, 1, 4, 4)
+    target[0, 0, :2] = 1
+    logits = torch.linspace(-3, 3, 32).reshape(2, 1, 4, 4)
+    p = torch.sigmoid(logits).flatten(1)
+    t = target.flatten(1)
+    soft_dice = (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)
+    bce = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean()
+    expected = 0.5 * (1 - soft_dice.mean()) + 0.5 * bce
+    assert torch.allclose(reference_loss(logits, target), expected, atol=1e-6)
+    confident = torch.where(target > 0, 20.0, -20.0)
+    assert reference_loss(confident, target) < 1e-6
+
+
+def _validate(loss_name: str, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    torch.manual_seed(0)
+    net = nn.Conv2d(3, 1, 3, padding=1)  # the same weights for every loss: the same predictions
+    module = SegmentationModule(
+        net,
+        build_loss(loss_name, {}),
+        optimizer=lambda params: torch.optim.SGD(params, lr=0.1),
+        scheduler=lambda opt: None,
+    )
+    trainer = L.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    (metrics,) = trainer.validate(module, DataLoader(TensorDataset(x, y), batch_size=3), verbose=False)
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def test_reference_loss_is_identical_across_training_losses() -> None:
+    generator = torch.Generator().manual_seed(1)
+    x = torch.rand(6, 3, 16, 16, generator=generator)
+    y = (torch.rand(6, 1, 16, 16, generator=generator) > 0.6).float()
+    by_loss = {name: _validate(name, x, y) for name in ("DiceLoss", "DiceFocalLoss", "BCEWithLogits")}
+    torch.manual_seed(0)
+    direct = float(reference_loss(nn.Conv2d(3, 1, 3, padding=1)(x).detach(), y))
+    for metrics in by_loss.values():
+        assert abs(metrics["val_ref_loss"] - direct) < 1e-5  # the same number whatever the training loss
+        assert metrics["val_dice"] == by_loss["DiceLoss"]["val_dice"]
+    losses = sorted(m["val_loss"] for m in by_loss.values())
+    assert losses[-1] - losses[0] > 0.05  # while each trial's own val_loss differs in scale
+
+
+def test_running_best_follows_each_metrics_direction() -> None:
+    rows, previous = [], None
+    for dice, ref in ((0.3, 0.6), (0.5, 0.7), (0.4, 0.5)):
+        previous = with_running_best(
+            {"epoch": len(rows) + 1, "val_dice": dice, "val_ref_loss": ref}, previous
+        )
+        rows.append(previous)
+    assert [r["best_val_dice"] for r in rows] == [0.3, 0.5, 0.5]
+    assert [r["best_val_ref_loss"] for r in rows] == [0.6, 0.6, 0.5]
+    assert running_best_key("val_dice") == "best_val_dice"
+
+
+def test_metric_table_says_which_metrics_depend_on_the_loss() -> None:
+    assert comparable_metrics() == ["val_dice", "val_iou", "val_ref_loss"]
+    assert {m: i.direction for m, i in METRICS.items()} == {
+        "val_loss": "min",
+        "val_dice": "max",
+        "val_iou": "max",
+        "val_ref_loss": "min",
+    }
