@@ -53,6 +53,7 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
         >>> write_report(load_record("runs/qs"), log=False)
         PosixPath('runs/qs/report.html')
     """
+    from rudratune.report.pareto import pareto_section
     from rudratune.search.results import ranked, read_results
 
     settings = record.sweep.settings
@@ -63,6 +64,7 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
     out.mkdir(exist_ok=True)
     sections = [
         Section("Best trials", table=top_table(scored[:TOP], record)),
+        pareto_section(record, rows, out),
         curves_section(record, rows, best, out),
         parallel_section(record, scored, out),
         importance_section(record, scored, out),
@@ -139,10 +141,18 @@ def top_table(rows: list[dict[str, Any]], record: SweepRecord) -> str:
     if not rows:
         return "<p class=note>No trial reported a result.</p>"
     keys = list(record.sweep.order)
-    header = ["trial", "best val_loss", "best val Dice", "best epoch", "how it ended", *keys]
-    fixed = ("trial_id", "best_val_loss", "best_val_dice", "best_epoch", "reason")
+    header = [
+        "trial",
+        "best val_loss",
+        "best val Dice",
+        "best epoch",
+        "params_m",
+        "latency_ms",
+        "how it ended",
+    ]
+    fixed = ("trial_id", "best_val_loss", "best_val_dice", "best_epoch", "params_m", "latency_ms", "reason")
     cells = [[r.get(k, "") for k in (*fixed, *keys)] for r in rows]
-    return _table(header, cells, numeric=frozenset({1, 2, 3}), mark=0)
+    return _table([*header, *keys], cells, numeric=frozenset({1, 2, 3, 4, 5}), mark=0)
 
 
 def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict | None, out: Path) -> Section:
