@@ -52,6 +52,8 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
         best = best_rows[0]
         print(f"best trial {best['trial_id']}: val_loss {best.get('best_val_loss', float('nan')):.4f}, "
               f"best val Dice {best.get('best_val_dice', float('nan')):.4f} (epoch {best.get('best_epoch')})")  # fmt: skip
+    if settings.secondary:
+        print_front(rows, settings, outcome.tracker)
     print(f"results: {results}")
     print(f"disk used by the sweep: {_human(disk_usage(record.run_dir))}")
     if report and best_rows:
@@ -65,6 +67,24 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
     if len(rows) < settings.search.num_samples:
         print(f"{len(rows)} of {settings.search.num_samples} trials ran within the time budget")
     return 0 if best_rows else 1
+
+
+def print_front(rows: list[dict[str, Any]], settings: Any, tracker: Any) -> None:
+    """The Pareto front of a multi-objective sweep, printed and tagged on the MLflow parent run."""
+    from rudratune.search.objectives import pareto_front, trained_value
+
+    front = pareto_front(rows, settings.objectives, settings.modes)
+    names = ", ".join(settings.objectives)
+    points = [
+        f"{r['trial_id']} ({', '.join(f'{trained_value(r, k):.4g}' for k in settings.objectives)})"
+        for r in front
+    ]
+    print(f"Pareto front ({names}), {len(front)} trial(s): {'; '.join(points) or 'none'}")
+    if tracker.client is not None and tracker.parent_run_id is not None:
+        tracker.client.set_tag(
+            tracker.parent_run_id, "rudratune.pareto_front", ",".join(r["trial_id"] for r in front)
+        )
+        tracker.client.log_metric(tracker.parent_run_id, "pareto_front_size", len(front))
 
 
 def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:

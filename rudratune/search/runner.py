@@ -217,6 +217,9 @@ def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, sta
     client, run_id = tracker.client, tracker.parent_run_id
     if best:
         client.log_metric(run_id, f"best_{metric}", float(best[f"best_{metric}"]))
+        for key in COST_KEYS:  # the best trial's cost, beside its score
+            if best.get(key) is not None:
+                client.log_metric(run_id, key, float(best[key]))
         client.set_tag(run_id, "rudratune.best_trial", best["trial_id"])
     client.set_terminated(run_id, status)
 

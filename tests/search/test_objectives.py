@@ -24,7 +24,11 @@ def test_constraint_violation_follows_optunas_sign(
     [
         ("params_m", "< 10", "params_m: '< 10' is not a constraint; write '<= NUMBER' or '>= NUMBER'"),
         ("params_m", "ten", "params_m: 'ten' is not a constraint"),
-        ("flops", "<= 1", "'flops' cannot be constrained; valid keys: val_loss, val_dice, val_iou, val_ref_loss, params_m"),
+        (
+            "flops",
+            "<= 1",
+            "'flops' cannot be constrained; valid keys: val_loss, val_dice, val_iou, val_ref_loss, params_m",
+        ),
     ],
 )
 def test_bad_constraints_say_what_is_valid(key: str, text: str, message: str) -> None:
