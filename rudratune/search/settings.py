@@ -193,6 +193,11 @@ class SweepSettings(_Strict):
             raise ValueError(
                 f"mode: give one mode per metric, e.g. {[direction_of(n) or 'min' for n in names]}"
             )
+        if names[0] not in METRICS:
+            raise ValueError(
+                f"metric: the first metric is the one ASHA stops trials on, so it must be trained: "
+                f"{', '.join(METRICS)} (got '{names[0]}'; list costs after it)"
+            )
         data = {**data, "metric": names[0], "secondary": names[1:]}
         if modes is not None:
             data.update(mode=modes[0], secondary_modes=modes[1:])
