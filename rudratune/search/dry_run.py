@@ -56,6 +56,14 @@ def dry_run(sweep: Sweep, *, samples: int) -> int:
         + ", ".join(f"{k}={v}" for k, v in args.items() if k != "sampler")
         + ")"
     )
+    if settings.secondary:
+        print(f"objectives {settings.objectives} ({', '.join(settings.modes)}), optimised jointly; "
+              f"ASHA stops trials on {settings.rank_metric}")  # fmt: skip
+    if settings.constraints:
+        before = [str(c) for c in settings.constraint_list if c.before_training]
+        after = [str(c) for c in settings.constraint_list if not c.before_training]
+        print(f"constraints: checked before training: {', '.join(before) or 'none'}; "
+              f"at a trial's end: {', '.join(after) or 'none'}")  # fmt: skip
     print("space:")
     for key in sweep.order:
         print(describe(key, sweep.space[key]))

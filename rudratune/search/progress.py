@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Any
@@ -37,7 +38,7 @@ class LiveTable(Callback):
         counts: dict[str, int] = {}
         for t in trials:
             counts[t.status] = counts.get(t.status, 0) + 1
-        scored = [t for t in trials if self.metric in (t.last_result or {})]
+        scored = [t for t in trials if _number((t.last_result or {}).get(self.metric))]
         pick = min if self.mode == "min" else max
         best = pick(scored, key=lambda t: t.last_result[self.metric], default=None)
         status = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
@@ -47,13 +48,20 @@ class LiveTable(Callback):
                 f"  best {best.trial_id}: {self.metric} {best.last_result[self.metric]:.4f}  {_params(best)}"
             )
         for t in trials:
-            if t.status == "RUNNING" and "epoch" in (t.last_result or {}):
-                r = t.last_result
+            r = t.last_result or {}
+            if r.get("refused"):
+                lines.append(f"  {t.trial_id} {r['refused']}  {_params(t)}")
+            elif t.status == "RUNNING" and "epoch" in r:
                 lines.append(
                     f"  {t.trial_id} epoch {r.get('epoch', '?')}: val_loss {r.get('val_loss', float('nan')):.4f} "
                     f"val_dice {r.get('val_dice', float('nan')):.4f}  {_params(t)}"
                 )
         print("\n".join(lines), file=sys.stdout, flush=True)
+
+
+def _number(value: Any) -> bool:
+    """A score that can rank (a refused trial reports NaN)."""
+    return isinstance(value, (int, float)) and not math.isnan(value)
 
 
 def _params(trial: Any) -> str:
