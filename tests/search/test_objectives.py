@@ -54,3 +54,23 @@ def test_pareto_front_keeps_the_non_dominated_feasible_rows() -> None:
     ]
     front = pareto_front(rows, ["val_dice", "latency_ms"], ["max", "min"])
     assert [r["trial_id"] for r in front] == ["a", "b"]
+
+
+def test_a_metric_list_is_primary_plus_secondary_and_round_trips_through_sweep_json() -> None:
+    from rudratune.search.settings import SweepSettings
+
+    settings = SweepSettings.model_validate(
+        {
+            "experiment": "x.yaml",
+            "metric": ["val_dice", "latency_ms"],
+            "mode": ["max", "min"],
+            "constraints": {"params_m": "<= 10"},
+            "search": {"searcher": {"name": "nsga2"}},
+        }
+    )
+    assert settings.metric == "val_dice" and settings.rank_metric == "best_val_dice"
+    assert settings.objectives == ["val_dice", "latency_ms"] and settings.modes == ["max", "min"]
+    assert settings.tune_objectives == ["best_val_dice", "latency_ms"]
+    assert settings.search.searcher.sampler_args(12)["sampler"] == "NSGAIISampler"
+    again = SweepSettings.model_validate(settings.model_dump(mode="json"))  # what resume reads back
+    assert again.objectives == settings.objectives and again.constraint_list == settings.constraint_list
