@@ -114,8 +114,9 @@ def pareto_front(
     points = []
     for row in rows:
         values = [trained_value(row, key) for key in objectives]
-        if row.get("feasible", True) in (True, "True", "true", "") and None not in values:
-            points.append((row, [v if m == "min" else -v for v, m in zip(values, modes, strict=True)]))
+        numbers = [v for v in values if v is not None]
+        if row.get("feasible", True) in (True, "True", "true", "") and len(numbers) == len(values):
+            points.append((row, [v if m == "min" else -v for v, m in zip(numbers, modes, strict=True)]))
 
     def dominates(a: list[float], b: list[float]) -> bool:
         return all(x <= y for x, y in zip(a, b, strict=True)) and any(

@@ -3,6 +3,7 @@ margin of the best (``--pick fastest-within 0.01``)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,27 +52,32 @@ def choose(
     if not pick:
         return best, {"rule": "best", "metric": metric, "mode": mode}
     rule, margin = _parse_pick(pick)
-    best_value = trained_value(best, metric)
+    best_value = _value(best, metric)
     sign = 1 if mode == "max" else -1
     within = [
         r
         for r in ranked_rows
         if r.get("feasible") is not False
-        and sign * (best_value - trained_value(r, metric)) <= margin + 1e-12
-        and trained_value(r, rule.cost) is not None
+        and sign * (best_value - _value(r, metric)) <= margin + 1e-12  # False for NaN: unmeasured
+        and not math.isnan(_value(r, rule.cost))
     ]
     if not within:
         raise UserError(f"--pick: no trial within {margin:g} of the best measured {rule.cost}")
-    chosen = min(within, key=lambda r: trained_value(r, rule.cost))
+    chosen = min(within, key=lambda r: _value(r, rule.cost))
     return chosen, {
         "rule": f"{rule.name} {margin:g}",
         "meaning": rule.meaning.replace("MARGIN", f"{margin:g} {metric}"),
         "best_trial": best["trial_id"],
         f"best_{metric}": best_value,
         "candidates": [r["trial_id"] for r in within],
-        rule.cost: trained_value(chosen, rule.cost),
-        f"chosen_{metric}": trained_value(chosen, metric),
+        rule.cost: _value(chosen, rule.cost),
+        f"chosen_{metric}": _value(chosen, metric),
     }
+
+
+def _value(row: dict[str, Any], key: str) -> float:
+    value = trained_value(row, key)
+    return math.nan if value is None else value
 
 
 def _parse_pick(pick: list[str]) -> tuple[PickRule, float]:
