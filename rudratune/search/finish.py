@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rudratune.search.progress import short_keys
 from rudratune.search.record import SweepRecord
 from rudratune.search.results import ranked, trial_rows, write_results
 from rudratune.search.runner import Outcome, finish_parent
@@ -92,7 +93,7 @@ def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
         print("no trial reported a result")
         return
     keys = list(record.sweep.order)
-    header = ["trial", "val_loss", "val_dice", "epoch", "reason"] + [k.split(".")[-1] for k in keys]
+    header = ["trial", "val_loss", "val_dice", "epoch", "reason"] + short_keys(keys)
     table = [header] + [
         [
             r["trial_id"],

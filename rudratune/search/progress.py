@@ -64,5 +64,14 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not math.isnan(value)
 
 
+def short_keys(keys: list[str]) -> list[str]:
+    """Each key's last part (``lr``), or its last two where the last is shared (``flip.p``, ``noise.p``)."""
+    last = [k.split(".")[-1] for k in keys]
+    return [".".join(k.split(".")[-2:]) if last.count(x) > 1 else x for k, x in zip(keys, last, strict=True)]
+
+
 def _params(trial: Any) -> str:
-    return " ".join(f"{k.split('.')[-1]}={short(v)}" for k, v in trial.config.items())
+    keys = list(trial.config)
+    return " ".join(
+        f"{name}={short(trial.config[k])}" for k, name in zip(keys, short_keys(keys), strict=True)
+    )
