@@ -168,6 +168,7 @@ def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
         wandb=wandb,
         base_params=flat_params(record.sweep.base),
         max_epochs=record.sweep.max_epochs,
+        cost_keys=COST_KEYS,
     )
 
 

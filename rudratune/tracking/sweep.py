@@ -15,7 +15,6 @@ from typing import Any
 from ray.tune import Callback
 
 from rudratune.tracking.common import flat_params
-from rudratune.train.cost import COST_KEYS
 
 METRIC_PREFIXES = ("train_", "val_", "best_")
 """A trial's reported keys that trackers log: its metrics, their running bests and ``lr``."""
@@ -55,6 +54,7 @@ class SweepTracker(Callback):
         wandb: ``wandb.init`` settings shared by every trial (project, mode, dir); ``None`` turns W&B off.
         base_params: the base experiment, flattened; each child run logs it with the trial's params on top.
         max_epochs: ASHA's max_t, to tell a completed trial from a stopped one.
+        cost_keys: the once-per-trial measurements a trial reports (params_m, ...): logged once, at step 0.
     """
 
     def __init__(
@@ -67,6 +67,7 @@ class SweepTracker(Callback):
         wandb: dict[str, Any] | None,
         base_params: dict[str, Any],
         max_epochs: int,
+        cost_keys: tuple[str, ...] = (),
     ) -> None:
         self.sweep, self.mlflow_uri = sweep, mlflow_uri
         self.experiment_id, self.parent_run_id = experiment_id, parent_run_id
@@ -76,6 +77,7 @@ class SweepTracker(Callback):
         self._wandb_runs: dict[str, Any] = {}
         self._client: Any = None
         self._cost_logged: set[str] = set()
+        self.cost_keys = cost_keys
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_wandb_runs": {}, "_client": None}
@@ -139,7 +141,7 @@ class SweepTracker(Callback):
         run = self._wandb_runs.get(trial.trial_id)
         if run is not None:
             run.log({**metrics, "epoch": epoch}, step=epoch)
-        cost = {k: float(result[k]) for k in COST_KEYS if result.get(k) is not None}
+        cost = {k: float(result[k]) for k in self.cost_keys if result.get(k) is not None}
         if cost and trial.trial_id not in self._cost_logged:  # measured once per trial: logged once
             self._cost_logged.add(trial.trial_id)
             if run_id is not None:
