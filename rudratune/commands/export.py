@@ -46,6 +46,7 @@ def best_config(
         pick: ``[RULE, MARGIN]``, e.g. ``["fastest-within", "0.01"]`` (``rudratune.search.pick``).
         trial: a trial id to export instead of the best.
     """
+    # local: search.results imports ray; the CLI imports this module for every `export`
     from rudratune.search.pick import choose
     from rudratune.search.record import load_record
     from rudratune.search.results import ranked, read_results

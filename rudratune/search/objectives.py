@@ -104,8 +104,8 @@ def first_violation(constraints: Iterable[Constraint], result: Mapping[str, Any]
 
 
 def pareto_front(
-    rows: Sequence[Mapping[str, Any]], objectives: Sequence[str], modes: Sequence[str]
-) -> list[Mapping[str, Any]]:
+    rows: Sequence[dict[str, Any]], objectives: Sequence[str], modes: Sequence[str]
+) -> list[dict[str, Any]]:
     """The feasible rows no other feasible row dominates (at least as good on every objective, better on one).
 
     A row's objective values are its best trained values and its measured costs; rows missing one, and

@@ -8,6 +8,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rudratune.config.load import validate_model
+from rudratune.config.schema import ExperimentConfig
 from rudratune.errors import UserError
 from rudratune.search.settings import Param, SweepSettings
 from rudratune.search.space import Sweep
@@ -38,7 +40,7 @@ class SweepRecord:
             "settings": self.sweep.settings.model_dump(mode="json", exclude={"space"}),
             "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
             "order": list(self.sweep.order),
-            "base": self.sweep.base,
+            "base": self.sweep.base_dict,
             "searcher": self.searcher or searcher_record(self.sweep),
             "objective": objective_record(self.sweep),
         }
@@ -56,7 +58,8 @@ def load_record(run_dir: str | Path) -> SweepRecord:
         payload = json.loads(path.read_text())
         settings = SweepSettings.model_validate({**payload["settings"], "space": payload["space"]})
         space = {k: Param.model_validate(v) for k, v in payload["space"].items()}
-        sweep = Sweep(Path(payload["source"]), settings, payload["base"], space, tuple(payload["order"]))
+        base = validate_model(ExperimentConfig, payload["base"], source=str(path))  # checked when written
+        sweep = Sweep(Path(payload["source"]), settings, base, space, tuple(payload["order"]))
         return SweepRecord(
             payload["name"],
             run_dir,
@@ -91,11 +94,3 @@ def record_for(run_dir: Path, sweep: Sweep, *, storage: str | None, output_root:
     return SweepRecord(
         run_dir.name, run_dir, experiment_path, str(output_root.resolve()), sweep, searcher_record(sweep)
     )
-
-
-def param_columns(sweep: Sweep) -> list[str]:
-    return list(sweep.order)
-
-
-def as_text(value: Any) -> str:
-    return "" if value is None else str(value)

@@ -10,7 +10,7 @@ from typing import Any
 
 from rudratune.search.objectives import first_violation
 from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
-from rudratune.tracking.sweep import stop_reason
+from rudratune.tracking.common import TrialEnding, stop_reason, trial_ending
 from rudratune.train.cost import COST_KEYS
 from rudratune.train.metrics import METRICS, running_best_key
 
@@ -36,6 +36,7 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
             "trial_id": trial_id,
             "status": "ERROR" if failed else "TERMINATED",
             "reason": reasons.get(trial_id) or stop_reason(failed, last, record.sweep.max_epochs),
+            "ending": trial_ending(failed, last, record.sweep.max_epochs),
             "epochs": int(last.get("epoch", 0)),
             "error": _error_text(result.error) if failed else "",
             "checkpoint": "",
@@ -103,3 +104,7 @@ def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str,
     scored = [r for r in rows if r.get(key) not in (None, "")]
     sign = -1 if mode == "max" else 1
     return sorted(scored, key=lambda r: (r.get("feasible") is False, sign * float(r[key])))
+
+
+def stopped_by_asha(row: dict[str, Any]) -> bool:
+    return row.get("ending") == TrialEnding.STOPPED_BY_ASHA

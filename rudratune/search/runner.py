@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ray
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import ConcurrencyLimiter
+
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
+from rudratune.search.sampling import make_sampler
+from rudratune.search.searcher import ConstrainedOptunaSearch
 from rudratune.search.settings import Resources, SweepSettings
 from rudratune.search.space import define_by_run, grid_points
-from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
+from rudratune.tracking.common import (
+    ensure_mlflow_experiment,
+    find_sweep_run,
+    flat_params,
+    mlflow_uri,
+    wandb_mode,
+)
+from rudratune.tracking.sweep import SweepTracker
 from rudratune.train.cost import COST_KEYS
 
 
@@ -29,8 +44,6 @@ class Outcome:
 
 def init_ray(address: str | None) -> None:
     """Join a cluster when an address is given; otherwise start a local Ray bound to 127.0.0.1."""
-    import ray
-
     if ray.is_initialized():
         return
     common = dict(log_to_driver=False, logging_level="ERROR", configure_logging=True)
@@ -55,8 +68,6 @@ def init_ray(address: str | None) -> None:
 
 def check_address(address: str | None) -> None:
     """A quick TCP check of ``host:port`` and ``ray://host:port`` (ray.init would retry for a long time)."""
-    import socket
-
     if not address:
         return
     target = address.removeprefix("ray://")
@@ -75,8 +86,6 @@ def resources_for(settings: Any) -> dict[str, float]:
     """A trial's CPUs and (fractional) GPUs; ``auto`` splits the cluster between concurrent trials."""
     if isinstance(settings.resources, Resources):
         return {"cpu": settings.resources.cpu, "gpu": settings.resources.gpu}
-    import ray
-
     total = ray.cluster_resources()
     concurrent = settings.search.max_concurrent
     cpu = max(1, int(total.get("CPU", 1) // concurrent))
@@ -84,42 +93,21 @@ def resources_for(settings: Any) -> dict[str, float]:
     return {"cpu": cpu, "gpu": min(gpu, 1.0)}
 
 
-def make_sampler(settings: SweepSettings) -> Any:
-    """The Optuna sampler the sweep's settings describe, built from exactly the recorded arguments."""
-    import optuna
-
-    args = settings.search.searcher.sampler_args(settings.search.num_samples)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cls = getattr(optuna.samplers, args["sampler"])
-    with (
-        warnings.catch_warnings()
-    ):  # multivariate and group are "experimental" in Optuna 5; chosen on purpose
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return cls(**{k: v for k, v in args.items() if k != "sampler"})
-
-
 def build_searcher(record: SweepRecord) -> Any:
-    from ray.tune.search import ConcurrencyLimiter
-
-    from rudratune.search.searcher import ConstrainedOptunaSearch
-
     sweep = record.sweep
-    sampler = make_sampler(sweep.settings)
     searcher = ConstrainedOptunaSearch(
         constraints=sweep.settings.constraint_list,
         space=define_by_run(sweep),
         # several objectives: lists (Ray's OptunaSearch then makes a multi-objective study)
         metric=sweep.settings.tune_objectives if sweep.settings.secondary else sweep.settings.rank_metric,
         mode=sweep.settings.modes if sweep.settings.secondary else sweep.settings.direction,
-        sampler=sampler,
+        sampler=make_sampler(sweep.settings),
         points_to_evaluate=grid_points(sweep) or None,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
 
 
 def build_scheduler(record: SweepRecord) -> Any:
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
     cfg = record.sweep.settings.search.scheduler
     if cfg.name == "fifo":
         return FIFOScheduler()
@@ -147,8 +135,6 @@ def epochs_used(grid: Any) -> int:
 
 
 def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
-    from rudratune.tracking.sweep import SweepTracker
-
     cfg = record.sweep.base_config
     output_root = Path(record.output_root)
     uri = experiment_id = parent = None
@@ -166,34 +152,29 @@ def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
         experiment_id=experiment_id,
         parent_run_id=parent,
         wandb=wandb,
-        base_params=flat_params(record.sweep.base),
+        base_params=flat_params(record.sweep.base_dict),
         max_epochs=record.sweep.max_epochs,
         cost_keys=COST_KEYS,
     )
 
 
 def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bool) -> str:
+    # local: mlflow is imported only when the sweep tracks to it
     from mlflow.entities import Param
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
     run_dir = str(record.run_dir.resolve())
-    if resume:
-        found = client.search_runs(
+    if resume and (found := find_sweep_run(client, experiment_id, run_dir)):
+        parent = found.info.run_id
+        for child in client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`rudratune.run_dir` = '{run_dir}' and tags.`rudratune.kind` = 'sweep'",
-            order_by=["attributes.start_time DESC"],
-        )
-        if found:
-            parent = found[0].info.run_id
-            for child in client.search_runs(
-                [experiment_id],
-                filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
-            ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
-                client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
-                client.set_terminated(child.info.run_id, "KILLED")
-            client.update_run(parent, status="RUNNING")
-            return parent
+            filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
+        ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
+            client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
+            client.set_terminated(child.info.run_id, "KILLED")
+        client.update_run(parent, status="RUNNING")
+        return parent
     settings = record.sweep.settings
     run = client.create_run(
         experiment_id,
@@ -225,6 +206,48 @@ def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, sta
     client.set_terminated(run_id, status)
 
 
+def build_tuner(
+    record: SweepRecord,
+    trainable: Any,
+    callbacks: list[Any],
+    *,
+    max_failures: int = 0,
+    fail_fast: bool = False,
+    reuse_actors: bool = True,
+) -> Any:
+    """A fresh ``tune.Tuner`` for the sweep: its searcher, scheduler, budget, checkpoints and retries."""
+    settings = record.sweep.settings
+    storage, name = record.experiment_path.rsplit("/", 1)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=build_searcher(record),
+            scheduler=build_scheduler(record),
+            num_samples=settings.search.num_samples,
+            metric=settings.rank_metric,  # ASHA ranks on the running best, as the searcher does
+            mode=settings.direction,
+            time_budget_s=settings.search.time_budget_s,
+            reuse_actors=reuse_actors,
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=storage,
+            callbacks=callbacks,
+            stop=build_stopper(settings),
+            verbose=0,
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=settings.checkpoints.num_to_keep,
+                checkpoint_score_attribute=settings.metric,
+                checkpoint_score_order=settings.direction,
+            ),
+            # Tune refuses retries together with fail_fast
+            failure_config=tune.FailureConfig(
+                max_failures=0 if fail_fast else max_failures, fail_fast=fail_fast
+            ),
+        ),
+    )
+
+
 def execute(
     record: SweepRecord,
     data: Any,
@@ -236,9 +259,7 @@ def execute(
     reuse_actors: bool = True,
 ) -> Outcome:
     """Run (or resume) the sweep to completion; trial errors are results, not exceptions."""
-    from ray import tune
-
-    from rudratune.search.progress import LiveTable
+    # local: the trial imports lightning; only execute needs it (P5 measures the driver without it)
     from rudratune.search.trial import run_trial
 
     sweep, settings = record.sweep, record.sweep.settings
@@ -249,7 +270,7 @@ def execute(
     trainable = tune.with_resources(
         tune.with_parameters(
             run_trial,
-            base=sweep.base,
+            base=sweep.base_dict,
             data=data,
             constraints=settings.constraint_list,
             required=tuple(k for k in settings.tune_objectives if k not in COST_KEYS),
@@ -272,39 +293,9 @@ def execute(
         # close_open_runs() below reaches the tracker Tune actually calls.
         tuner._local_tuner.get_run_config().callbacks = callbacks
     else:
-        storage, name = record.experiment_path.rsplit("/", 1)
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=build_searcher(record),
-                scheduler=build_scheduler(record),
-                num_samples=settings.search.num_samples,
-                metric=settings.rank_metric,  # ASHA ranks on the running best, as the searcher does
-                mode=settings.direction,
-                time_budget_s=settings.search.time_budget_s,
-                reuse_actors=reuse_actors,
-            ),
-            run_config=tune.RunConfig(
-                name=name,
-                storage_path=storage,
-                callbacks=callbacks,
-                stop=build_stopper(settings),
-                verbose=0,
-                checkpoint_config=tune.CheckpointConfig(
-                    num_to_keep=settings.checkpoints.num_to_keep,
-                    checkpoint_score_attribute=settings.metric,
-                    checkpoint_score_order=settings.direction,
-                ),
-                failure_config=tune.FailureConfig(
-                    # Tune refuses retries together with fail_fast
-                    max_failures=0
-                    if fail_fast
-                    else settings.max_failures
-                    if max_failures is None
-                    else max_failures,
-                    fail_fast=fail_fast,
-                ),
-            ),
+        retries = settings.max_failures if max_failures is None else max_failures
+        tuner = build_tuner(
+            record, trainable, callbacks, max_failures=retries, fail_fast=fail_fast, reuse_actors=reuse_actors
         )
     budget, epoch_budget = settings.search.time_budget_s, settings.search.budget_trial_epochs
     start = time.monotonic()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -12,20 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import ray
 import torch
 from lightning.pytorch.callbacks import Callback
+from ray import tune
 
+from rudratune.config.experiment import experiment_from_dict
+from rudratune.data.source import load_data
+from rudratune.runtime import quiet_defaults
 from rudratune.search.objectives import Constraint, first_violation
-from rudratune.train.loop import History
+from rudratune.search.space import overlay
+from rudratune.testing.faults import fault_callbacks
+from rudratune.train.loop import History, RunOptions, train
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
-FAULT_ENV = "RUDRATUNE_TEST_FAULT"
-"""Test-only hook, ``;``-separated specs ``[always:]EPOCH[@KEY=VALUE]``: raise at that epoch on a trial's
-first attempt (or on every attempt), optionally only in trials whose config has KEY=VALUE."""
-
-
-class InjectedFault(RuntimeError):
-    """Raised by the test-only fault hook."""
 
 
 class TuneReporter(Callback):
@@ -39,15 +38,12 @@ class TuneReporter(Callback):
     def __init__(
         self,
         *,
-        resumed: bool,
         node_id: str = "",
-        params: dict[str, Any] | None = None,
         checkpoint_every: int = 1,
         constraints: Sequence[Constraint] = (),
         required: Sequence[str] = (),
     ) -> None:
-        self.resumed, self.node_id, self.checkpoint_every = resumed, node_id, checkpoint_every
-        self.params = params or {}
+        self.node_id, self.checkpoint_every = node_id, checkpoint_every
         self.first_step_at: float | None = None
         self.cost: dict[str, float] = {}
         self.constraints = [c for c in constraints if c.before_training]
@@ -56,8 +52,6 @@ class TuneReporter(Callback):
     def before_fit(self, cost: dict[str, float]) -> str | None:
         """Keeps the cost measured before fit (reported with every epoch); refuses a trial that breaks a
         cost constraint: it reports the cost and the reason once, and nothing trains."""
-        from ray import tune
-
         self.cost = dict(cost)
         broken = first_violation(self.constraints, cost)
         if broken is None:
@@ -75,8 +69,6 @@ class TuneReporter(Callback):
             self.first_step_at = time.time()  # wall clock, comparable with the driver's: start-up benchmark
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        from ray import tune
-
         history = next(cb for cb in trainer.callbacks if isinstance(cb, History))
         row = {
             **history.rows[-1],
@@ -86,24 +78,12 @@ class TuneReporter(Callback):
             "node_id": self.node_id,
             "torch_threads": torch.get_num_threads(),
         }
-        _maybe_inject_fault(row["epoch"], self.resumed, self.params)
         if row["epoch"] % self.checkpoint_every and not trainer.should_stop:
             tune.report(row)
             return
         with tempfile.TemporaryDirectory(prefix="rudratune-ckpt-") as tmp:
             trainer.save_checkpoint(Path(tmp) / CHECKPOINT_FILE)
             tune.report(row, checkpoint=tune.Checkpoint.from_directory(tmp))
-
-
-def _maybe_inject_fault(epoch: int, resumed: bool, params: dict[str, Any]) -> None:
-    for spec in filter(None, os.environ.get(FAULT_ENV, "").split(";")):
-        spec, _, condition = spec.partition("@")
-        always, _, at = spec.rpartition(":")
-        key, _, value = condition.partition("=")
-        if int(at) != epoch or (condition and str(params.get(key)) != value):
-            continue
-        if always == "always" or not resumed:
-            raise InjectedFault(f"test fault injected at epoch {epoch}")
 
 
 def run_trial(
@@ -120,29 +100,17 @@ def run_trial(
     sweep says the data folder is on a filesystem every node shares. ``constraints`` on costs refuse
     the trial before it trains; ``required`` are the metrics Tune's searcher and scheduler read.
     """
-    import ray
-    from ray import tune
-
-    from rudratune.config.experiment import experiment_from_dict
-    from rudratune.runtime import quiet_defaults
-    from rudratune.search.space import overlay
-    from rudratune.train.loop import RunOptions, train
-
     quiet_defaults()
     context = tune.get_context()
     cfg = experiment_from_dict(overlay(base, config), source=f"trial {context.get_trial_id()}")
     if data is None:
-        from rudratune.data.source import load_data
-
         data = load_data(cfg.data.root, context.get_trial_dir())
     cpus = int(context.get_trial_resources().required_resources.get("CPU", 1)) or 1
     checkpoint = tune.get_checkpoint()
     with checkpoint.as_directory() if checkpoint else contextlib.nullcontext() as restored:
         resume_from = str(Path(restored) / CHECKPOINT_FILE) if restored else None
         reporter = TuneReporter(
-            resumed=resume_from is not None,
             node_id=ray.get_runtime_context().get_node_id(),
-            params=config,
             constraints=constraints,
             required=required,
         )
@@ -153,7 +121,11 @@ def run_trial(
             test=False,
             artifacts=False,
             progress=False,
-            callbacks=[reporter],
+            callbacks=[
+                # first: a fault at an epoch is raised before that epoch is reported
+                *fault_callbacks(resumed=resume_from is not None, params=config),
+                reporter,
+            ],
             resume_from=resume_from,
             admit=reporter.before_fit,
         )

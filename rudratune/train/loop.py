@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -18,8 +14,14 @@ from rudratune.registry.losses import build_loss
 from rudratune.registry.models import build_model
 from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
+from rudratune.train.augment import build_augmenter
+from rudratune.train.cost import measure_cost
 from rudratune.train.metrics import METRICS, running_best_key
 from rudratune.train.module import SegmentationModule
+from rudratune.train.outputs import write_artifacts
+from rudratune.train.types import RunOptions, TrainResult
+
+__all__ = ["History", "RunOptions", "TrainResult", "build_module", "train"]
 
 EPOCH_KEYS = ("train_loss", *METRICS)
 
@@ -68,64 +70,47 @@ class History(Callback):
         self.rows = list(state_dict["rows"])
 
 
-@dataclass
-class RunOptions:
-    """How a run is wired, as opposed to what it trains (the config).
-
-    ``rudratune train`` uses the defaults. A Tune trial turns off the in-process loggers (the driver
-    tracks trials, so a trial stopped by ASHA still has a complete run), Lightning's top-k checkpoints
-    (Tune keeps its own) and the test stage, and adds its reporting callback.
-    """
-
-    run_dir: Path
-    cpus: int | None = None
-    loggers: Sequence[Any] = ()
-    checkpoints: bool = True
-    test: bool = True
-    artifacts: bool = True
-    progress: bool = True
-    callbacks: Sequence[Callback] = ()
-    resume_from: str | None = None
-    cost: bool = True
-    """Measure the model's cost (params, latency, GPU memory of a step) on the run's device before fit."""
-    admit: Callable[[dict[str, float]], str | None] | None = None
-    """Given the measured cost, a reason to refuse the run (then nothing trains), or None to go on."""
-
-
-@dataclass
-class TrainResult:
-    history: list[dict[str, float]]
-    test: dict[str, float] = field(default_factory=dict)
-    best_checkpoint: str | None = None
-    threads: int = 1
-    cost: dict[str, float] = field(default_factory=dict)
-    refused: str | None = None
-    """Why the run was refused before training (``RunOptions.admit``), or None."""
-
-    @property
-    def best(self) -> dict[str, float]:
-        """The epoch with the lowest val_loss."""
-        return min(self.history, key=lambda row: row.get("val_loss", float("inf"))) if self.history else {}
-
-
 def build_module(cfg: ExperimentConfig) -> SegmentationModule:
-    from rudratune.train.augment import build_augmenter
-
     net = build_model(
         cfg.model.name,
         encoder=cfg.model.encoder,
         encoder_weights=cfg.model.encoder_weights,
         image_size=cfg.data.image_size,
     )
-    optimizer = get_optimizer_info(cfg.optimizer.name).build
-    scheduler = get_scheduler_info(cfg.scheduler.name).build
     return SegmentationModule(
         net,
         build_loss(cfg.loss.name, cfg.loss.params),
-        optimizer=lambda params: optimizer(params, cfg.optimizer),
-        scheduler=lambda opt: scheduler(opt, cfg.scheduler, cfg.trainer.max_epochs),
+        optimizer=get_optimizer_info(cfg.optimizer.name).bind(**cfg.optimizer.model_dump()),
+        scheduler=get_scheduler_info(cfg.scheduler.name).bind(
+            max_epochs=cfg.trainer.max_epochs, **cfg.scheduler.model_dump()
+        ),
         augment=build_augmenter(cfg.augment, image_size=cfg.data.image_size, normalize=cfg.data.normalize),
     )
+
+
+def _callbacks(
+    cfg: ExperimentConfig, options: RunOptions, history: History
+) -> tuple[ModelCheckpoint | None, list[Callback]]:
+    """The run's callbacks, and its top-k checkpoint callback when it keeps checkpoints."""
+    callbacks: list[Callback] = [
+        history,
+        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
+        *options.callbacks,
+    ]
+    checkpoint = None
+    if options.checkpoints:
+        checkpoint = ModelCheckpoint(
+            dirpath=options.run_dir / "checkpoints",
+            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
+            auto_insert_metric_name=False,
+            monitor="val_loss",
+            mode="min",
+            save_top_k=cfg.trainer.save_top_k,
+        )
+        callbacks.append(checkpoint)
+    if options.loggers:
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    return checkpoint, callbacks
 
 
 def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) -> TrainResult:
@@ -148,24 +133,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     module = build_module(cfg)
 
     history = History()
-    callbacks: list[Callback] = [
-        history,
-        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
-        *options.callbacks,
-    ]
-    checkpoint = None
-    if options.checkpoints:
-        checkpoint = ModelCheckpoint(
-            dirpath=options.run_dir / "checkpoints",
-            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
-            auto_insert_metric_name=False,
-            monitor="val_loss",
-            mode="min",
-            save_top_k=cfg.trainer.save_top_k,
-        )
-        callbacks.append(checkpoint)
-    if options.loggers:
-        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    checkpoint, callbacks = _callbacks(cfg, options, history)
 
     trainer = L.Trainer(
         max_epochs=cfg.trainer.max_epochs,
@@ -198,36 +166,14 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         )
         result.test = {k: float(v) for k, v in metrics.items()}
     if options.artifacts:
-        from rudratune.train.outputs import write_artifacts
-
         write_artifacts(cfg, module, datamodule, result, options)
     return result
 
 
 def _cost(cfg: ExperimentConfig, module: SegmentationModule, trainer: L.Trainer) -> dict[str, float]:
-    from rudratune.train.cost import measure_cost
-
     return measure_cost(
         module,
         device=trainer.strategy.root_device,
         image_size=cfg.data.image_size,
         batch_size=cfg.data.batch_size,
     )
-
-
-def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
-    path.write_text(
-        json.dumps(
-            {
-                "test": result.test,
-                "best": result.best,
-                "best_checkpoint": result.best_checkpoint,
-                "torch_threads": result.threads,
-                "cost": result.cost,
-                "history": result.history,
-                **extra,
-            },
-            indent=2,
-        )  # fmt: skip
-    )
-    return path
