@@ -9,11 +9,11 @@ import datetime as dt
 import html
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rudratune.report.pareto import pareto_section
+from rudratune.report.section import Section, _table
 from rudratune.report.upload import log_report
 from rudratune.search.results import ranked, read_results, stopped_by_asha
 from rudratune.tracking.common import flat_params
@@ -33,14 +33,6 @@ table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{padding:4px 10p
 th{background:#f4f6fa}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#fff6dc}
 img{max-width:100%;height:auto;display:block;margin:6px 0}p.note{color:#5b6475;font-size:13px;margin:4px 0}
 """
-
-
-@dataclass
-class Section:
-    title: str
-    notes: list[str] = field(default_factory=list)
-    images: list[Path] = field(default_factory=list)
-    table: str = ""
 
 
 def write_report(record: SweepRecord, *, log: bool = True) -> Path:
@@ -120,21 +112,6 @@ def _number(value: Any) -> float:
 
 def trial_params(record: SweepRecord, row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in record.sweep.order if row.get(k) not in (None, "")}
-
-
-def _table(
-    header: list[str], rows: list[list[Any]], *, numeric: frozenset[int] = frozenset(), mark: int = -1
-) -> str:
-    def cell(j: int, value: Any) -> str:
-        text = f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value)
-        return f"<td{' class=n' if j in numeric else ''}>{html.escape(text)}</td>"
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        f"<tr{' class=best' if i == mark else ''}>{''.join(cell(j, v) for j, v in enumerate(row))}</tr>"
-        for i, row in enumerate(rows)
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def top_table(rows: list[dict[str, Any]], record: SweepRecord) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rudratune.report.section import Section, _table
 from rudratune.search.objectives import pareto_front, sweep_objectives, trained_value
 
 if TYPE_CHECKING:
-    from rudratune.report.page import Section
     from rudratune.search.record import SweepRecord
 
 COST_AXIS = "latency_ms"
@@ -29,8 +29,6 @@ def architecture(record: SweepRecord, row: dict[str, Any]) -> str:
 
 
 def pareto_section(record: SweepRecord, rows: list[dict[str, Any]], out: Path) -> Section:
-    from rudratune.report.page import Section, _table
-
     y, mode, x = axes(record)
     front = pareto_front(rows, [y, x], [mode, "min"])
     title = f"Pareto front: {y} against {x}"
