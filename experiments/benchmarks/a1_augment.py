@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     augment_s = _augment_seconds_per_epoch(with_aug, data)
     epoch_s = statistics.median(epoch_times)
-    used = [n for n in with_aug.augment.model_fields if getattr(with_aug.augment, n).p > 0]
+    used = [n for n in type(with_aug.augment).model_fields if getattr(with_aug.augment, n).p > 0]
     print(
         f"config: {with_aug.model.name} {with_aug.model.encoder} at {with_aug.data.image_size} px, "
         f"{with_aug.trainer.max_epochs} epochs, lr {with_aug.optimizer.lr:.3g}; augmentation: {', '.join(used)}"
