@@ -19,9 +19,14 @@ FIGURES = {
     "D0": ["D0 Otsu Dice, embedded test split", "D0 trained model / Otsu"],
     "P1": ["P1 train() / bare loop, fastest epoch", "P1 1-trial sweep / train command, wall time"],
     "P2": ["P2 cores busy while trials run"],
-    "P3": ["P3 ASHA+TPE epochs to reach random+FIFO's best"],
+    "P3": [
+        "P3 (b) fraction of the budget ASHA+TPE needs",
+        "P3 seeds where ASHA+TPE's best val Dice beats",
+        "P3 (c) median retrained test Dice",
+    ],
     "P4": ["P4 start-up with reused actors", "P4 reused / fresh actors"],
     "P5": ["P5 driver overhead per trial", "P5 driver peak RSS"],
+    "P7": ["P7 tuned − default test Dice"],
 }
 
 
@@ -51,6 +56,7 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
         assert "P6 best packing" in text
     else:
         assert "P6 GPU packing skipped: `torch.cuda.is_available()` is False" in text
-    assert (out.parent / "p3_search_efficiency.png").stat().st_size > 0
-    assert "](p3_search_efficiency.png)" in text
+    for png in ("p3_search_efficiency.png", "p7_tuned_vs_default.png"):
+        assert (out.parent / "figures" / png).stat().st_size > 0
+        assert f"](figures/{png})" in text
     assert "CPU: " in text and "torch " in text and "Load average" in text

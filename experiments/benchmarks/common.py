@@ -106,6 +106,17 @@ def tiny_dataset(output_root: Path) -> Path:
     return root
 
 
+def small_dataset(output_root: Path) -> Path:
+    """P3 and P7's dataset: 64 pairs of the embedded generator at 64 px (40 / 12 / 12 after the split), small
+    enough that 2 x 5 sweeps of tens of trials fit on a shared 2-core machine."""
+    from rudratune.data.synth import write_dataset
+
+    root = output_root / "datasets" / "small-64x64"
+    if not root.exists():
+        write_dataset(root, n=64, size=64)
+    return root
+
+
 def embedded_dataset(output_root: Path) -> Path:
     """The embedded dataset (128 pairs at 256 px), generated under the output root once."""
     from rudratune.data.source import ensure_embedded

@@ -22,7 +22,16 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from common import REPO, apply_offline_env, load_average, machine, md_table, private_ray_tmpdir, shutdown_ray
+from common import (
+    BENCH_DIR,
+    REPO,
+    apply_offline_env,
+    load_average,
+    machine,
+    md_table,
+    private_ray_tmpdir,
+    shutdown_ray,
+)
 
 BENCHMARKS = {
     "D0": "d0_data",
@@ -32,11 +41,12 @@ BENCHMARKS = {
     "P4": "p4_startup",
     "P5": "p5_scale",
     "P6": "p6_gpu_packing",
+    "P7": "p7_tuned_vs_default",
 }
 """Benchmark id → module, in the order BENCHMARKS.md shows them."""
-RUN_ORDER = ("P1", "D0", "P2", "P6", "P5", "P3", "P4")
+RUN_ORDER = ("P1", "D0", "P2", "P6", "P5", "P3", "P7", "P4")
 """D0 reuses P1's trained model; P3 and P4 run Ray in this process, so they come after the measurements of
-whole commands and of the machine (P2), which an idle local Ray would disturb."""
+whole commands and of the machine (P2), which an idle local Ray would disturb. P7 reuses P3's sweeps."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -137,6 +147,15 @@ def render(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def figures_dir(out: Path) -> Path:
+    """Where the plots go: experiments/benchmarks/figures/ for the repository's BENCHMARKS.md, else beside --out."""
+    return (
+        BENCH_DIR / "figures"
+        if out.resolve() == (REPO / "BENCHMARKS.md").resolve()
+        else out.parent / "figures"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     apply_offline_env()
@@ -162,9 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     info["load_end"] = load_average()
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    figures = figures_dir(args.out)
     for r in results.values():
         for artifact in r.get("artifacts", []):
-            shutil.copy(artifact, args.out.parent / Path(artifact).name)
+            figures.mkdir(parents=True, exist_ok=True)
+            shutil.copy(artifact, figures / Path(artifact).name)
+            link = figures.relative_to(args.out.parent) / Path(artifact).name
+            r["table"] = [
+                line.replace(f"]({Path(artifact).name})", f"]({link})") for line in r.get("table", [])
+            ]
     ordered = {i: results[i] for i in BENCHMARKS if i in results}
     args.out.write_text(render(ordered, info, args, wall))
     print(f"wrote {args.out} ({wall / 60:.1f} min)", file=sys.stderr)

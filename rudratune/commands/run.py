@@ -59,10 +59,10 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
           f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
           f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
           f"max_t {sweep.max_epochs} epochs")  # fmt: skip
-    args = settings.search.searcher.sampler_args(settings.search.num_samples)
-    sampler = ", ".join(f"{k}={v}" for k, v in args.items() if k != "sampler")
+    args = sweep.sampler_args()
+    shown = ", ".join(f"{k}={v}" for k, v in args.items() if k != "sampler")
     print(
-        f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler {args['sampler']}({sampler})"
+        f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler {args['sampler']}({shown})"
     )
     if settings.secondary:
         print(f"objectives {settings.objectives} ({', '.join(settings.modes)}), optimised jointly; "

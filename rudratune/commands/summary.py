@@ -49,7 +49,7 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
             print(f"rudratune: warning: no report ({type(err).__name__}: {err}); "
                   f"retry with: rudratune report {record.run_dir}", file=sys.stderr)  # fmt: skip
     if len(rows) < planned:
-        print(f"{len(rows)} of {planned} trials ran within the time budget")
+        print(f"{len(rows)} of {planned} trials ran within the budget (time or trial-epochs)")
     return 0 if best_rows else 1
 
 

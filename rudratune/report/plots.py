@@ -139,7 +139,7 @@ def parallel_coordinates(
     lo, hi = float(scores.min()), float(scores.max())
     span = hi - lo or 1.0
     fig, ax = plt.subplots(figsize=(max(6.0, 1.9 * (len(order) + 1)), 4.2))
-    cmap = plt.get_cmap("viridis_r" if metric == "val_loss" else "viridis")
+    cmap = plt.get_cmap("viridis_r" if metric.endswith("loss") else "viridis")
     x = np.arange(len(order) + 1)
     for row, score in sorted(zip(rows, scores, strict=True), key=lambda p: p[0]["trial_id"] == best):
         ys = [_position(space[k], row[k]) if present(row, k) else math.nan for k in order]

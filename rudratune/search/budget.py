@@ -12,7 +12,8 @@ class TrialEpochBudget(Stopper):
 
     Every reported result is one epoch of one trial. Trials still running when the budget is reached are
     stopped after the epoch they are in, so concurrent trials may add an epoch or so beyond the budget.
-    The count restarts on ``rudratune resume`` (it is the budget of this attempt).
+    Tune pickles the stopper with the experiment; how much of the count survives ``rudratune resume`` is
+    whatever Tune restores (not tested).
     """
 
     def __init__(self, budget: int) -> None:

@@ -26,7 +26,7 @@ def draw(sweep: Sweep, samples: int) -> list[dict[str, Any]]:
     """The first ``samples`` suggestions of the sweep's own sampler (seeded), without training."""
     import optuna  # local: `rudratune run` validates the space before paying for optuna's import
 
-    study = optuna.create_study(sampler=make_sampler(sweep.settings))
+    study = optuna.create_study(sampler=make_sampler(sweep))
     fn = define_by_run(sweep)
     configs = []
     for _ in range(samples):

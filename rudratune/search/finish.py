@@ -13,6 +13,7 @@ from rudratune.search.objectives import pareto_front
 from rudratune.search.record import SweepRecord
 from rudratune.search.results import ranked, trial_rows, write_results
 from rudratune.search.runner import Outcome, finish_parent
+from rudratune.tracking.common import TrialEnding, stop_reason_text
 
 
 class Ending(Enum):
@@ -53,6 +54,8 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
         finish_parent(outcome.tracker, None, settings.metric, status="KILLED")
         return SweepSummary(Ending.INTERRUPTED, ended, [], [])
     rows = trial_rows(grid, record, outcome.tracker.reasons)
+    if outcome.out_of_time:
+        relabel_budget_stops(rows, record)
     if stopped_on_error:
         results = write_results(rows, record)
         finish_parent(outcome.tracker, None, settings.metric, status="FAILED")
@@ -75,6 +78,20 @@ def pareto(rows: list[dict[str, Any]], settings: Any, tracker: Any) -> list[dict
         tracker.client.set_tag(tracker.parent_run_id, "rudratune.pareto_front", ids)
         tracker.client.log_metric(tracker.parent_run_id, "pareto_front_size", len(front))
     return front
+
+
+def relabel_budget_stops(rows: list[dict[str, Any]], record: SweepRecord) -> None:
+    """Trials the sweep's budget stopped, told apart from ASHA's stops: ASHA stops only at its rungs."""
+    sched, max_t = record.sweep.settings.search.scheduler, record.sweep.max_epochs
+    rungs, rung = set(), float(min(sched.grace_period, max_t))
+    while sched.name == "asha" and rung < max_t:
+        rungs.add(int(rung))
+        rung *= sched.reduction_factor
+    for row in rows:
+        if row["ending"] != TrialEnding.STOPPED_BY_ASHA or (row["epochs"] and row["epochs"] in rungs):
+            continue
+        row["ending"] = TrialEnding.STOPPED_BY_BUDGET
+        row["reason"] = stop_reason_text(TrialEnding.STOPPED_BY_BUDGET, row["epochs"])
 
 
 def prune_checkpoints(

@@ -74,8 +74,7 @@ def load_record(run_dir: str | Path) -> SweepRecord:
 
 def searcher_record(sweep: Sweep) -> dict[str, Any]:
     """The sampler and every argument it is built with, and the Optuna version that builds it."""
-    search = sweep.settings.search
-    return {**search.searcher.sampler_args(search.num_samples), "optuna": metadata.version("optuna")}
+    return {**sweep.sampler_args(), "optuna": metadata.version("optuna")}
 
 
 def objective_record(sweep: Sweep) -> dict[str, Any]:

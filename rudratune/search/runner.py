@@ -16,6 +16,7 @@ from ray.tune.search import ConcurrencyLimiter
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.budget import TrialEpochBudget
 from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
 from rudratune.search.sampling import make_sampler
@@ -101,7 +102,7 @@ def build_searcher(record: SweepRecord) -> Any:
         # several objectives: lists (Ray's OptunaSearch then makes a multi-objective study)
         metric=sweep.settings.tune_objectives if sweep.settings.secondary else sweep.settings.rank_metric,
         mode=sweep.settings.modes if sweep.settings.secondary else sweep.settings.direction,
-        sampler=make_sampler(sweep.settings),
+        sampler=make_sampler(sweep),
         points_to_evaluate=grid_points(sweep) or None,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
@@ -124,8 +125,6 @@ def build_stopper(settings: SweepSettings) -> Any:
     budget = settings.search.budget_trial_epochs
     if budget is None:
         return None
-    from rudratune.search.budget import TrialEpochBudget  # imports Ray: loaded only when a sweep runs
-
     return TrialEpochBudget(budget)
 
 

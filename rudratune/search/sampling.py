@@ -5,18 +5,21 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from rudratune.search.settings import SweepSettings
+from rudratune.search.space import Sweep
 
 
-def make_sampler(settings: SweepSettings) -> Any:
-    """The Optuna sampler the sweep's settings describe, built from exactly the recorded arguments."""
+def make_sampler(sweep: Sweep) -> Any:
+    """The sampler built from exactly the arguments ``sweep.sampler_args()`` records in sweep.json.
+
+    ``optuna``: TPE with multivariate, group and constant_liar set (see ``SearcherSettings.sampler_args``);
+    ``random``: a seeded RandomSampler.
+    """
     import optuna  # local: `rudratune run` validates the space before paying for optuna's import
 
-    args = settings.search.searcher.sampler_args(settings.search.num_samples)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    args = sweep.sampler_args()
     cls = getattr(optuna.samplers, args["sampler"])
-    with (
-        warnings.catch_warnings()
-    ):  # multivariate and group are "experimental" in Optuna 5; chosen on purpose
+    # multivariate and group are "experimental" in Optuna 5: chosen on purpose, so their warning is noise
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return cls(**{k: v for k, v in args.items() if k != "sampler"})

@@ -87,7 +87,7 @@ class SearcherSettings(_Strict):
     n_startup_trials: int | None = Field(None, ge=1)
     """Random trials before TPE starts modelling (optuna only); unset: ``default_startup_trials``."""
 
-    def sampler_args(self, num_samples: int) -> dict[str, Any]:
+    def sampler_args(self, planned_trials: int) -> dict[str, Any]:
         """The Optuna sampler's class and every argument it is built with (recorded in sweep.json)."""
         if self.name == "random":
             return {"sampler": "RandomSampler", "seed": self.seed}
@@ -95,9 +95,9 @@ class SearcherSettings(_Strict):
             return {
                 "sampler": "NSGAIISampler",
                 "seed": self.seed,
-                "population_size": nsga2_population(num_samples),
+                "population_size": nsga2_population(planned_trials),
             }
-        startup = self.n_startup_trials or default_startup_trials(num_samples)
+        startup = self.n_startup_trials or default_startup_trials(planned_trials)
         return {
             "sampler": "TPESampler",
             "seed": self.seed,
@@ -109,14 +109,15 @@ class SearcherSettings(_Strict):
         }
 
 
-def nsga2_population(num_samples: int) -> int:
+def nsga2_population(planned_trials: int) -> int:
     """A third of the trials, at least 4 and at most 50 (Optuna's default): three or more generations."""
-    return max(4, min(50, num_samples // 3))
+    return max(4, min(50, planned_trials // 3))
 
 
-def default_startup_trials(num_samples: int) -> int:
-    """A fifth of the trials, at least 4 (TPE needs a few points per side) and at most 10 (Optuna's default)."""
-    return max(4, min(10, num_samples // 5))
+def default_startup_trials(planned_trials: int) -> int:
+    """A fifth of the trials the sweep can run, at least 4 (TPE needs a few points on each side) and at
+    most 10 (Optuna's default)."""
+    return max(4, min(10, planned_trials // 5))
 
 
 class TrialSchedulerSettings(_Strict):

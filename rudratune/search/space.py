@@ -51,6 +51,19 @@ class Sweep:
             return self.base.trainer.max_epochs
         return int(max(param.choices) if param.choices else param.max or 0)
 
+    @property
+    def planned_trials(self) -> int:
+        """Trials the sweep can run: ``num_samples``, or fewer when a trial-epoch budget pays for fewer
+        (each trial costs at least ASHA's grace period, or every epoch under FIFO)."""
+        search = self.settings.search
+        if search.budget_trial_epochs is None:
+            return search.num_samples
+        least = search.scheduler.grace_period if search.scheduler.name == "asha" else self.max_epochs
+        return max(1, min(search.num_samples, search.budget_trial_epochs // min(least, self.max_epochs)))
+
+    def sampler_args(self) -> dict[str, Any]:
+        return self.settings.search.searcher.sampler_args(self.planned_trials)
+
     def trial_config(self, params: dict[str, Any], *, source: str = "trial") -> ExperimentConfig:
         return experiment_from_dict(overlay(self.base_dict, params), source=source)
 

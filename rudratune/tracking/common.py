@@ -120,6 +120,8 @@ class TrialEnding(StrEnum):
     COMPLETED = "completed"
     EARLY_STOPPED = "early_stopped"
     STOPPED_BY_ASHA = "stopped_by_asha"
+    STOPPED_BY_BUDGET = "stopped_by_budget"
+    """The sweep's ``search.budget_trial_epochs`` ran out (told apart from ASHA by the rungs, at the end)."""
     FAILED = "failed"
     REFUSED = "refused"
     """A cost constraint broke before training: no epoch ran."""
@@ -142,6 +144,7 @@ REASONS = {
     TrialEnding.EARLY_STOPPED: "early-stopped (no val_loss progress) at epoch {epoch}",
     TrialEnding.STOPPED_BY_ASHA: "stopped by ASHA at epoch {epoch}",
     TrialEnding.REFUSED: "{refused}",
+    TrialEnding.STOPPED_BY_BUDGET: "stopped at epoch {epoch}: the sweep's budget ran out",
 }
 
 
@@ -149,6 +152,8 @@ def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
     """How a trial ended, in words: completed, stopped early (by whom, at which epoch), or failed."""
     epoch = int((last_result or {}).get("epoch", 0))
     refused = (last_result or {}).get("refused", "")
-    return REASONS[trial_ending(failed, last_result, max_epochs)].format(
-        epoch=epoch, next=epoch + 1, refused=refused
-    )
+    return stop_reason_text(trial_ending(failed, last_result, max_epochs), epoch, refused)
+
+
+def stop_reason_text(ending: TrialEnding, epoch: int, refused: str = "") -> str:
+    return REASONS[ending].format(epoch=epoch, next=epoch + 1, refused=refused)

@@ -170,3 +170,41 @@ def test_missing_experiment_is_named(tmp_path: Path, capsys: pytest.CaptureFixtu
     space = write_space(tmp_path, "space: {}\n", header="experiment: nowhere.yaml\n")
     assert main(["run", str(space), "--dry-run"]) == 2
     assert "experiment: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["quickstart", "unet", "architectures"])
+def test_shipped_spaces_rank_by_a_comparable_metric(name: str) -> None:
+    from rudratune.train.metrics import METRICS
+
+    sweep = load_sweep(REPO / "search_spaces" / f"{name}.yaml")
+    assert not METRICS[sweep.settings.metric].depends_on_loss
+
+
+def test_loss_dependent_metric_is_refused_only_when_the_loss_varies(tmp_path: Path) -> None:
+    from rudratune.errors import UserError
+
+    varies = write_space(tmp_path, "metric: val_loss\nspace:\n  loss.gamma: {values: [1.0, 2.0]}\n")
+    with pytest.raises(
+        UserError, match=r"space\.loss\.gamma varies the loss.*val_dice, val_iou, val_ref_loss"
+    ):
+        load_sweep(varies)
+    fixed = write_space(tmp_path, "metric: val_loss\nspace:\n  loss.name: {value: DiceLoss}\n")
+    assert load_sweep(fixed).settings.direction == "min"  # a constant loss keeps val_loss comparable
+
+
+def test_sampler_arguments_are_explicit_and_start_up_follows_the_planned_trials(tmp_path: Path) -> None:
+    space = write_space(tmp_path, "search: {num_samples: 30, searcher: {seed: 3}}\n")
+    assert load_sweep(space).sampler_args() == {
+        "sampler": "TPESampler",
+        "seed": 3,
+        "n_startup_trials": 6,
+        "multivariate": True,
+        "group": True,
+        "constant_liar": True,
+        "n_ei_candidates": 24,
+    }
+    budget = ["search.num_samples=1000", "search.budget_trial_epochs=40", "search.scheduler.grace_period=2"]
+    assert load_sweep(space, budget).planned_trials == 20  # 40 trial-epochs pay for at most 20 trials
+    assert load_sweep(space, budget).sampler_args()["n_startup_trials"] == 4
+    assert load_sweep(space, ["search.num_samples=1000"]).sampler_args()["n_startup_trials"] == 10
+    assert load_sweep(space, ["search.searcher.n_startup_trials=7"]).sampler_args()["n_startup_trials"] == 7
