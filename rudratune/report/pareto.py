@@ -25,7 +25,7 @@ def axes(record: SweepRecord) -> tuple[str, str, str]:
 
 
 def architecture(record: SweepRecord, row: dict[str, Any]) -> str:
-    return str(row.get("model.name") or record.sweep.base["model"]["name"])
+    return str(row.get("model.name") or record.sweep.base.model.name)
 
 
 def pareto_section(record: SweepRecord, rows: list[dict[str, Any]], out: Path) -> Section:
@@ -54,7 +54,7 @@ def pareto_section(record: SweepRecord, rows: list[dict[str, Any]], out: Path) -
             trained_value(r, x),
             r.get("params_m"),
             architecture(record, r),
-            r.get("model.encoder") or record.sweep.base["model"].get("encoder") or "",
+            r.get("model.encoder") or record.sweep.base.model.encoder or "",
         ]
         for r in sorted(front, key=lambda r: trained_value(r, x) or 0.0)
     ]
