@@ -76,6 +76,14 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
     print(
         f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler {args['sampler']}({shown})"
     )
+    if settings.secondary:
+        print(f"objectives {settings.objectives} ({', '.join(settings.modes)}), optimised jointly; "
+              f"ASHA stops trials on {settings.rank_metric}")  # fmt: skip
+    if settings.constraints:
+        before = [str(c) for c in settings.constraint_list if c.before_training]
+        after = [str(c) for c in settings.constraint_list if not c.before_training]
+        print(f"constraints: checked before training: {', '.join(before) or 'none'}; "
+              f"at a trial's end: {', '.join(after) or 'none'}")  # fmt: skip
     print("space:")
     for key in sweep.order:
         print(describe(key, sweep.space[key]))

@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     failed = True
     try:
         result = train(cfg, data, RunOptions(run_dir=run_dir, loggers=loggers, progress=not args.quiet))
+        for logger in loggers:
+            logger.log_metrics(result.cost)
         failed = False
     finally:
         close_loggers(loggers, failed=failed)
@@ -100,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.provenance and f"best_{cfg.provenance.get('metric')}" in cfg.provenance:
         _print_reproduction(cfg.provenance, result.history)
     print(f"outputs: {run_dir}")
+    print("cost: " + "  ".join(f"{k} {v:.3f}" for k, v in result.cost.items()))
     print(fmt_metrics(result.test, TEST_KEYS))
     return 0
 

@@ -104,6 +104,76 @@ class TrackingConfig(_Section):
     """``auto``: online when ``WANDB_API_KEY`` is set, offline otherwise."""
 
 
+_P = Field(0.0, ge=0, le=1)
+"""Probability that a training image gets the transform (0 = off)."""
+
+
+class FlipAugment(_Section):
+    p: float = _P
+    """Horizontal and vertical flips, each with probability p."""
+
+
+class Rotate90Augment(_Section):
+    p: float = _P
+    """A rotation by 90, 180 or 270 degrees."""
+
+
+class AffineAugment(_Section):
+    p: float = _P
+    degrees: float = Field(15.0, ge=0, le=180)
+    """Rotation drawn from [-degrees, degrees]."""
+    scale: float = Field(0.1, ge=0, lt=1)
+    """Zoom factor drawn from [1 - scale, 1 + scale]."""
+
+
+class IntensityAugment(_Section):
+    p: float = _P
+    strength: float = Field(0.1, ge=0, lt=1)
+    """brightness: shift in [-s, s]; contrast and gamma: factor in [1 - s, 1 + s] (images in [0, 1])."""
+
+
+class NoiseAugment(_Section):
+    p: float = _P
+    std: float = Field(0.03, ge=0, le=1)
+    """Standard deviation of additive Gaussian noise (images in [0, 1])."""
+
+
+class BlurAugment(_Section):
+    p: float = _P
+    sigma: float = Field(1.0, gt=0.1, le=10)
+    """Gaussian blur with sigma drawn from [0.1, sigma] pixels."""
+
+
+class ElasticAugment(_Section):
+    p: float = _P
+    alpha: float = Field(1.0, ge=0, le=10)
+    """Displacement scale (kornia's alpha: the smoothed noise field times alpha, in half-image units)."""
+    sigma: float = Field(8.0, gt=0, le=64)
+    """Smoothness of the displacement field in pixels (larger = smoother, smaller displacements)."""
+
+
+class AugmentConfig(_Section):
+    """Batched augmentation of training batches on the trial's device; every p is 0 (off) by default.
+
+    Geometric transforms (flip, rotate90, affine, elastic) move image and mask together; intensity
+    transforms (brightness, contrast, gamma, noise, blur) change the image only.
+    """
+
+    flip: FlipAugment = FlipAugment()
+    rotate90: Rotate90Augment = Rotate90Augment()
+    affine: AffineAugment = AffineAugment()
+    elastic: ElasticAugment = ElasticAugment()
+    brightness: IntensityAugment = IntensityAugment()
+    contrast: IntensityAugment = IntensityAugment(strength=0.2)
+    gamma: IntensityAugment = IntensityAugment(strength=0.2)
+    noise: NoiseAugment = NoiseAugment()
+    blur: BlurAugment = BlurAugment()
+
+    @property
+    def enabled(self) -> bool:
+        return any(getattr(self, name).p > 0 for name in type(self).model_fields)
+
+
 class ExperimentConfig(_Section):
     name: str = "experiment"
     seed: int = 42
@@ -113,6 +183,7 @@ class ExperimentConfig(_Section):
     optimizer: OptimizerConfig = OptimizerConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     trainer: TrainerConfig = TrainerConfig()
+    augment: AugmentConfig = AugmentConfig()
     tracking: TrackingConfig = TrackingConfig()
     provenance: dict[str, Any] | None = None
     """Written by ``rudratune export``: the sweep, trial, best epoch and metrics a config came from."""

@@ -13,7 +13,6 @@ import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search import ConcurrencyLimiter
-from ray.tune.search.optuna import OptunaSearch
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
@@ -22,6 +21,7 @@ from rudratune.search.callbacks import DriverCallbacks
 from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
 from rudratune.search.sampling import make_sampler
+from rudratune.search.searcher import ConstrainedOptunaSearch
 from rudratune.search.settings import Resources, SweepSettings
 from rudratune.search.space import define_by_run, grid_points
 from rudratune.tracking.common import (
@@ -32,6 +32,7 @@ from rudratune.tracking.common import (
     wandb_mode,
 )
 from rudratune.tracking.sweep import SweepTracker
+from rudratune.train.cost import COST_KEYS
 
 
 @dataclass
@@ -96,10 +97,12 @@ def resources_for(settings: Any) -> dict[str, float]:
 
 def build_searcher(record: SweepRecord) -> Any:
     sweep = record.sweep
-    searcher = OptunaSearch(
+    searcher = ConstrainedOptunaSearch(
+        constraints=sweep.settings.constraint_list,
         space=define_by_run(sweep),
-        metric=sweep.settings.rank_metric,
-        mode=sweep.settings.direction,
+        # several objectives: lists (Ray's OptunaSearch then makes a multi-objective study)
+        metric=sweep.settings.tune_objectives if sweep.settings.secondary else sweep.settings.rank_metric,
+        mode=sweep.settings.modes if sweep.settings.secondary else sweep.settings.direction,
         sampler=make_sampler(sweep),
         points_to_evaluate=grid_points(sweep) or None,
     )
@@ -151,6 +154,7 @@ def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
         wandb=wandb,
         base_params=flat_params(record.sweep.base_dict),
         max_epochs=record.sweep.max_epochs,
+        cost_keys=COST_KEYS,
     )
 
 
@@ -195,6 +199,9 @@ def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, sta
     client, run_id = tracker.client, tracker.parent_run_id
     if best:
         client.log_metric(run_id, f"best_{metric}", float(best[f"best_{metric}"]))
+        for key in COST_KEYS:  # the best trial's cost, beside its score
+            if best.get(key) is not None:
+                client.log_metric(run_id, key, float(best[key]))
         client.set_tag(run_id, "rudratune.best_trial", best["trial_id"])
     client.set_terminated(run_id, status)
 
@@ -260,7 +267,16 @@ def execute(
     res = resources_for(settings)
     if settings.data_transfer == "shared_path":
         data = None
-    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base_dict, data=data), res)
+    trainable = tune.with_resources(
+        tune.with_parameters(
+            run_trial,
+            base=sweep.base_dict,
+            data=data,
+            constraints=settings.constraint_list,
+            required=tuple(k for k in settings.tune_objectives if k not in COST_KEYS),
+        ),
+        res,
+    )
     tracker = build_tracker(record, resume=resume)
     table = LiveTable(
         metric=settings.rank_metric, mode=settings.direction, num_samples=settings.search.num_samples

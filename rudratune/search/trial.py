@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from ray import tune
 from rudratune.config.experiment import experiment_from_dict
 from rudratune.data.source import dataset_key, load_data
 from rudratune.runtime import quiet_defaults
+from rudratune.search.objectives import Constraint, first_violation
 from rudratune.search.space import overlay
 from rudratune.testing.faults import fault_callbacks
 from rudratune.train.loop import History, RunOptions, train
@@ -25,15 +28,39 @@ CHECKPOINT_FILE = "checkpoint.ckpt"
 
 
 class TuneReporter(Callback):
-    """Reports each epoch's metrics and their running bests (``best_val_dice``, ...) to Tune, with a checkpoint.
+    """Reports each epoch's metrics, their running bests (``best_val_dice``, ...) and the model's cost to
+    Tune, with a checkpoint.
 
     The row is the one ``History`` (the first callback of ``train()``) has just appended, so the running
     best survives a resume from checkpoint: ASHA ranks on it, and the searcher is told the same value.
     """
 
-    def __init__(self, *, node_id: str = "", checkpoint_every: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        node_id: str = "",
+        checkpoint_every: int = 1,
+        constraints: Sequence[Constraint] = (),
+        required: Sequence[str] = (),
+    ) -> None:
         self.node_id, self.checkpoint_every = node_id, checkpoint_every
         self.first_step_at: float | None = None
+        self.cost: dict[str, float] = {}
+        self.constraints = [c for c in constraints if c.before_training]
+        self.required = required
+
+    def before_fit(self, cost: dict[str, float]) -> str | None:
+        """Keeps the cost measured before fit (reported with every epoch); refuses a trial that breaks a
+        cost constraint: it reports the cost and the reason once, and nothing trains."""
+        self.cost = dict(cost)
+        broken = first_violation(self.constraints, cost)
+        if broken is None:
+            return None
+        reason = f"refused before training: {broken}"
+        # Tune, ASHA and the searcher expect their metrics in every result: NaN says "not measured"
+        missing = {key: math.nan for key in self.required if key not in cost}
+        tune.report({"epoch": 0, **missing, **cost, "refused": reason, "node_id": self.node_id})
+        return reason
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
@@ -45,6 +72,7 @@ class TuneReporter(Callback):
         history = next(cb for cb in trainer.callbacks if isinstance(cb, History))
         row = {
             **history.rows[-1],
+            **self.cost,
             "early_stopped": bool(trainer.should_stop),
             "first_step_at": self.first_step_at,
             "node_id": self.node_id,
@@ -58,12 +86,20 @@ class TuneReporter(Callback):
             tune.report(row, checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
-def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> None:
+def run_trial(
+    config: dict[str, Any],
+    *,
+    base: dict[str, Any],
+    data: Any,
+    constraints: Sequence[Constraint] = (),
+    required: Sequence[str] = (),
+) -> None:
     """Tune function trainable: overlay the suggested params on the base experiment and train.
 
     ``data`` maps ``dataset_key`` to the datasets the driver decoded (through Ray's object store), or is
     None when the sweep says the data folder is on a filesystem every node shares. A trial trains on the
-    dataset of its own config, decoding it itself if the driver did not.
+    dataset of its own config, decoding it itself if the driver did not. ``constraints`` on costs refuse
+    the trial before it trains; ``required`` are the metrics Tune's searcher and scheduler read.
     """
     quiet_defaults()
     context = tune.get_context()
@@ -75,6 +111,11 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
     checkpoint = tune.get_checkpoint()
     with checkpoint.as_directory() if checkpoint else contextlib.nullcontext() as restored:
         resume_from = str(Path(restored) / CHECKPOINT_FILE) if restored else None
+        reporter = TuneReporter(
+            node_id=ray.get_runtime_context().get_node_id(),
+            constraints=constraints,
+            required=required,
+        )
         options = RunOptions(
             run_dir=Path(context.get_trial_dir()),
             cpus=cpus,
@@ -85,8 +126,9 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
             callbacks=[
                 # first: a fault at an epoch is raised before that epoch is reported
                 *fault_callbacks(resumed=resume_from is not None, params=config),
-                TuneReporter(node_id=ray.get_runtime_context().get_node_id()),
+                reporter,
             ],
             resume_from=resume_from,
+            admit=reporter.before_fit,
         )
         train(cfg, own, options)

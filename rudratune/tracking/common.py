@@ -123,12 +123,16 @@ class TrialEnding(StrEnum):
     STOPPED_BY_BUDGET = "stopped_by_budget"
     """The sweep's ``search.budget_trial_epochs`` ran out (told apart from ASHA by the rungs, at the end)."""
     FAILED = "failed"
+    REFUSED = "refused"
+    """A cost constraint broke before training: no epoch ran."""
 
 
 def trial_ending(failed: bool, last_result: dict | None, max_epochs: int) -> TrialEnding:
     last_result = last_result or {}
     if failed:
         return TrialEnding.FAILED
+    if last_result.get("refused"):
+        return TrialEnding.REFUSED
     if int(last_result.get("epoch", 0)) >= max_epochs:
         return TrialEnding.COMPLETED
     return TrialEnding.EARLY_STOPPED if last_result.get("early_stopped") else TrialEnding.STOPPED_BY_ASHA
@@ -139,6 +143,7 @@ REASONS = {
     TrialEnding.COMPLETED: "completed {epoch} epochs",
     TrialEnding.EARLY_STOPPED: "early-stopped (no val_loss progress) at epoch {epoch}",
     TrialEnding.STOPPED_BY_ASHA: "stopped by ASHA at epoch {epoch}",
+    TrialEnding.REFUSED: "{refused}",
     TrialEnding.STOPPED_BY_BUDGET: "stopped at epoch {epoch}: the sweep's budget ran out",
 }
 
@@ -146,8 +151,9 @@ REASONS = {
 def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
     """How a trial ended, in words: completed, stopped early (by whom, at which epoch), or failed."""
     epoch = int((last_result or {}).get("epoch", 0))
-    return stop_reason_text(trial_ending(failed, last_result, max_epochs), epoch)
+    refused = (last_result or {}).get("refused", "")
+    return stop_reason_text(trial_ending(failed, last_result, max_epochs), epoch, refused)
 
 
-def stop_reason_text(ending: TrialEnding, epoch: int) -> str:
-    return REASONS[ending].format(epoch=epoch, next=epoch + 1)
+def stop_reason_text(ending: TrialEnding, epoch: int, refused: str = "") -> str:
+    return REASONS[ending].format(epoch=epoch, next=epoch + 1, refused=refused)

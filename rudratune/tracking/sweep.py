@@ -39,6 +39,7 @@ class SweepTracker(Callback):
         wandb: ``wandb.init`` settings shared by every trial (project, mode, dir); ``None`` turns W&B off.
         base_params: the base experiment, flattened; each child run logs it with the trial's params on top.
         max_epochs: ASHA's max_t, to tell a completed trial from a stopped one.
+        cost_keys: the once-per-trial measurements a trial reports (params_m, ...): logged once, at step 0.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class SweepTracker(Callback):
         wandb: dict[str, Any] | None,
         base_params: dict[str, Any],
         max_epochs: int,
+        cost_keys: tuple[str, ...] = (),
     ) -> None:
         self.sweep, self.mlflow_uri = sweep, mlflow_uri
         self.experiment_id, self.parent_run_id = experiment_id, parent_run_id
@@ -59,6 +61,8 @@ class SweepTracker(Callback):
         self._runs: dict[str, str] = {}
         self._wandb_runs: dict[str, Any] = {}
         self._client: Any = None
+        self._cost_logged: set[str] = set()
+        self.cost_keys = cost_keys
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_wandb_runs": {}, "_client": None}
@@ -109,6 +113,9 @@ class SweepTracker(Callback):
             )
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        # local: each tracker's library is imported only when it is on
+        from mlflow.entities import Metric
+
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
         metrics = {
             k: float(v)
@@ -116,15 +123,19 @@ class SweepTracker(Callback):
             if (k.startswith(METRIC_PREFIXES) or k == "lr") and isinstance(v, (int, float))
         }
         run_id = self._runs.get(trial.trial_id)
+        now = int(time.time() * 1000)
         if run_id is not None:
-            # local: each tracker's library is imported only when it is on
-            from mlflow.entities import Metric
-
-            now = int(time.time() * 1000)
             self.client.log_batch(run_id, metrics=[Metric(k, v, now, epoch) for k, v in metrics.items()])
         run = self._wandb_runs.get(trial.trial_id)
         if run is not None:
             run.log({**metrics, "epoch": epoch}, step=epoch)
+        cost = {k: float(result[k]) for k in self.cost_keys if result.get(k) is not None}
+        if cost and trial.trial_id not in self._cost_logged:  # measured once per trial: logged once
+            self._cost_logged.add(trial.trial_id)
+            if run_id is not None:
+                self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in cost.items()])
+            if run is not None:
+                run.summary.update(cost)
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         run_id = self._runs.get(trial.trial_id)

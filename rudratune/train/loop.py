@@ -14,6 +14,8 @@ from rudratune.registry.losses import build_loss
 from rudratune.registry.models import build_model
 from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
+from rudratune.train.augment import build_augmenter
+from rudratune.train.cost import measure_cost
 from rudratune.train.metrics import METRICS, running_best_key
 from rudratune.train.module import SegmentationModule
 from rudratune.train.outputs import write_artifacts
@@ -84,6 +86,7 @@ def build_module(cfg: ExperimentConfig, in_channels: int = 3) -> SegmentationMod
         scheduler=get_scheduler_info(cfg.scheduler.name).bind(
             max_epochs=cfg.trainer.max_epochs, **cfg.scheduler.model_dump()
         ),
+        augment=build_augmenter(cfg.augment, image_size=cfg.data.image_size, normalize=cfg.data.normalize),
     )
 
 
@@ -150,9 +153,13 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         enable_progress_bar=options.progress,
         enable_model_summary=options.progress,
     )
+    cost = _cost(cfg, module, trainer) if options.cost else {}
+    refused = options.admit(cost) if options.admit else None
+    if refused:
+        return TrainResult(history=[], threads=threads, cost=cost, refused=refused)
     trainer.fit(module, datamodule=datamodule, ckpt_path=options.resume_from)
 
-    result = TrainResult(history=history.rows, threads=threads)
+    result = TrainResult(history=history.rows, threads=threads, cost=cost)
     if checkpoint is not None and checkpoint.best_model_path:
         result.best_checkpoint = checkpoint.best_model_path
     if options.test:
@@ -163,3 +170,12 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     if options.artifacts:
         write_artifacts(cfg, module, datamodule, result, options)
     return result
+
+
+def _cost(cfg: ExperimentConfig, module: SegmentationModule, trainer: L.Trainer) -> dict[str, float]:
+    return measure_cost(
+        module,
+        device=trainer.strategy.root_device,
+        image_size=cfg.data.image_size,
+        batch_size=cfg.data.batch_size,
+    )

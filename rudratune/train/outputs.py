@@ -86,6 +86,7 @@ def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
                 "best": result.best,
                 "best_checkpoint": result.best_checkpoint,
                 "torch_threads": result.threads,
+                "cost": result.cost,
                 "history": result.history,
                 **extra,
             },

@@ -26,7 +26,9 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(tiny_data: Path, out:
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [0, 1] or len(
         client.get_metric_history(run.info.run_id, "val_loss")
     ) == 2
-    assert {"test_loss", "test_dice", "test_iou", "val_dice"} <= set(run.data.metrics)
+    assert {"test_loss", "test_dice", "test_iou", "val_dice", "params_m", "latency_ms"} <= set(
+        run.data.metrics
+    )
     logged = {a.path for a in client.list_artifacts(run.info.run_id, "artifacts")}
     assert "artifacts/predictions_test.png" in logged and "artifacts/metrics.json" in logged
 
@@ -40,6 +42,8 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(tiny_data: Path, out:
             img.verify()
     metrics = json.loads((artifacts / "metrics.json").read_text())
     assert len(metrics["history"]) == 2 and 0 <= metrics["test"]["test_dice"] <= 1
+    assert metrics["cost"]["params_m"] == pytest.approx(run.data.metrics["params_m"])
+    assert metrics["cost"]["latency_ms"] > 0 and "peak_mem_mb" not in metrics["cost"]  # CPU: no GPU memory
     assert len(list((run_dir / "checkpoints").glob("*.ckpt"))) == 2  # top 3 of 2 epochs
 
 
