@@ -96,7 +96,7 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     data = load_data(swp.base["data"]["root"], output_root)
     init_ray(None)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(settings)
+        tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(swp)
     )
     tracker = build_tracker(record, resume=False)
     seen, started, tracked = FirstSeen(), OnStart(), OnStart()

@@ -69,17 +69,18 @@ def check_address(address: str | None) -> None:
         ) from None
 
 
-def resources_for(settings: Any) -> dict[str, float]:
-    """A trial's CPUs and (fractional) GPUs; ``auto`` splits the cluster between concurrent trials."""
-    if isinstance(settings.resources, Resources):
-        return {"cpu": settings.resources.cpu, "gpu": settings.resources.gpu}
+def resources_for(sweep: Any) -> dict[str, float]:
+    """A trial's CPUs and (fractional) GPUs. ``auto`` (the whole section or one key) splits the cluster's
+    CPUs between concurrent trials and packs GPUs by the measured memory of the space's models."""
+    res = sweep.settings.resources
+    res = Resources(cpu="auto", gpu="auto") if res == "auto" else res
+    if res.cpu != "auto" and res.gpu != "auto":
+        return {"cpu": res.cpu, "gpu": res.gpu}
     import ray
 
-    total = ray.cluster_resources()
-    concurrent = settings.search.max_concurrent
-    cpu = max(1, int(total.get("CPU", 1) // concurrent))
-    gpu = round(total.get("GPU", 0) / concurrent, 4) if total.get("GPU") else 0
-    return {"cpu": cpu, "gpu": min(gpu, 1.0)}
+    from rudratune.search.packing import auto_resources
+
+    return auto_resources(sweep, res, ray.cluster_resources())
 
 
 def build_searcher(record: SweepRecord) -> Any:
@@ -208,14 +209,19 @@ def execute(
     from ray import tune
 
     from rudratune.search.progress import LiveTable
-    from rudratune.search.trial import run_trial
+    from rudratune.search.trial import CheckpointPolicy, run_trial
 
     sweep, settings = record.sweep, record.sweep.settings
     init_ray(address)
-    res = resources_for(settings)
+    res = resources_for(sweep)
     if settings.data_transfer == "shared_path":
         data = None
-    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=data), res)
+    policy = CheckpointPolicy(
+        rungs=settings.search.scheduler.rungs(sweep.max_epochs), every_s=settings.checkpoints.every_s
+    )
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, base=sweep.base, data=data, policy=policy), res
+    )
     tracker = build_tracker(record, resume=resume)
     callbacks = [
         tracker,

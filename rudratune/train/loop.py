@@ -12,6 +12,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
 
 from rudratune.config.schema import ExperimentConfig
+from rudratune.data.batches import Transform
 from rudratune.data.datamodule import SegDataModule
 from rudratune.data.folder import SegmentationData
 from rudratune.registry.losses import build_loss
@@ -19,6 +20,7 @@ from rudratune.registry.models import build_model
 from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
 from rudratune.train.module import SegmentationModule
+from rudratune.train.settings import on_gpu, prepare_net, resolve_precision, warn_deterministic_on_gpu
 
 EPOCH_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou")
 
@@ -69,6 +71,8 @@ class RunOptions:
     progress: bool = True
     callbacks: Sequence[Callback] = ()
     resume_from: str | None = None
+    transform: Transform | None = None
+    """Applied to each training batch on the device (augmentation), ``(x, y) -> (x, y)``."""
 
 
 @dataclass
@@ -117,8 +121,13 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     cpus = options.cpus or usable_cpus()
     threads = set_threads(cfg.trainer.threads or cpus)
-    datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, max_workers=cpus)
+    datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, transform=options.transform)
     module = build_module(cfg)
+    gpu = on_gpu(cfg.trainer.accelerator)
+    module.channels_last = prepare_net(
+        module.net, gpu=gpu, channels_last=cfg.trainer.channels_last, compile=cfg.trainer.compile
+    )
+    warn_deterministic_on_gpu(cfg.trainer.deterministic, gpu)
 
     history = History()
     callbacks: list[Callback] = [
@@ -144,7 +153,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         max_epochs=cfg.trainer.max_epochs,
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
-        precision=cfg.trainer.precision,
+        precision=resolve_precision(cfg.trainer.precision, on_gpu=gpu),
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         check_val_every_n_epoch=1,
         num_sanity_val_steps=0,

@@ -32,7 +32,6 @@ space:
   data.root: {{value: {data}}}
   data.image_size: {{value: 32}}
   data.batch_size: {{value: 4}}
-  data.num_workers: {{value: 0}}
   trainer.max_epochs: {{value: 3}}
   model.name: {{value: monai.UNet}}
   loss.name: {{grid: [GeneralizedDiceLoss, DiceLoss, DiceCELoss]}}
