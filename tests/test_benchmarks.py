@@ -22,6 +22,11 @@ FIGURES = {
     "P3": ["P3 ASHA+TPE epochs to reach random+FIFO's best"],
     "P4": ["P4 start-up with reused actors", "P4 reused / fresh actors"],
     "P5": ["P5 driver overhead per trial", "P5 driver peak RSS"],
+    "P7": [
+        "P7 per-step overhead, train(), trackers off",
+        "P7 per-epoch overhead, Tune trial, trackers off",
+        "P7 bytes written per trial-epoch, checkpoint policy / every epoch",
+    ],
 }
 
 

@@ -88,4 +88,23 @@ def dry_run(sweep: Sweep, *, samples: int) -> int:
             f"{sweep.source}: {len(failures)} model combination(s) cannot build; first: {failures[0]}"
         )
     print(f"ok: {len(built)} distinct model(s) built on a {'/'.join(str(k[2]) for k in built)} px tensor")
+    print_packing(sweep)
     return 0
+
+
+def print_packing(sweep: Sweep) -> None:
+    """What ``resources: auto`` (or an ``auto`` key) resolves to on this machine, GPU memory measured."""
+    import torch
+
+    from rudratune.runtime import usable_cpus
+    from rudratune.search.packing import estimate
+    from rudratune.search.settings import Resources
+
+    res = sweep.settings.resources
+    res = Resources(cpu="auto", gpu="auto") if res == "auto" else res
+    if "auto" not in (res.cpu, res.gpu):
+        return
+    total = {"CPU": usable_cpus(), "GPU": torch.cuda.device_count()}
+    print(
+        f"on this machine ({total['CPU']} CPUs, {total['GPU']} GPUs): {estimate(sweep, res, total).describe()}"
+    )

@@ -133,7 +133,7 @@ def estimate(sweep: Any, res: Any, total: Mapping[str, float], *, samples: int =
         gpu = 0.0
     elif gpu == "auto":
         gpu, per_trial, per_gpu, note = _gpu_share(sweep, gpus, max_concurrent, samples)
-    concurrent = max_concurrent if not gpu else min(max_concurrent, max(1, int(gpus / gpu + 1e-9)))
+    concurrent = max_concurrent if not (gpu and gpus) else min(max_concurrent, max(1, int(gpus / gpu + 1e-9)))
     cpu = res.cpu if res.cpu != "auto" else max(1, int(total.get("CPU", 1) // concurrent))
     return Packing(cpu, gpu, per_trial, per_gpu, note)
 

@@ -83,3 +83,16 @@ def test_apply_overrides_does_not_touch_the_input() -> None:
     base = {"a": {"b": 1}}
     assert apply_overrides(base, ["a.b=2", "~a.b", "+c.d=x"]) == {"a": {}, "c": {"d": "x"}}
     assert base == {"a": {"b": 1}}
+
+
+def test_num_workers_is_deprecated_loads_and_warns_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from rudratune.config import experiment
+
+    experiment._DEPRECATION_SAID.clear()
+    cfg = load_experiment(EXPERIMENT, ["data.num_workers=4"])
+    load_experiment(EXPERIMENT, ["data.num_workers=2"])
+    assert cfg.data.num_workers == 4  # an old config still loads; the value does nothing
+    err = capsys.readouterr().err
+    assert err.count("rudratune: warning:") == 1 and "data.num_workers is ignored" in err
+    load_experiment(EXPERIMENT)
+    assert "num_workers" not in capsys.readouterr().err

@@ -24,6 +24,7 @@ def faulty_space(tmp_path: Path, data: Path) -> Path:
     path.write_text(f"""
 experiment: {EXPERIMENT}
 max_failures: 1
+checkpoints: {{every_s: 0}}  # every epoch: the retry below goes on from epoch 1
 search:
   num_samples: 3
   max_concurrent: 2
