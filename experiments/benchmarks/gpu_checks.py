@@ -98,7 +98,6 @@ def _train(cfg: Any, data: Any) -> dict[str, Any]:
     timer.starts = []
     torch.cuda.reset_peak_memory_stats()
     run_dir = Path(tempfile.mkdtemp(prefix="gpuchk-"))
-    start = time.perf_counter()
     result = train(
         cfg,
         data,
