@@ -25,12 +25,12 @@ EPOCHS = 5
 STEP_GOAL_MS, EPOCH_GOAL_MS = 1.0, 20.0
 
 
-def _overrides(batch: int, epochs: int, trackers: bool) -> list[str]:
+def _overrides(batch: int | None, epochs: int, trackers: bool) -> list[str]:
     return [
         "model.name=scratch.Null",
         "model.encoder=null",
         "data.image_size=32",
-        f"data.batch_size={batch}",
+        *([f"data.batch_size={batch}"] if batch else []),
         f"trainer.max_epochs={epochs}",
         "trainer.early_stopping_patience=1000",
         "trainer.threads=1",
@@ -104,20 +104,23 @@ def _train_epoch_s(cfg: Any, data: Any, run_dir: Path, trackers: bool, output_ro
     return statistics.median(gaps[1:] or gaps)
 
 
-def _sweep(name: str, output_root: Path, overrides: list[str]) -> dict[str, Any]:
-    """A two-trial sweep, one trial at a time: median epoch time, trial-epochs, bytes written."""
-    space = output_root / f"{name}.yaml"
+def _sweep(name: str, output_root: Path, overrides: list[str], space: str) -> dict[str, Any]:
+    """A sweep, one trial at a time: median epoch time per batch size, trial-epochs, bytes written."""
+    path = output_root / f"{name}.yaml"
     exp = Path(__file__).resolve().parents[1] / "rudraksha.yaml"
-    space.write_text(
-        f"experiment: {exp}\nsearch: {{num_samples: 2, max_concurrent: 1, scheduler: {{name: fifo}}}}\n"
-        "resources: {cpu: 1, gpu: 0}\nspace:\n  optimizer.lr: {values: [0.001, 0.002]}\n"
+    path.write_text(
+        f"experiment: {exp}\nsearch: {{num_samples: {len(BATCHES)}, max_concurrent: 1, scheduler: {{name: fifo}}}}\n"
+        f"resources: {{cpu: 1, gpu: 0}}\nspace:\n  {space}\n"
     )
-    args = ["run", str(space), *overrides, "--name", name, "--no-report"]
+    args = ["run", str(path), *overrides, "--name", name, "--no-report"]
     rudratune(args, output_root, output_root / "logs" / f"{name}.log")
     results = (output_root / name).glob("*/result.json")
     rows = [json.loads(line) for p in results for line in p.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "val_loss" in r]
-    per_epoch = statistics.median(r["time_this_iter_s"] for r in rows if r["training_iteration"] > 1)
+    per_epoch = {}
+    for batch in {r["config"].get("data.batch_size") for r in rows}:
+        times = [r["time_this_iter_s"] for r in rows if r["config"].get("data.batch_size") == batch]
+        per_epoch[batch] = statistics.median(times[1:] or times)
     written = sum(p.stat().st_size for p in (output_root / name).rglob("*") if p.is_file())
     return {"epoch_s": per_epoch, "trial_epochs": len(rows), "bytes": written}
 
@@ -147,13 +150,16 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
             cfg_t = load_experiment(exp, [f"data.root={root}", *_overrides(batch, epochs, trackers)])
             run_dir = output_root / "p7" / f"train-b{batch}-{'on' if trackers else 'off'}"
             in_train[batch, trackers] = _train_epoch_s(cfg_t, data, run_dir, trackers, output_root)
-            name = f"p7-trial-b{batch}-{'on' if trackers else 'off'}"
-            overrides = [f"data.root={root}", *_overrides(batch, epochs, trackers)]
-            in_trial[batch, trackers] = _sweep(name, output_root, overrides)
+    for trackers in modes:  # one sweep: a trial per batch size
+        name = f"p7-trial-{'on' if trackers else 'off'}"
+        overrides = [f"data.root={root}", *_overrides(None, epochs, trackers)]
+        grid = f"data.batch_size: {{grid: {list(BATCHES)}}}"
+        sweep = _sweep(name, output_root, overrides, grid)
+        in_trial.update({(b, trackers): sweep["epoch_s"][b] for b in BATCHES})
     rows, figures = [], []
     for where, times in (
         ("train()", {k: v for k, v in in_train.items()}),
-        ("Tune trial", {k: v["epoch_s"] for k, v in in_trial.items()}),
+        ("Tune trial", in_trial),
     ):
         for trackers in modes:
             over = {b: times[b, trackers] - plain[b] for b in BATCHES}
@@ -239,6 +245,7 @@ def _bytes_per_trial_epoch(root: Path, output_root: Path, smoke: bool) -> dict[s
     ]
     out = {}
     for label, every in (("before", 0), ("after", 60)):
-        sweep = _sweep(f"p7-bytes-{label}", output_root, [*real, f"checkpoints.every_s={every}"])
+        overrides = [*real, f"checkpoints.every_s={every}"]
+        sweep = _sweep(f"p7-bytes-{label}", output_root, overrides, "optimizer.lr: {values: [0.001, 0.002]}")
         out[label] = sweep["bytes"] / max(sweep["trial_epochs"], 1)
     return out

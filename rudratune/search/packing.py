@@ -67,12 +67,13 @@ def pack(
 def model_configs(sweep: Any) -> list[Any]:
     """One config per distinct (model, encoder, image size, batch size, precision) the space can draw;
     continuous sizes count at their largest value (the worst case for memory)."""
+    base = getattr(sweep, "base_config", sweep.base)  # the typed base experiment
     choices = []
     for key in MODEL_KEYS:
         param = sweep.space.get(key)
         if param is None:
             section, name = key.split(".")
-            choices.append([sweep.base[section][name]])
+            choices.append([getattr(getattr(base, section), name)])
         elif param.choices is not None:
             choices.append(list(param.choices))
         else:
