@@ -2,10 +2,11 @@
 # Issue 10's checks on a lent GPU, in one go (~6-9 min, trackers off). Every step is guarded and its
 # output lands under $OUT as it goes, so a timeout still leaves partial results.
 #
-# Build the bundle here (network to the package index needed), from the project root, on the commit to test:
-#   /work/shared/offline-bundle.sh bundle        # ./bundle: wheels + `git archive HEAD` of the project
-# Run on the GPU box, from the project root (its copy of the working tree), with the bundle beside it:
-#   bash experiments/benchmarks/gpu_checks.sh bundle      # writes $OUT (or ./gpu-out)
+# Build the bundle (needs the package index; ~1 min, 53 MB) inside the checkout the device tool copies, as an
+# untracked folder (ray, optuna, smp, monai, hydra and pydantic are NOT on the GPU image; torch/lightning are):
+#   cd /work/main && /work/shared/offline-bundle.sh gpu-bundle && rm -rf gpu-bundle/proj
+# Run there from the project root (the device tool sets $OUT; elsewhere ./gpu-out is used), timeout ~560 s:
+#   bash experiments/benchmarks/gpu_checks.sh gpu-bundle
 # Steps: install the bundle (pip --no-index --target) -> nvidia-smi + versions -> P6 (unet space, 256 px,
 # 8 trials x 10 epochs, bf16, 1 per GPU vs resources: auto; nvidia-smi every 0.5 s) -> GPU path checks
 # (gpu_checks.py: precision auto, data on the device and the host path, channels_last, deterministic on/off,
