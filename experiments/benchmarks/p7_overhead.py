@@ -98,8 +98,12 @@ def _train_epoch_s(cfg: Any, data: Any, run_dir: Path, trackers: bool, output_ro
         callbacks=[timer],
     )
     train(cfg, data, options)
-    for logger in loggers:
-        getattr(logger, "finalize", lambda _: None)("success")
+    if loggers:
+        try:
+            from rudratune.commands.train import close_loggers
+        except ImportError:  # after the renovation (issue 8)
+            from rudratune.tracking.lightning import close_loggers  # type: ignore[no-redef]
+        close_loggers(loggers, failed=False)
     gaps = [b - a for a, b in zip(timer.starts, timer.starts[1:], strict=False)]
     return statistics.median(gaps[1:] or gaps)
 
