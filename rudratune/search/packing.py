@@ -89,9 +89,9 @@ def model_configs(sweep: Any) -> list[Any]:
 
 def measure_peak(cfg: Any) -> int:
     """Peak bytes allocated on the current GPU by one forward, backward and optimizer step of ``cfg``."""
-    import torch
+    import torch  # local: the packing arithmetic and the CPU path need no torch
 
-    from rudratune.train.loop import build_module
+    from rudratune.train.loop import build_module  # local: only a GPU measurement builds a model
     from rudratune.train.settings import resolve_precision, use_channels_last
 
     torch.cuda.empty_cache()
@@ -119,11 +119,20 @@ def measure_peak(cfg: Any) -> int:
     return peak
 
 
-def auto_resources(sweep: Any, res: Any, total: Mapping[str, float], *, samples: int = 0) -> dict[str, float]:
-    """Resolve the ``auto`` keys of ``res`` on a cluster with ``total`` resources; prints the estimate."""
-    packing = estimate(sweep, res, total, samples=samples)
-    print(packing.describe(), flush=True)
-    return {"cpu": packing.cpu, "gpu": packing.gpu}
+def packing_estimate(sweep: Any) -> str:
+    """What ``resources: auto`` (or an ``auto`` key) resolves to on this machine (the dry run shows it);
+    empty when no key is auto."""
+    import torch  # local: the packing arithmetic and the CPU path need no torch
+
+    from rudratune.runtime import usable_cpus
+    from rudratune.search.settings import Resources
+
+    res = sweep.settings.resources
+    res = Resources(cpu="auto", gpu="auto") if res == "auto" else res
+    if "auto" not in (res.cpu, res.gpu):
+        return ""
+    total = {"CPU": usable_cpus(), "GPU": torch.cuda.device_count()}
+    return f"on this machine ({total['CPU']} CPUs, {total['GPU']} GPUs): {estimate(sweep, res, total).describe()}"
 
 
 def estimate(sweep: Any, res: Any, total: Mapping[str, float], *, samples: int = 0) -> Packing:
@@ -140,7 +149,7 @@ def estimate(sweep: Any, res: Any, total: Mapping[str, float], *, samples: int =
 
 
 def _gpu_share(sweep: Any, gpus: float, max_concurrent: int, samples: int) -> tuple[float, int, int, str]:
-    import torch
+    import torch  # local: the packing arithmetic and the CPU path need no torch
 
     even = min(1.0, math.floor(gpus / max_concurrent * 10_000) / 10_000)
     if not torch.cuda.is_available():

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ray
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search.optuna import OptunaSearch
+
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
+from rudratune.search.sampling import make_sampler
 from rudratune.search.settings import Resources
 from rudratune.search.space import define_by_run, grid_points
-from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
+from rudratune.tracking.common import (
+    ensure_mlflow_experiment,
+    find_sweep_run,
+    flat_params,
+    mlflow_uri,
+    wandb_mode,
+)
+from rudratune.tracking.sweep import SweepTracker
 
 
 @dataclass
@@ -27,8 +44,6 @@ class Outcome:
 
 def init_ray(address: str | None) -> None:
     """Join a cluster when an address is given; otherwise start a local Ray bound to 127.0.0.1."""
-    import ray
-
     if ray.is_initialized():
         return
     common = dict(log_to_driver=False, logging_level="ERROR", configure_logging=True)
@@ -53,8 +68,6 @@ def init_ray(address: str | None) -> None:
 
 def check_address(address: str | None) -> None:
     """A quick TCP check of ``host:port`` and ``ray://host:port`` (ray.init would retry for a long time)."""
-    import socket
-
     if not address:
         return
     target = address.removeprefix("ray://")
@@ -69,45 +82,37 @@ def check_address(address: str | None) -> None:
         ) from None
 
 
-def resources_for(sweep: Any) -> dict[str, float]:
+def resources_for(sweep: Any, *, samples: int = 0) -> dict[str, float]:
     """A trial's CPUs and (fractional) GPUs. ``auto`` (the whole section or one key) splits the cluster's
     CPUs between concurrent trials and packs GPUs by the measured memory of the space's models."""
+    return resource_plan(sweep, samples=samples)[0]
+
+
+def resource_plan(sweep: Any, *, samples: int = 0) -> tuple[dict[str, float], str]:
+    """``resources_for`` and a line that says what ``auto`` resolved to (empty when nothing was auto)."""
     res = sweep.settings.resources
     res = Resources(cpu="auto", gpu="auto") if res == "auto" else res
     if res.cpu != "auto" and res.gpu != "auto":
-        return {"cpu": res.cpu, "gpu": res.gpu}
-    import ray
+        return {"cpu": res.cpu, "gpu": res.gpu}, ""
+    from rudratune.search.packing import estimate  # local: it imports the training code (torch)
 
-    from rudratune.search.packing import auto_resources
-
-    return auto_resources(sweep, res, ray.cluster_resources())
+    packing = estimate(sweep, res, ray.cluster_resources(), samples=samples)
+    return {"cpu": packing.cpu, "gpu": packing.gpu}, packing.describe()
 
 
 def build_searcher(record: SweepRecord) -> Any:
-    import optuna
-    from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
-
     sweep = record.sweep
-    cfg = sweep.settings.search.searcher
-    if cfg.name == "optuna":
-        sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials)
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     searcher = OptunaSearch(
         space=define_by_run(sweep),
         metric=sweep.settings.metric,
         mode=sweep.settings.direction,
-        sampler=sampler,
+        sampler=make_sampler(sweep.settings),
         points_to_evaluate=grid_points(sweep) or None,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
 
 
 def build_scheduler(record: SweepRecord) -> Any:
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
     cfg = record.sweep.settings.search.scheduler
     if cfg.name == "fifo":
         return FIFOScheduler()
@@ -121,8 +126,6 @@ def build_scheduler(record: SweepRecord) -> Any:
 
 
 def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
-    from rudratune.tracking.sweep import SweepTracker
-
     cfg = record.sweep.base_config
     output_root = Path(record.output_root)
     uri = experiment_id = parent = None
@@ -140,33 +143,28 @@ def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
         experiment_id=experiment_id,
         parent_run_id=parent,
         wandb=wandb,
-        base_params=flat_params(record.sweep.base),
+        base_params=flat_params(record.sweep.base_dict),
         max_epochs=record.sweep.max_epochs,
     )
 
 
 def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bool) -> str:
+    # local: mlflow is imported only when the sweep tracks to it
     from mlflow.entities import Param
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
     run_dir = str(record.run_dir.resolve())
-    if resume:
-        found = client.search_runs(
+    if resume and (found := find_sweep_run(client, experiment_id, run_dir)):
+        parent = found.info.run_id
+        for child in client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`rudratune.run_dir` = '{run_dir}' and tags.`rudratune.kind` = 'sweep'",
-            order_by=["attributes.start_time DESC"],
-        )
-        if found:
-            parent = found[0].info.run_id
-            for child in client.search_runs(
-                [experiment_id],
-                filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
-            ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
-                client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
-                client.set_terminated(child.info.run_id, "KILLED")
-            client.update_run(parent, status="RUNNING")
-            return parent
+            filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
+        ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
+            client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
+            client.set_terminated(child.info.run_id, "KILLED")
+        client.update_run(parent, status="RUNNING")
+        return parent
     settings = record.sweep.settings
     run = client.create_run(
         experiment_id,
@@ -195,6 +193,47 @@ def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, sta
     client.set_terminated(run_id, status)
 
 
+def build_tuner(
+    record: SweepRecord,
+    trainable: Any,
+    callbacks: list[Any],
+    *,
+    max_failures: int = 0,
+    fail_fast: bool = False,
+    reuse_actors: bool = True,
+) -> Any:
+    """A fresh ``tune.Tuner`` for the sweep: its searcher, scheduler, budget, checkpoints and retries."""
+    settings = record.sweep.settings
+    storage, name = record.experiment_path.rsplit("/", 1)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=build_searcher(record),
+            scheduler=build_scheduler(record),
+            num_samples=settings.search.num_samples,
+            metric=settings.metric,
+            mode=settings.direction,
+            time_budget_s=settings.search.time_budget_s,
+            reuse_actors=reuse_actors,
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=storage,
+            callbacks=callbacks,
+            verbose=0,
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=settings.checkpoints.num_to_keep,
+                checkpoint_score_attribute=settings.metric,
+                checkpoint_score_order=settings.direction,
+            ),
+            # Tune refuses retries together with fail_fast
+            failure_config=tune.FailureConfig(
+                max_failures=0 if fail_fast else max_failures, fail_fast=fail_fast
+            ),
+        ),
+    )
+
+
 def execute(
     record: SweepRecord,
     data: Any,
@@ -204,23 +243,26 @@ def execute(
     fail_fast: bool = False,
     resume: bool = False,
     reuse_actors: bool = True,
+    announce: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
-    """Run (or resume) the sweep to completion; trial errors are results, not exceptions."""
-    from ray import tune
+    """Run (or resume) the sweep to completion; trial errors are results, not exceptions.
 
-    from rudratune.search.progress import LiveTable
+    ``announce`` receives what ``resources: auto`` resolved to (the command prints it)."""
+    # local: the trial imports lightning; only execute needs it (P5 measures the driver without it)
     from rudratune.search.trial import CheckpointPolicy, run_trial
 
     sweep, settings = record.sweep, record.sweep.settings
     init_ray(address)
-    res = resources_for(sweep)
+    res, said = resource_plan(sweep, samples=len(data) if data is not None else 0)
+    if said:
+        announce(said)
     if settings.data_transfer == "shared_path":
         data = None
     policy = CheckpointPolicy(
         rungs=settings.search.scheduler.rungs(sweep.max_epochs), every_s=settings.checkpoints.every_s
     )
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base=sweep.base, data=data, policy=policy), res
+        tune.with_parameters(run_trial, base=sweep.base_dict, data=data, policy=policy), res
     )
     tracker = build_tracker(record, resume=resume)
     callbacks = [
@@ -236,38 +278,9 @@ def execute(
         # close_open_runs() below reaches the tracker Tune actually calls.
         tuner._local_tuner.get_run_config().callbacks = callbacks
     else:
-        storage, name = record.experiment_path.rsplit("/", 1)
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=build_searcher(record),
-                scheduler=build_scheduler(record),
-                num_samples=settings.search.num_samples,
-                metric=settings.metric,
-                mode=settings.direction,
-                time_budget_s=settings.search.time_budget_s,
-                reuse_actors=reuse_actors,
-            ),
-            run_config=tune.RunConfig(
-                name=name,
-                storage_path=storage,
-                callbacks=callbacks,
-                verbose=0,
-                checkpoint_config=tune.CheckpointConfig(
-                    num_to_keep=settings.checkpoints.num_to_keep,
-                    checkpoint_score_attribute=settings.metric,
-                    checkpoint_score_order=settings.direction,
-                ),
-                failure_config=tune.FailureConfig(
-                    # Tune refuses retries together with fail_fast
-                    max_failures=0
-                    if fail_fast
-                    else settings.max_failures
-                    if max_failures is None
-                    else max_failures,
-                    fail_fast=fail_fast,
-                ),
-            ),
+        retries = settings.max_failures if max_failures is None else max_failures
+        tuner = build_tuner(
+            record, trainable, callbacks, max_failures=retries, fail_fast=fail_fast, reuse_actors=reuse_actors
         )
     budget = settings.search.time_budget_s
     start = time.monotonic()

@@ -14,22 +14,9 @@ from typing import Any
 
 from ray.tune import Callback
 
-from rudratune.tracking.common import flat_params
+from rudratune.tracking.common import flat_params, stop_reason
 
 METRIC_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou", "lr")
-
-
-def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
-    """How a trial ended, in words: completed, stopped early (by whom, at which epoch), or failed."""
-    last_result = last_result or {}
-    epoch = int(last_result.get("epoch", 0))
-    if failed:
-        return f"failed in epoch {epoch + 1}"
-    if epoch >= max_epochs:
-        return f"completed {epoch} epochs"
-    if last_result.get("early_stopped"):
-        return f"early-stopped (no val_loss progress) at epoch {epoch}"
-    return f"stopped by ASHA at epoch {epoch}"
 
 
 def error_line(trial: Any) -> str:
@@ -78,6 +65,7 @@ class SweepTracker(Callback):
     @property
     def client(self) -> Any:
         if self._client is None and self.mlflow_uri:
+            # local: each tracker's library is imported only when it is on
             from mlflow.tracking import MlflowClient
 
             self._client = MlflowClient(tracking_uri=self.mlflow_uri)
@@ -105,6 +93,7 @@ class SweepTracker(Callback):
                 self.client.update_run(run_id, status="RUNNING")
             self._runs[trial.trial_id] = run_id
         if self.wandb_settings is not None and trial.trial_id not in self._wandb_runs:
+            # local: each tracker's library is imported only when it is on
             import wandb
 
             self._wandb_runs[trial.trial_id] = wandb.init(
@@ -123,6 +112,7 @@ class SweepTracker(Callback):
         metrics = {k: float(result[k]) for k in METRIC_KEYS if k in result}
         run_id = self._runs.get(trial.trial_id)
         if run_id is not None:
+            # local: each tracker's library is imported only when it is on
             from mlflow.entities import Metric
 
             now = int(time.time() * 1000)
@@ -185,6 +175,7 @@ class SweepTracker(Callback):
         return found[0].info.run_id if found else None
 
     def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        # local: each tracker's library is imported only when it is on
         from mlflow.entities import Param
 
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
 
 from rudratune.config.schema import ExperimentConfig
-from rudratune.data.batches import Transform
 from rudratune.data.datamodule import SegDataModule
 from rudratune.data.folder import SegmentationData
 from rudratune.registry.losses import build_loss
@@ -20,7 +15,11 @@ from rudratune.registry.models import build_model
 from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
 from rudratune.train.module import SegmentationModule
-from rudratune.train.settings import on_gpu, prepare_net, resolve_precision, warn_deterministic_on_gpu
+from rudratune.train.outputs import write_artifacts
+from rudratune.train.settings import configure
+from rudratune.train.types import RunOptions, TrainResult
+
+__all__ = ["History", "RunOptions", "TrainResult", "build_module", "train"]
 
 EPOCH_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou")
 
@@ -53,41 +52,6 @@ class History(Callback):
         self.rows = list(state_dict["rows"])
 
 
-@dataclass
-class RunOptions:
-    """How a run is wired, as opposed to what it trains (the config).
-
-    ``rudratune train`` uses the defaults. A Tune trial turns off the in-process loggers (the driver
-    tracks trials, so a trial stopped by ASHA still has a complete run), Lightning's top-k checkpoints
-    (Tune keeps its own) and the test stage, and adds its reporting callback.
-    """
-
-    run_dir: Path
-    cpus: int | None = None
-    loggers: Sequence[Any] = ()
-    checkpoints: bool = True
-    test: bool = True
-    artifacts: bool = True
-    progress: bool = True
-    callbacks: Sequence[Callback] = ()
-    resume_from: str | None = None
-    transform: Transform | None = None
-    """Applied to each training batch on the device (augmentation), ``(x, y) -> (x, y)``."""
-
-
-@dataclass
-class TrainResult:
-    history: list[dict[str, float]]
-    test: dict[str, float] = field(default_factory=dict)
-    best_checkpoint: str | None = None
-    threads: int = 1
-
-    @property
-    def best(self) -> dict[str, float]:
-        """The epoch with the lowest val_loss."""
-        return min(self.history, key=lambda row: row.get("val_loss", float("inf"))) if self.history else {}
-
-
 def build_module(cfg: ExperimentConfig) -> SegmentationModule:
     net = build_model(
         cfg.model.name,
@@ -95,14 +59,39 @@ def build_module(cfg: ExperimentConfig) -> SegmentationModule:
         encoder_weights=cfg.model.encoder_weights,
         image_size=cfg.data.image_size,
     )
-    optimizer = get_optimizer_info(cfg.optimizer.name).build
-    scheduler = get_scheduler_info(cfg.scheduler.name).build
     return SegmentationModule(
         net,
         build_loss(cfg.loss.name, cfg.loss.params),
-        optimizer=lambda params: optimizer(params, cfg.optimizer),
-        scheduler=lambda opt: scheduler(opt, cfg.scheduler, cfg.trainer.max_epochs),
+        optimizer=get_optimizer_info(cfg.optimizer.name).bind(**cfg.optimizer.model_dump()),
+        scheduler=get_scheduler_info(cfg.scheduler.name).bind(
+            max_epochs=cfg.trainer.max_epochs, **cfg.scheduler.model_dump()
+        ),
     )
+
+
+def _callbacks(
+    cfg: ExperimentConfig, options: RunOptions, history: History
+) -> tuple[ModelCheckpoint | None, list[Callback]]:
+    """The run's callbacks, and its top-k checkpoint callback when it keeps checkpoints."""
+    callbacks: list[Callback] = [
+        history,
+        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
+        *options.callbacks,
+    ]
+    checkpoint = None
+    if options.checkpoints:
+        checkpoint = ModelCheckpoint(
+            dirpath=options.run_dir / "checkpoints",
+            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
+            auto_insert_metric_name=False,
+            monitor="val_loss",
+            mode="min",
+            save_top_k=cfg.trainer.save_top_k,
+        )
+        callbacks.append(checkpoint)
+    if options.loggers:
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    return checkpoint, callbacks
 
 
 def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) -> TrainResult:
@@ -123,37 +112,16 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     threads = set_threads(cfg.trainer.threads or cpus)
     datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, transform=options.transform)
     module = build_module(cfg)
-    gpu = on_gpu(cfg.trainer.accelerator)
-    module.channels_last = prepare_net(
-        module.net, gpu=gpu, channels_last=cfg.trainer.channels_last, compile=cfg.trainer.compile
-    )
-    warn_deterministic_on_gpu(cfg.trainer.deterministic, gpu)
+    precision = configure(module, cfg.trainer)
 
     history = History()
-    callbacks: list[Callback] = [
-        history,
-        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
-        *options.callbacks,
-    ]
-    checkpoint = None
-    if options.checkpoints:
-        checkpoint = ModelCheckpoint(
-            dirpath=options.run_dir / "checkpoints",
-            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
-            auto_insert_metric_name=False,
-            monitor="val_loss",
-            mode="min",
-            save_top_k=cfg.trainer.save_top_k,
-        )
-        callbacks.append(checkpoint)
-    if options.loggers:
-        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    checkpoint, callbacks = _callbacks(cfg, options, history)
 
     trainer = L.Trainer(
         max_epochs=cfg.trainer.max_epochs,
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
-        precision=resolve_precision(cfg.trainer.precision, on_gpu=gpu),
+        precision=precision,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         check_val_every_n_epoch=1,
         num_sanity_val_steps=0,
@@ -176,24 +144,5 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         )
         result.test = {k: float(v) for k, v in metrics.items()}
     if options.artifacts:
-        from rudratune.train.outputs import write_artifacts
-
         write_artifacts(cfg, module, datamodule, result, options)
     return result
-
-
-def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
-    path.write_text(
-        json.dumps(
-            {
-                "test": result.test,
-                "best": result.best,
-                "best_checkpoint": result.best_checkpoint,
-                "torch_threads": result.threads,
-                "history": result.history,
-                **extra,
-            },
-            indent=2,
-        )  # fmt: skip
-    )
-    return path

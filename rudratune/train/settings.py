@@ -6,6 +6,7 @@ Each default is one line here (``DEFAULTS``-style constants), so that a GPU meas
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,3 +55,13 @@ def warn_deterministic_on_gpu(deterministic: bool, gpu: bool) -> None:
             "kernels (see BENCHMARKS.md for the measured cost); set trainer.deterministic=false for speed",
             file=sys.stderr,
         )
+
+
+def configure(module: nn.Module, trainer: Any) -> str:
+    """Apply the ``trainer`` section's GPU settings to a SegmentationModule; returns Lightning's precision."""
+    gpu = on_gpu(trainer.accelerator)
+    module.channels_last = prepare_net(
+        module.net, gpu=gpu, channels_last=trainer.channels_last, compile=trainer.compile
+    )
+    warn_deterministic_on_gpu(trainer.deterministic, gpu)
+    return resolve_precision(trainer.precision, on_gpu=gpu)
