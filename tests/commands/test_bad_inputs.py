@@ -77,7 +77,7 @@ CASES = [
     Case("unknown sweep key", lambda t, d: ["run", space(t, "serach: {num_samples: 4}\n"), "--dry-run"],
          "{tmp}/space.yaml: unknown key 'serach' (did you mean 'search'?); valid keys here: experiment, name, metric, mode, search, resources, checkpoints, max_failures, storage, data_transfer, space"),
     Case("unknown model", lambda t, d: [*TRAIN, "model.name=smp.Unett"],
-         f"{EXPERIMENT}: model.name: unknown model 'smp.Unett' (did you mean 'smp.Unet'?); valid: monai.AttentionUnet, monai.BasicUNet, monai.SegResNet, monai.SwinUNETR, monai.UNETR, monai.UNet, scratch.AttentionUNet, scratch.FCN8s, scratch.ResUNet, scratch.UNet, smp.DPT, smp.DeepLabV3, smp.DeepLabV3Plus, smp.FPN, smp.Linknet, smp.MAnet, smp.PAN, smp.PSPNet, smp.Segformer, smp.UPerNet, smp.Unet, smp.UnetPlusPlus"),
+         f"{EXPERIMENT}: model.name: unknown model 'smp.Unett' (did you mean 'smp.Unet'?); valid: monai.AttentionUnet, monai.BasicUNet, monai.SegResNet, monai.SwinUNETR, monai.UNETR, monai.UNet, scratch.AttentionUNet, scratch.FCN8s, scratch.Null, scratch.ResUNet, scratch.UNet, smp.DPT, smp.DeepLabV3, smp.DeepLabV3Plus, smp.FPN, smp.Linknet, smp.MAnet, smp.PAN, smp.PSPNet, smp.Segformer, smp.UPerNet, smp.Unet, smp.UnetPlusPlus"),
     Case("unknown encoder", lambda t, d: [*TRAIN, "model.encoder=resnet35"],
          "model.encoder: unknown encoder 'resnet35' (did you mean 'resnet50'?)"),
     Case("unknown loss", lambda t, d: [*TRAIN, "loss.name=DiceFocal"],
