@@ -66,16 +66,19 @@ class DeviceBatches:
     seed: int = 0
     epoch: Callable[[], int] = lambda: 0
     transform: Transform | None = None
+    drop_last: bool = False
+    """Leave out the epoch's last, short batch (the datamodule asks for it when it would hold one pair)."""
 
     def __len__(self) -> int:
-        return -(-len(self.x) // self.batch_size)
+        n = len(self.x)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
         n = len(self.x)
         order = epoch_order(n, seed=self.seed, epoch=self.epoch()) if self.shuffle else None
         if order is not None and self.on_device:
             order = order.to(self.x.device)
-        for start in range(0, n, self.batch_size):
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
             if order is None:
                 x, y = self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
             else:
