@@ -37,7 +37,6 @@ def tiny_overrides(data: Path) -> list[str]:
         f"data.root={data}",
         "data.image_size=32",
         "data.batch_size=4",
-        "data.num_workers=0",
         "model.name=smp.Unet",
         "model.encoder=resnet18",
         "trainer.max_epochs=2",
@@ -77,7 +76,6 @@ space:
   data.root: {{value: {data}}}
   data.image_size: {{value: 32}}
   data.batch_size: {{value: 4}}
-  data.num_workers: {{value: 0}}
   trainer.max_epochs: {{value: {epochs}}}
   model.name: {{value: monai.UNet}}
   loss.name: {{values: [GeneralizedDiceLoss, DiceFocalLoss]}}

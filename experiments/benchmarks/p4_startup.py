@@ -82,7 +82,6 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     from rudratune.search.trial import run_trial
 
     swp = load_sweep(QUICKSTART, overrides)
-    settings = swp.settings
     run_dir = output_root / name
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
@@ -90,7 +89,7 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     data = load_sweep_data(swp, output_root)
     init_ray(None)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base=swp.base_dict, data=data), resources_for(settings)
+        tune.with_parameters(run_trial, base=swp.base_dict, data=data), resources_for(swp)
     )
     tracker = build_tracker(record, resume=False)
     seen, started, tracked = FirstSeen(), OnStart(), OnStart()

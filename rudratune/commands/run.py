@@ -9,6 +9,7 @@ from pathlib import Path
 from rudratune.commands.common import print_config, stamp, warn_without_cuda, writable_dir
 from rudratune.errors import UserError
 from rudratune.search.dry_run import describe, dry_run
+from rudratune.search.packing import packing_estimate
 from rudratune.search.settings import Resources
 from rudratune.search.space import Sweep, load_sweep
 
@@ -59,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
     for decoded in data.values():
         print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
     outcome = execute(
-        record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast
+        record,
+        data,
+        address=args.address,
+        max_failures=args.max_failures,
+        fail_fast=args.fail_fast,
+        announce=lambda line: print(line, flush=True),
     )
     return conclude(record, finish(record, outcome), report=not args.no_report)
 
@@ -99,4 +105,7 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
             f"{sweep.source}: {len(found.failures)} model combination(s) cannot build; first: {found.failures[0]}"
         )
     print(f"ok: {len(found.sizes)} distinct model(s) built on a {'/'.join(map(str, found.sizes))} px tensor")
+    said = packing_estimate(sweep)
+    if said:
+        print(said)
     return 0

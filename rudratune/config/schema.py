@@ -39,7 +39,11 @@ class DataConfig(_Section):
     image_size: int = Field(256, gt=0, le=MAX_IMAGE_SIZE)
     intensity: IntensityConfig = IntensityConfig()
     batch_size: int = Field(8, gt=0)
-    num_workers: int = Field(4, ge=0)
+    placement: Literal["auto", "device", "host"] = "auto"
+    """Where batches are drawn from: ``auto`` puts the split tensors on the GPU when they take at most a
+    quarter of its free memory, else keeps them in pinned host memory and copies each batch."""
+    num_workers: int | None = Field(None, ge=0)
+    """Deprecated and ignored (batches come from memory on the device, with no loader workers)."""
     val_fraction: float = Field(0.2, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     normalize: Literal["none", "imagenet"] = "none"
@@ -84,7 +88,12 @@ class TrainerConfig(_Section):
     max_epochs: int = Field(100, gt=0)
     accelerator: str = "auto"
     devices: int | str = "auto"
-    precision: Literal["32-true", "32", "16-mixed", "bf16-mixed"] = "32-true"
+    precision: Literal["auto", "32-true", "32", "16-mixed", "bf16-mixed"] = "32-true"
+    """``auto``: bf16-mixed on a GPU that supports it, 32-true otherwise."""
+    channels_last: bool = True
+    """Convolutional nets on a GPU run in channels-last memory format (ignored on a CPU)."""
+    compile: bool = False
+    """``torch.compile`` the network (opt-in: the first steps pay a compilation warm-up)."""
     log_every_n_steps: int = Field(2, gt=0)
     deterministic: bool = True
     early_stopping_patience: int = Field(10, ge=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,15 +85,22 @@ def check_address(address: str | None) -> None:
         ) from None
 
 
-def resources_for(settings: Any) -> dict[str, float]:
-    """A trial's CPUs and (fractional) GPUs; ``auto`` splits the cluster between concurrent trials."""
-    if isinstance(settings.resources, Resources):
-        return {"cpu": settings.resources.cpu, "gpu": settings.resources.gpu}
-    total = ray.cluster_resources()
-    concurrent = settings.search.max_concurrent
-    cpu = max(1, int(total.get("CPU", 1) // concurrent))
-    gpu = round(total.get("GPU", 0) / concurrent, 4) if total.get("GPU") else 0
-    return {"cpu": cpu, "gpu": min(gpu, 1.0)}
+def resources_for(sweep: Any, *, samples: int = 0) -> dict[str, float]:
+    """A trial's CPUs and (fractional) GPUs. ``auto`` (the whole section or one key) splits the cluster's
+    CPUs between concurrent trials and packs GPUs by the measured memory of the space's models."""
+    return resource_plan(sweep, samples=samples)[0]
+
+
+def resource_plan(sweep: Any, *, samples: int = 0) -> tuple[dict[str, float], str]:
+    """``resources_for`` and a line that says what ``auto`` resolved to (empty when nothing was auto)."""
+    res = sweep.settings.resources
+    res = Resources(cpu="auto", gpu="auto") if res == "auto" else res
+    if res.cpu != "auto" and res.gpu != "auto":
+        return {"cpu": res.cpu, "gpu": res.gpu}, ""
+    from rudratune.search.packing import estimate  # local: it imports the training code (torch)
+
+    packing = estimate(sweep, res, ray.cluster_resources(), samples=samples)
+    return {"cpu": packing.cpu, "gpu": packing.gpu}, packing.describe()
 
 
 def build_searcher(record: SweepRecord) -> Any:
@@ -257,21 +265,30 @@ def execute(
     fail_fast: bool = False,
     resume: bool = False,
     reuse_actors: bool = True,
+    announce: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
-    """Run (or resume) the sweep to completion; trial errors are results, not exceptions."""
+    """Run (or resume) the sweep to completion; trial errors are results, not exceptions.
+
+    ``announce`` receives what ``resources: auto`` resolved to (the command prints it)."""
     # local: the trial imports lightning; only execute needs it (P5 measures the driver without it)
-    from rudratune.search.trial import run_trial
+    from rudratune.search.trial import CheckpointPolicy, run_trial
 
     sweep, settings = record.sweep, record.sweep.settings
     init_ray(address)
-    res = resources_for(settings)
+    res, said = resource_plan(sweep, samples=max((len(d) for d in (data or {}).values()), default=0))
+    if said:
+        announce(said)
     if settings.data_transfer == "shared_path":
         data = None
+    policy = CheckpointPolicy(
+        rungs=settings.search.scheduler.rungs(sweep.max_epochs), every_s=settings.checkpoints.every_s
+    )
     trainable = tune.with_resources(
         tune.with_parameters(
             run_trial,
             base=sweep.base_dict,
             data=data,
+            policy=policy,
             constraints=settings.constraint_list,
             required=tuple(k for k in settings.tune_objectives if k not in COST_KEYS),
         ),

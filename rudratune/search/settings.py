@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -137,6 +138,15 @@ class TrialSchedulerSettings(_Strict):
     grace_period: int = Field(1, ge=1)
     reduction_factor: float = Field(3, gt=1)
 
+    def rungs(self, max_t: int) -> tuple[int, ...]:
+        """The epochs at which ASHA decides (Ray's milestones ``grace * rf**k`` below ``max_t``, rounded up):
+        a trial checkpoints there, so a paused or resumed trial goes on from the decision point."""
+        if self.name != "asha":
+            return ()
+        grace = min(self.grace_period, max_t)
+        count = int(math.log(max_t / grace) / math.log(self.reduction_factor) + 1)
+        return tuple(sorted({math.ceil(grace * self.reduction_factor**k) for k in range(count)}))
+
 
 class SearchSettings(_Strict):
     num_samples: int = Field(16, ge=1)
@@ -149,8 +159,10 @@ class SearchSettings(_Strict):
 
 
 class Resources(_Strict):
-    cpu: float = Field(1, gt=0)
-    gpu: float = Field(0, ge=0)
+    """Per trial; ``auto`` in a key splits the cluster's CPUs (or packs GPUs by measured memory)."""
+
+    cpu: Annotated[float, Field(gt=0)] | Literal["auto"] = 1
+    gpu: Annotated[float, Field(ge=0)] | Literal["auto"] = 0
 
 
 class CheckpointSettings(_Strict):
@@ -158,6 +170,9 @@ class CheckpointSettings(_Strict):
     """Best checkpoints each trial keeps while it runs (Tune also keeps the latest, to resume from)."""
     keep_top_trials: int = Field(3, ge=0)
     """Trials stopped early lose their checkpoints, except the best ``keep_top_trials`` of the sweep."""
+    every_s: float = Field(60, ge=0)
+    """Besides ASHA's rung epochs and its last epoch, a trial saves a checkpoint when this many seconds
+    have passed since its last one (0: every epoch)."""
 
 
 class SweepSettings(_Strict):

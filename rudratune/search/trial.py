@@ -1,8 +1,9 @@
-"""A Tune trial: the shared ``train()`` plus a callback that reports (and checkpoints) every epoch."""
+"""A Tune trial: the shared ``train()`` plus a callback that reports every epoch and checkpoints when useful."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import tempfile
 import time
@@ -25,11 +26,31 @@ from rudratune.testing.faults import fault_callbacks
 from rudratune.train.loop import History, RunOptions, train
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
+FINAL_MARK = "final"
+"""A file beside the last checkpoint of a trial that ended: weights only, nothing to resume."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointPolicy:
+    """When a trial saves: at ASHA's rung epochs (where it is judged), when ``every_s`` seconds have passed
+    since its last checkpoint (fault tolerance), and at its end (weights only: nothing is left to resume)."""
+
+    rungs: tuple[int, ...] = ()
+    every_s: float = 60.0
+    max_epochs: int = 1
+
+    def due(self, epoch: int, *, stopping: bool, since_last_s: float) -> str | None:
+        """``"final"``, ``"full"`` or None (no checkpoint) after ``epoch`` (1-based)."""
+        if stopping or epoch >= self.max_epochs:
+            return "final"
+        if epoch in self.rungs or since_last_s >= self.every_s:
+            return "full"
+        return None
 
 
 class TuneReporter(Callback):
     """Reports each epoch's metrics, their running bests (``best_val_dice``, ...) and the model's cost to
-    Tune, with a checkpoint.
+    Tune; checkpoints per ``policy`` (each row says how many bytes it wrote, ``checkpoint_bytes``).
 
     The row is the one ``History`` (the first callback of ``train()``) has just appended, so the running
     best survives a resume from checkpoint: ASHA ranks on it, and the searcher is told the same value.
@@ -39,12 +60,14 @@ class TuneReporter(Callback):
         self,
         *,
         node_id: str = "",
-        checkpoint_every: int = 1,
+        policy: CheckpointPolicy | None = None,
         constraints: Sequence[Constraint] = (),
         required: Sequence[str] = (),
     ) -> None:
-        self.node_id, self.checkpoint_every = node_id, checkpoint_every
+        self.node_id = node_id
+        self.policy = policy or CheckpointPolicy(every_s=0)
         self.first_step_at: float | None = None
+        self.last_checkpoint = time.monotonic()
         self.cost: dict[str, float] = {}
         self.constraints = [c for c in constraints if c.before_training]
         self.required = required
@@ -78,12 +101,19 @@ class TuneReporter(Callback):
             "node_id": self.node_id,
             "torch_threads": torch.get_num_threads(),
         }
-        if row["epoch"] % self.checkpoint_every and not trainer.should_stop:
-            tune.report(row)
+        kind = self.policy.due(
+            row["epoch"], stopping=trainer.should_stop, since_last_s=time.monotonic() - self.last_checkpoint
+        )
+        if kind is None:
+            tune.report({**row, "checkpoint_bytes": 0})
             return
         with tempfile.TemporaryDirectory(prefix="rudratune-ckpt-") as tmp:
-            trainer.save_checkpoint(Path(tmp) / CHECKPOINT_FILE)
+            trainer.save_checkpoint(Path(tmp) / CHECKPOINT_FILE, weights_only=kind == "final")
+            if kind == "final":
+                (Path(tmp) / FINAL_MARK).touch()
+            row["checkpoint_bytes"] = (Path(tmp) / CHECKPOINT_FILE).stat().st_size
             tune.report(row, checkpoint=tune.Checkpoint.from_directory(tmp))
+        self.last_checkpoint = time.monotonic()
 
 
 def run_trial(
@@ -91,6 +121,7 @@ def run_trial(
     *,
     base: dict[str, Any],
     data: Any,
+    policy: CheckpointPolicy | None = None,
     constraints: Sequence[Constraint] = (),
     required: Sequence[str] = (),
 ) -> None:
@@ -107,12 +138,16 @@ def run_trial(
     own = (data or {}).get(dataset_key(cfg.data))
     if own is None:
         own = load_data(cfg.data.root, context.get_trial_dir(), cfg.data.intensity)
+    policy = dataclasses.replace(policy or CheckpointPolicy(), max_epochs=cfg.trainer.max_epochs)
     cpus = int(context.get_trial_resources().required_resources.get("CPU", 1)) or 1
     checkpoint = tune.get_checkpoint()
     with checkpoint.as_directory() if checkpoint else contextlib.nullcontext() as restored:
+        if restored and (Path(restored) / FINAL_MARK).exists():
+            return  # it had ended (the driver died before Tune recorded it): nothing to redo
         resume_from = str(Path(restored) / CHECKPOINT_FILE) if restored else None
         reporter = TuneReporter(
             node_id=ray.get_runtime_context().get_node_id(),
+            policy=policy,
             constraints=constraints,
             required=required,
         )

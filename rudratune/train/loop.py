@@ -19,6 +19,7 @@ from rudratune.train.cost import measure_cost
 from rudratune.train.metrics import METRICS, running_best_key
 from rudratune.train.module import SegmentationModule
 from rudratune.train.outputs import write_artifacts
+from rudratune.train.settings import configure
 from rudratune.train.types import RunOptions, TrainResult
 
 __all__ = ["History", "RunOptions", "TrainResult", "build_module", "train"]
@@ -131,8 +132,9 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     cpus = options.cpus or usable_cpus()
     threads = set_threads(cfg.trainer.threads or cpus)
-    datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, max_workers=cpus)
+    datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, transform=options.transform)
     module = build_module(cfg, data.channels)
+    precision = configure(module, cfg.trainer)
 
     history = History()
     checkpoint, callbacks = _callbacks(cfg, options, history)
@@ -141,7 +143,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         max_epochs=cfg.trainer.max_epochs,
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
-        precision=cfg.trainer.precision,
+        precision=precision,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         check_val_every_n_epoch=1,
         num_sanity_val_steps=0,

@@ -39,8 +39,12 @@ class SegmentationModule(L.LightningModule):
         super().__init__()
         self.net, self.loss = net, loss
         self._optimizer, self._scheduler, self._augment = optimizer, scheduler, augment
+        self.channels_last = False
+        """Feed the net channels-last inputs (set with ``train.settings.prepare_net`` on a GPU)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:

@@ -33,7 +33,7 @@ def write_artifacts(
     net = module.net.cpu()
     paths = []
     for split in ("train", "val", "test"):
-        images, masks = datamodule.tensors[split].tensors
+        images, masks = datamodule.tensors[split]
         names = datamodule.names(split)
         display = None
         if cfg.data.normalize != "none":

@@ -9,6 +9,8 @@ from typing import Any
 
 from lightning.pytorch.callbacks import Callback
 
+from rudratune.data.batches import Transform
+
 
 @dataclass
 class RunOptions:
@@ -32,6 +34,8 @@ class RunOptions:
     """Measure the model's cost (params, latency, GPU memory of a step) on the run's device before fit."""
     admit: Callable[[dict[str, float]], str | None] | None = None
     """Given the measured cost, a reason to refuse the run (then nothing trains), or None to go on."""
+    transform: Transform | None = None
+    """Applied to each training batch on the device (augmentation), ``(x, y) -> (x, y)``."""
 
 
 @dataclass

@@ -92,7 +92,7 @@ CASES = [
     Case("augmentation probability above 1", lambda t, d: [*TRAIN, "augment.flip.p=1.5"],
          f"{EXPERIMENT}: augment.flip.p: Input should be less than or equal to 1 (got 1.5)"),
     Case("unknown model", lambda t, d: [*TRAIN, "model.name=smp.Unett"],
-         f"{EXPERIMENT}: model.name: unknown model 'smp.Unett' (did you mean 'smp.Unet'?); valid: monai.AttentionUnet, monai.BasicUNet, monai.SegResNet, monai.SwinUNETR, monai.UNETR, monai.UNet, scratch.AttentionUNet, scratch.FCN8s, scratch.ResUNet, scratch.UNet, smp.DPT, smp.DeepLabV3, smp.DeepLabV3Plus, smp.FPN, smp.Linknet, smp.MAnet, smp.PAN, smp.PSPNet, smp.Segformer, smp.UPerNet, smp.Unet, smp.UnetPlusPlus"),
+         f"{EXPERIMENT}: model.name: unknown model 'smp.Unett' (did you mean 'smp.Unet'?); valid: monai.AttentionUnet, monai.BasicUNet, monai.SegResNet, monai.SwinUNETR, monai.UNETR, monai.UNet, scratch.AttentionUNet, scratch.FCN8s, scratch.Null, scratch.ResUNet, scratch.UNet, smp.DPT, smp.DeepLabV3, smp.DeepLabV3Plus, smp.FPN, smp.Linknet, smp.MAnet, smp.PAN, smp.PSPNet, smp.Segformer, smp.UPerNet, smp.Unet, smp.UnetPlusPlus"),
     Case("unknown encoder", lambda t, d: [*TRAIN, "model.encoder=resnet35"],
          "model.encoder: unknown encoder 'resnet35' (did you mean 'resnet50'?)"),
     Case("unknown loss", lambda t, d: [*TRAIN, "loss.name=DiceFocal"],
