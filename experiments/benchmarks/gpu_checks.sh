@@ -21,7 +21,7 @@ root=$PWD
 [ -d "$root/rudratune" ] || root=$bundle/proj
 site=/tmp/rt-site
 if [ -d "$bundle/whl" ]; then
-  timeout 180 python3 -m pip install -q --no-index --no-deps --target "$site" "$bundle"/whl/*.whl \
+  timeout 120 python3 -m pip install -q --no-index --no-deps --target "$site" "$bundle"/whl/*.whl \
     || echo "== bundle install failed (rc $?); going on with what is installed"
 fi
 export PYTHONPATH="$site:$root" RAY_TMPDIR=/tmp/rt-ray HF_HUB_OFFLINE=1 RAY_USAGE_STATS_ENABLED=0 \
@@ -35,16 +35,16 @@ print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning'
 cat "$out/versions.txt"
 
 echo "== P6 $(date -u +%T)"
-timeout 330 python3 experiments/benchmarks/run.py --only P6 --out "$out/BENCHMARKS-P6.md" --output-root /tmp/rt-p6 \
+timeout 270 python3 experiments/benchmarks/run.py --only P6 --out "$out/BENCHMARKS-P6.md" --output-root /tmp/rt-p6 \
   || echo "== P6 ended with rc $?"
 mkdir -p "$out/p6-logs" && cp /tmp/rt-p6/logs/* "$out/p6-logs/" 2>/dev/null
 for d in /tmp/rt-p6/p6-*; do [ -f "$d/results.csv" ] && cp "$d/results.csv" "$out/p6-logs/$(basename "$d")-results.csv"; done
 
 echo "== GPU path checks $(date -u +%T)"
-timeout 200 python3 experiments/benchmarks/gpu_checks.py "$out" || echo "== gpu_checks.py ended with rc $?"
+timeout 120 python3 experiments/benchmarks/gpu_checks.py "$out" || echo "== gpu_checks.py ended with rc $?"
 
 echo "== dry run $(date -u +%T)"
-timeout 60 python3 -m rudratune --output-root /tmp/rt-dry run search_spaces/unet.yaml --dry-run \
+timeout 40 python3 -m rudratune --output-root /tmp/rt-dry run search_spaces/unet.yaml --dry-run \
   tracking.mlflow=false tracking.wandb=false trainer.precision=auto > "$out/dry-run.txt" 2>&1 \
   || echo "== dry run ended with rc $?"
 cat "$out/dry-run.txt"
