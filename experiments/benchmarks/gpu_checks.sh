@@ -35,16 +35,16 @@ print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning'
 cat "$out/versions.txt"
 
 echo "== P6 $(date -u +%T)"
-timeout 270 python3 experiments/benchmarks/run.py --only P6 --out "$out/BENCHMARKS-P6.md" --output-root /tmp/rt-p6 \
+timeout 210 python3 experiments/benchmarks/run.py --only P6 --out "$out/BENCHMARKS-P6.md" --output-root /tmp/rt-p6 \
   || echo "== P6 ended with rc $?"
 mkdir -p "$out/p6-logs" && cp /tmp/rt-p6/logs/* "$out/p6-logs/" 2>/dev/null
 for d in /tmp/rt-p6/p6-*; do [ -f "$d/results.csv" ] && cp "$d/results.csv" "$out/p6-logs/$(basename "$d")-results.csv"; done
 
 echo "== GPU path checks $(date -u +%T)"
-timeout 120 python3 experiments/benchmarks/gpu_checks.py "$out" || echo "== gpu_checks.py ended with rc $?"
+timeout 100 python3 experiments/benchmarks/gpu_checks.py "$out" || echo "== gpu_checks.py ended with rc $?"
 
 echo "== dry run $(date -u +%T)"
-timeout 40 python3 -m rudratune --output-root /tmp/rt-dry run search_spaces/unet.yaml --dry-run \
+timeout 30 python3 -m rudratune --output-root /tmp/rt-dry run search_spaces/unet.yaml --dry-run \
   tracking.mlflow=false tracking.wandb=false trainer.precision=auto > "$out/dry-run.txt" 2>&1 \
   || echo "== dry run ended with rc $?"
 cat "$out/dry-run.txt"

@@ -155,7 +155,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         enable_progress_bar=options.progress,
         enable_model_summary=options.progress,
     )
-    cost = _cost(cfg, module, trainer) if options.cost else {}
+    cost = _cost(cfg, module, trainer, data.channels) if options.cost else {}
     refused = options.admit(cost) if options.admit else None
     if refused:
         return TrainResult(history=[], threads=threads, cost=cost, refused=refused)
@@ -174,10 +174,13 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     return result
 
 
-def _cost(cfg: ExperimentConfig, module: SegmentationModule, trainer: L.Trainer) -> dict[str, float]:
+def _cost(
+    cfg: ExperimentConfig, module: SegmentationModule, trainer: L.Trainer, channels: int
+) -> dict[str, float]:
     return measure_cost(
         module,
         device=trainer.strategy.root_device,
         image_size=cfg.data.image_size,
         batch_size=cfg.data.batch_size,
+        channels=channels,
     )
