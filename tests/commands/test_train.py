@@ -9,7 +9,16 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from tests.helpers import EXPERIMENT, cli, files_under, history, run_file, tiny_overrides
+from tests.helpers import EXPERIMENT, cli, files_under, history, records, run_file, tiny_overrides
+
+LOAD_MODEL = """
+import sys, numpy, torch, mlflow.pytorch
+model = mlflow.pytorch.load_model(sys.argv[1])
+with torch.no_grad():
+    out = model(torch.from_numpy(numpy.load(sys.argv[2])))
+numpy.save(sys.argv[3], out.numpy())
+assert not any(m.split(".")[0] == "rudratune" for m in sys.modules), "the model needed rudratune"
+"""
 
 
 def test_train_end_to_end_logs_both_trackers_and_artifacts(tiny_data: Path, out: Path) -> None:
@@ -29,6 +38,7 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(tiny_data: Path, out:
     assert {"test_loss", "test_dice", "test_iou", "val_dice"} <= set(run.data.metrics)
     logged = {a.path for a in client.list_artifacts(run.info.run_id, "artifacts")}
     assert "artifacts/predictions_test.png" in logged and "artifacts/metrics.json" in logged
+    assert "None" not in run.data.params.values()
 
     (run_dir,) = (out / "train").iterdir()
     rows = history(run_file(next((run_dir / "wandb").glob("offline-run-*"))))
@@ -41,6 +51,69 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(tiny_data: Path, out:
     metrics = json.loads((artifacts / "metrics.json").read_text())
     assert len(metrics["history"]) == 2 and 0 <= metrics["test"]["test_dice"] <= 1
     assert len(list((run_dir / "checkpoints").glob("*.ckpt"))) == 2  # top 3 of 2 epochs
+
+    # best values beside the last ones, in both trackers
+    best_loss = min(r["val_loss"] for r in metrics["history"])
+    best_row = min(metrics["history"], key=lambda r: r["val_loss"])
+    assert run.data.metrics["best_val_loss"] == pytest.approx(best_loss)
+    assert run.data.metrics["best_val_dice"] == pytest.approx(max(r["val_dice"] for r in metrics["history"]))
+    assert run.data.metrics["best_epoch"] == best_row["epoch"]
+    summary = {
+        item.key: json.loads(item.value_json)
+        for rec in records(run_file(next((run_dir / "wandb").glob("offline-run-*"))))
+        if rec.WhichOneof("record_type") == "summary"
+        for item in rec.summary.update
+    }
+    assert summary["best_val_loss"] == pytest.approx(best_loss) and summary["best_epoch"] == best_row["epoch"]
+    # the checkpoint stays in the run folder only; MLflow gets a reference and the model
+    assert not client.list_artifacts(run.info.run_id, "checkpoints")
+    assert run.data.tags["rudratune.checkpoint"].endswith(".ckpt")
+    assert {"config.json", "model.safetensors"} <= {
+        Path(a.path).name for a in client.list_artifacts(run.info.run_id, "smp_model")
+    }
+    inputs = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert [(i.dataset.name, len(i.dataset.digest)) for i in inputs] == [(tiny_data.name, 16)]
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_logged_model_segments_like_the_training_module_without_rudratune(
+    tiny_data: Path, out: Path, tmp_path: Path
+) -> None:
+    """Acceptance (issue 11.2): mlflow.pytorch.load_model on what train logged matches the trained net."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    import torch
+
+    from rudratune.config.experiment import load_experiment
+    from rudratune.data.datamodule import to_tensors
+    from rudratune.data.folder import load_folder
+    from rudratune.train.loop import build_module
+
+    overrides = [*tiny_overrides(tiny_data), "trainer.max_epochs=1", "tracking.wandb=false"]
+    result = cli("--output-root", str(out), "train", str(EXPERIMENT), *overrides, "-q")
+    assert result.returncode == 0, result.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("rudratune").experiment_id])
+    model_uri = run.data.tags["rudratune.model_uri"]
+
+    cfg = load_experiment(EXPERIMENT, overrides)
+    images, _ = to_tensors(load_folder(tiny_data).subset([0, 1, 2]), cfg.data.image_size)
+    np.save(tmp_path / "x.npy", images.numpy())
+    module = build_module(cfg)
+    state = torch.load(run.data.tags["rudratune.checkpoint"], map_location="cpu", weights_only=False)
+    module.load_state_dict(state["state_dict"])
+    module.train(False)
+    with torch.no_grad():
+        expected = module(images).numpy()
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{out / 'mlflow.db'}", "PATH": "/usr/bin:/bin"}
+    loaded = subprocess.run(  # a bare interpreter: no rudratune on its path, cwd outside the repository
+        [sys.executable, "-c", LOAD_MODEL, model_uri, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert np.allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-5)
 
 
 def test_train_is_deterministic(tiny_data: Path, out: Path) -> None:
