@@ -9,7 +9,9 @@ from typing import Any
 
 from rudratune.search.record import SweepRecord
 from rudratune.search.results import ranked, trial_rows, write_results
-from rudratune.search.runner import Outcome, finish_parent
+from rudratune.search.runner import Outcome
+from rudratune.tracking.best_model import log_best_model
+from rudratune.tracking.parent import finish_parent
 
 
 def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
@@ -40,6 +42,8 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
         rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs
     )
     results = write_results(rows, record)
+    if best_rows:
+        log_best_model(outcome.tracker, record, best_rows[0])
     finish_parent(outcome.tracker, best_rows[0] if best_rows else None, settings.metric, status="FINISHED")
 
     errored = sum(r["status"] == "ERROR" for r in rows)

@@ -26,6 +26,8 @@ class SweepRecord:
     sweep: Sweep
 
     def save(self) -> None:
+        from rudratune.tracking.common import redact_tree
+
         payload = {
             "name": self.name,
             "experiment_path": self.experiment_path,
@@ -36,6 +38,7 @@ class SweepRecord:
             "order": list(self.sweep.order),
             "base": self.sweep.base,
         }
+        payload = redact_tree(payload)  # credentials in URIs and secret-looking keys never reach the disk
         tmp = self.run_dir / f".{RECORD}.tmp"
         tmp.write_text(json.dumps(payload, indent=2))
         tmp.replace(self.run_dir / RECORD)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rudratune.errors import UserError
@@ -13,7 +11,9 @@ from rudratune.runtime import usable_cpus
 from rudratune.search.record import SweepRecord
 from rudratune.search.settings import Resources
 from rudratune.search.space import define_by_run, grid_points
-from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, wandb_mode
+from rudratune.tracking.parent import build_tracker, finish_parent, start_tracking
+
+STUDY_DB = "optuna.db"
 
 
 @dataclass
@@ -47,8 +47,34 @@ def init_ray(address: str | None) -> None:
         num_cpus=usable_cpus(),
         include_dashboard=False,
         _node_ip_address="127.0.0.1",
+        _temp_dir=ray_temp_dir(),
         **common,
     )
+
+
+def ray_temp_dir() -> str | None:
+    """A private folder for the local Ray's session (logs, sockets), removed when the driver exits.
+
+    Ray's default, ``/tmp/ray/session_*``, is never removed. ``$RAY_TMPDIR``, when set, wins. The folder
+    is in the system temp dir, not the output root: Ray's socket paths must stay under 108 bytes.
+    """
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    if os.environ.get("RAY_TMPDIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="rudratune-ray-")
+
+    def remove() -> None:
+        import ray
+
+        ray.shutdown()  # Ray's own exit hook runs after this one: its processes must be gone first
+        shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
+    return path
 
 
 def check_address(address: str | None) -> None:
@@ -100,8 +126,17 @@ def build_searcher(record: SweepRecord) -> Any:
         mode=sweep.settings.direction,
         sampler=sampler,
         points_to_evaluate=grid_points(sweep) or None,
+        storage=study_storage(record),
+        study_name=record.name,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
+
+
+def study_storage(record: SweepRecord) -> Any:
+    """The Optuna study in ``<sweep>/optuna.db``: optuna-dashboard and ``optuna.load_study`` read it live."""
+    import optuna
+
+    return optuna.storages.RDBStorage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
 
 
 def build_scheduler(record: SweepRecord) -> Any:
@@ -117,81 +152,6 @@ def build_scheduler(record: SweepRecord) -> Any:
         grace_period=min(cfg.grace_period, max_t),
         reduction_factor=cfg.reduction_factor,
     )
-
-
-def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
-    from rudratune.tracking.sweep import SweepTracker
-
-    cfg = record.sweep.base_config
-    output_root = Path(record.output_root)
-    uri = experiment_id = parent = None
-    if cfg.tracking.mlflow:
-        uri = mlflow_uri(cfg.tracking, output_root)
-        experiment_id = ensure_mlflow_experiment(uri, cfg.tracking.experiment, output_root)
-        parent = _parent_run(uri, experiment_id, record, resume=resume)
-    mode = wandb_mode(cfg.tracking)
-    wandb = None
-    if cfg.tracking.wandb and mode != "disabled":
-        wandb = {"project": cfg.tracking.wandb_project, "mode": mode, "dir": str(record.run_dir.resolve())}
-    return SweepTracker(
-        sweep=record.name,
-        mlflow_uri=uri,
-        experiment_id=experiment_id,
-        parent_run_id=parent,
-        wandb=wandb,
-        base_params=flat_params(record.sweep.base),
-        max_epochs=record.sweep.max_epochs,
-    )
-
-
-def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bool) -> str:
-    from mlflow.entities import Param
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    run_dir = str(record.run_dir.resolve())
-    if resume:
-        found = client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`rudratune.run_dir` = '{run_dir}' and tags.`rudratune.kind` = 'sweep'",
-            order_by=["attributes.start_time DESC"],
-        )
-        if found:
-            parent = found[0].info.run_id
-            for child in client.search_runs(
-                [experiment_id],
-                filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
-            ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
-                client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
-                client.set_terminated(child.info.run_id, "KILLED")
-            client.update_run(parent, status="RUNNING")
-            return parent
-    settings = record.sweep.settings
-    run = client.create_run(
-        experiment_id,
-        run_name=record.name,
-        tags={"rudratune.kind": "sweep", "rudratune.run_dir": run_dir, "rudratune.sweep": record.name},
-    )
-    params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
-    params.update(
-        {
-            f"space.{k}": json.dumps(p.model_dump(mode="json", exclude_unset=True))
-            for k, p in record.sweep.space.items()
-        }
-    )
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
-    client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
-    return run.info.run_id
-
-
-def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, status: str) -> None:
-    if tracker.client is None or tracker.parent_run_id is None:
-        return
-    client, run_id = tracker.client, tracker.parent_run_id
-    if best:
-        client.log_metric(run_id, f"best_{metric}", float(best[f"best_{metric}"]))
-        client.set_tag(run_id, "rudratune.best_trial", best["trial_id"])
-    client.set_terminated(run_id, status)
 
 
 def execute(
@@ -213,10 +173,9 @@ def execute(
     sweep, settings = record.sweep, record.sweep.settings
     init_ray(address)
     res = resources_for(settings)
-    if settings.data_transfer == "shared_path":
-        data = None
-    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=data), res)
-    tracker = build_tracker(record, resume=resume)
+    shipped = None if settings.data_transfer == "shared_path" else data
+    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=shipped), res)
+    tracker = build_tracker(record)
     callbacks = [
         tracker,
         LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples),
@@ -266,6 +225,7 @@ def execute(
     budget = settings.search.time_budget_s
     start = time.monotonic()
     try:
+        start_tracking(tracker, record, data, resume=resume)  # after the Tuner accepted storage and space
         grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None

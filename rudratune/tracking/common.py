@@ -16,19 +16,20 @@ from rudratune.errors import UserError
 
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
 _URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+REDACTED = "***"
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 """Opens the experiment in the MLflow 3 UI's model-training view (the UI's own enum value)."""
 
 
 def redact(value: Any) -> Any:
     """Hide credentials inside URIs (``https://user:pass@host`` → ``https://***@host``)."""
-    return _URI_CREDENTIALS.sub("***@", value) if isinstance(value, str) else value
+    return _URI_CREDENTIALS.sub(f"{REDACTED}@", value) if isinstance(value, str) else value
 
 
 def redact_tree(tree: Any) -> Any:
     """A copy of a nested config with URI credentials hidden and secret-looking keys' values masked."""
     if isinstance(tree, dict):
-        return {k: "***" if _SECRET_KEY.search(str(k)) else redact_tree(v) for k, v in tree.items()}
+        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redact_tree(v) for k, v in tree.items()}
     if isinstance(tree, list):
         return [redact_tree(v) for v in tree]
     return redact(tree)
@@ -65,8 +66,9 @@ def mlflow_uri(cfg: TrackingConfig, output_root: str | Path) -> str:
         return f"sqlite:///{(Path(output_root) / 'mlflow.db').resolve()}"
     parts = urlsplit(uri)
     if parts.scheme in ("http", "https") and parts.username is not None:
-        os.environ["MLFLOW_TRACKING_USERNAME"] = parts.username
-        os.environ["MLFLOW_TRACKING_PASSWORD"] = parts.password or ""
+        if parts.username != REDACTED:  # a redacted record's URI: the credentials are in the environment
+            os.environ["MLFLOW_TRACKING_USERNAME"] = parts.username
+            os.environ["MLFLOW_TRACKING_PASSWORD"] = parts.password or ""
         host = parts.hostname or ""
         netloc = f"[{host}]" if ":" in host else host
         netloc += f":{parts.port}" if parts.port else ""
@@ -204,6 +206,14 @@ def git_commit() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def run_tags(description: str) -> dict[str, str]:
+    """MLflow's description (``mlflow.note.content``) and the git commit, where there is one."""
+    tags = {"mlflow.note.content": description}
+    if commit := git_commit():
+        tags["mlflow.source.git.commit"] = commit
+    return tags
 
 
 def warn(message: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from tests.helpers import EXPERIMENT, cli, files_under, history, records, run_file, tiny_overrides
+from tests.helpers import EXPERIMENT, cli, files_under, history, records, run_file, summary, tiny_overrides
 
 LOAD_MODEL = """
 import sys, numpy, torch, mlflow.pytorch
@@ -58,13 +58,19 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(tiny_data: Path, out:
     assert run.data.metrics["best_val_loss"] == pytest.approx(best_loss)
     assert run.data.metrics["best_val_dice"] == pytest.approx(max(r["val_dice"] for r in metrics["history"]))
     assert run.data.metrics["best_epoch"] == best_row["epoch"]
-    summary = {
-        item.key: json.loads(item.value_json)
-        for rec in records(run_file(next((run_dir / "wandb").glob("offline-run-*"))))
-        if rec.WhichOneof("record_type") == "summary"
-        for item in rec.summary.update
-    }
-    assert summary["best_val_loss"] == pytest.approx(best_loss) and summary["best_epoch"] == best_row["epoch"]
+    wandb_summary = summary(run_file(next((run_dir / "wandb").glob("offline-run-*"))))
+    assert wandb_summary["best_val_loss"] == pytest.approx(best_loss)
+    assert wandb_summary["best_epoch"] == best_row["epoch"]
+    wandb_file = run_file(next((run_dir / "wandb").glob("offline-run-*")))
+    (model,) = [
+        r.artifact
+        for r in records(wandb_file)
+        if r.WhichOneof("record_type") == "artifact" and r.artifact.type == "model"
+    ]
+    entries = {e.path: e for e in model.manifest.contents}
+    assert {"model/MLmodel", "model/data/model.pt2", "smp_model/model.safetensors"} <= set(entries)
+    for entry in entries.values():  # uploaded files, staged under the output root, not file:// references
+        assert not entry.ref and Path(entry.local_path).is_relative_to(out), entry
     # the checkpoint stays in the run folder only; MLflow gets a reference and the model
     assert not client.list_artifacts(run.info.run_id, "checkpoints")
     assert run.data.tags["rudratune.checkpoint"].endswith(".ckpt")
@@ -97,6 +103,8 @@ def test_logged_model_segments_like_the_training_module_without_rudratune(
     client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
     (run,) = client.search_runs([client.get_experiment_by_name("rudratune").experiment_id])
     model_uri = run.data.tags["rudratune.model_uri"]
+    (logged,) = client.search_logged_models([run.info.experiment_id])
+    assert model_uri == f"models:/{logged.model_id}" and logged.artifact_location.startswith(out.as_uri())
 
     cfg = load_experiment(EXPERIMENT, overrides)
     images, _ = to_tensors(load_folder(tiny_data).subset([0, 1, 2]), cfg.data.image_size)
@@ -110,8 +118,12 @@ def test_logged_model_segments_like_the_training_module_without_rudratune(
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{out / 'mlflow.db'}", "PATH": "/usr/bin:/bin"}
     loaded = subprocess.run(  # a bare interpreter: no rudratune on its path, cwd outside the repository
         [sys.executable, "-c", LOAD_MODEL, model_uri, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert loaded.returncode == 0, loaded.stderr
     assert np.allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-5)
 

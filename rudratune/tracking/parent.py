@@ -1,0 +1,126 @@
+"""The sweep's side of MLflow: the driver-side tracker, the experiment, and the parent run (created last,
+right before Tune runs, so that nothing is created for a sweep that fails its checks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rudratune.tracking.common import (
+    ensure_mlflow_experiment,
+    flat_params,
+    mlflow_uri,
+    run_tags,
+    uri_source,
+    wandb_environment,
+    wandb_mode,
+)
+
+if TYPE_CHECKING:
+    from rudratune.search.record import SweepRecord
+
+
+def build_tracker(record: SweepRecord) -> Any:
+    """The driver-side tracker, not yet connected: it writes nothing until ``start_tracking``."""
+    from rudratune.tracking.sweep import SweepTracker
+
+    cfg = record.sweep.base_config
+    output_root = Path(record.output_root)
+    uri = mlflow_uri(cfg.tracking, output_root) if cfg.tracking.mlflow else None
+    mode = wandb_mode(cfg.tracking)
+    wandb = None
+    if cfg.tracking.wandb and mode != "disabled":
+        wandb_environment(output_root)
+        wandb = {"project": cfg.tracking.wandb_project, "mode": mode, "dir": str(record.run_dir.resolve())}
+    return SweepTracker(
+        sweep=record.name,
+        mlflow_uri=uri,
+        experiment_id=None,
+        parent_run_id=None,
+        wandb=wandb,
+        base_params=flat_params(record.sweep.base),
+        max_epochs=record.sweep.max_epochs,
+        metric=record.sweep.settings.metric,
+    )
+
+
+def start_tracking(tracker: Any, record: SweepRecord, data: Any, *, resume: bool) -> None:
+    """Create (or reopen) the MLflow experiment and the sweep's parent run: the last step before Tune runs."""
+    if tracker.mlflow_uri is None:
+        return
+    cfg = record.sweep.base_config.tracking
+    tracker.experiment_id = ensure_mlflow_experiment(
+        tracker.mlflow_uri, cfg.experiment, record.output_root, source=uri_source(cfg)
+    )
+    tracker.parent_run_id = _parent_run(
+        tracker.mlflow_uri, tracker.experiment_id, record, data, resume=resume
+    )
+
+
+def _parent_run(uri: str, experiment_id: str, record: SweepRecord, data: Any, *, resume: bool) -> str:
+    from mlflow.entities import Param
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    run_dir = str(record.run_dir.resolve())
+    if resume:
+        found = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`rudratune.run_dir` = '{run_dir}' and tags.`rudratune.kind` = 'sweep'",
+            order_by=["attributes.start_time DESC"],
+        )
+        if found:
+            parent = found[0].info.run_id
+            for child in client.search_runs(
+                [experiment_id],
+                filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
+            ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
+                client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
+                client.set_terminated(child.info.run_id, "KILLED")
+            client.update_run(parent, status="RUNNING")
+            return parent
+    settings = record.sweep.settings
+    tags = {"rudratune.kind": "sweep", "rudratune.run_dir": run_dir, "rudratune.sweep": record.name}
+    run = client.create_run(
+        experiment_id, run_name=record.name, tags={**tags, **run_tags(sweep_description(record))}
+    )
+    if data is not None:
+        from rudratune.data.source import resolve_root
+        from rudratune.tracking.dataset import digest, log_input
+
+        root = resolve_root(record.sweep.base["data"]["root"], record.output_root)
+        log_input(client, run.info.run_id, root, data, digest_=digest(data))
+    params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
+    params.update(
+        {
+            f"space.{k}": json.dumps(p.model_dump(mode="json", exclude_unset=True))
+            for k, p in record.sweep.space.items()
+        }
+    )
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+    client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
+    return run.info.run_id
+
+
+def sweep_description(record: SweepRecord) -> str:
+    """One line for the parent run's description: what was searched, how, and for what."""
+    settings = record.sweep.settings
+    search = settings.search
+    keys = ", ".join(k for k, p in record.sweep.space.items() if p.kind != "value") or "nothing"
+    return (
+        f"{search.num_samples} trials of {record.sweep.source.name} ({search.searcher.name} + "
+        f"{search.scheduler.name}), {settings.direction} {settings.metric}, varying {keys}"
+    )
+
+
+def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, status: str) -> None:
+    if tracker.client is None or tracker.parent_run_id is None:
+        return
+    client, run_id = tracker.client, tracker.parent_run_id
+    if best:
+        for key in {f"best_{metric}", "best_val_dice", "best_val_loss", "best_epoch"}:
+            if best.get(key) not in (None, ""):
+                client.log_metric(run_id, key, float(best[key]))
+        client.set_tag(run_id, "rudratune.best_trial", best["trial_id"])
+    client.set_terminated(run_id, status)
