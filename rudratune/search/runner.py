@@ -83,10 +83,12 @@ def check_address(address: str | None) -> None:
 
     if not address:
         return
+    if address == "auto":
+        return
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
-    if address == "auto" or not sep or not port.isdigit():
-        return
+    if not sep or not host or not port.isdigit():  # ray.init would retry such an address for ~30 s
+        raise UserError(f"--address: '{address}' is not auto, host:port or ray://host:port")
     try:
         socket.create_connection((host, int(port)), timeout=3).close()
     except OSError as err:

@@ -114,9 +114,24 @@ def check_server(uri: str, *, source: str = "tracking.mlflow_uri", timeout: floa
 
 
 def check_store(uri: str, *, source: str) -> None:
-    """Pre-flight without writing: a server answers, a sqlite store's folder exists and is writable."""
+    """Pre-flight without writing: a server answers and takes the credentials (a read), a sqlite store's
+    folder exists and is writable."""
     check_server(uri, source=source)
-    if uri.startswith("sqlite:///"):
+    if uri.startswith(("http://", "https://")):
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+
+        try:
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        except MlflowException as err:
+            denied = "401" in str(err) or "403" in str(err) or "PERMISSION_DENIED" in str(err)
+            if denied:
+                raise UserError(
+                    f"{source}: MLflow at {redact(uri)} refused the credentials; "
+                    "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or user:password@ in the URI)"
+                ) from None
+            raise UserError(f"{source}: cannot use MLflow at {redact(uri)}: {_first_line(err)}") from None
+    elif uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).parent
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
             raise UserError(
