@@ -14,6 +14,8 @@ from rudratune.search.space import define_by_run, grid_points
 from rudratune.tracking.parent import build_tracker, finish_parent, start_tracking
 
 STUDY_DB = "optuna.db"
+RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
+"""Longest temp folder that leaves room for Ray's session and socket names (AF_UNIX: 107 bytes)."""
 
 
 @dataclass
@@ -62,10 +64,14 @@ def ray_temp_dir() -> str | None:
     import os
     import shutil
     import tempfile
+    from pathlib import Path
 
     if os.environ.get("RAY_TMPDIR"):
         return None
     path = tempfile.mkdtemp(prefix="rudratune-ray-")
+    if len(path) > RAY_TEMP_MAX and Path("/tmp").is_dir():  # a long $TMPDIR: Ray's sockets would not fit
+        os.rmdir(path)
+        path = tempfile.mkdtemp(prefix="rudratune-ray-", dir="/tmp")
 
     def remove() -> None:
         import ray

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,9 +40,9 @@ SECRETS = ("S3CRET-ON-THE-COMMAND-LINE", "PW-IN-A-CONFIG-URI")
 
 def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> None:
     space = tiny_space(tmp_path, tiny_data)
-    home, tmp = tmp_path / "home", tmp_path / "tmp"  # what the run may leave outside the output root
+    home = tmp_path / "home"  # what the run may leave outside the output root
     home.mkdir()
-    tmp.mkdir()
+    tmp = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     secrets = [f"+provenance.api_key={SECRETS[0]}", f"+provenance.source=http://alice:{SECRETS[1]}@host/x"]
     result = cli(
         "--output-root",
@@ -54,7 +56,9 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
         env={"HOME": str(home), "TMPDIR": str(tmp)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert not files_under(tmp), files_under(tmp)  # Ray's session folder was removed
+    left = files_under(tmp)
+    shutil.rmtree(tmp)
+    assert not left, left  # Ray's session folder was removed
     assert not [p for p in files_under(home) if "wandb" in str(p) or "ray" in p.name], files_under(home)
     for path in files_under(out):  # W&B run files, sweep.json, mlflow.db, checkpoints...
         if path.is_file():

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from rudratune.cli import main
 from rudratune.tracking.common import ensure_mlflow_experiment, mlflow_uri, redact_tree
-from tests.helpers import EXPERIMENT, cli, files_under, tiny_overrides
+from tests.helpers import EXPERIMENT, REPO, cli, files_under, tiny_overrides
 
 SPACE = "experiment: {experiment}\nsearch: {{num_samples: 1}}\nspace: {{}}\n"
 
@@ -120,6 +120,43 @@ def test_sweep_record_keeps_no_credentials(tmp_path: Path, tiny_data: Path, out:
     assert redact_tree({"a": {"token": "x", "u": ["ftp://u:p@h"]}}) == {
         "a": {"token": "***", "u": ["ftp://***@h"]}
     }
+
+
+def test_resume_refuses_a_storage_uri_whose_credentials_were_redacted(
+    tmp_path: Path, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rudratune.search.record import record_for
+    from rudratune.search.space import load_sweep
+
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE.format(experiment=EXPERIMENT))
+    run_dir = out / "s"
+    run_dir.mkdir()
+    record_for(run_dir, load_sweep(space), storage="s3://AKIA:SECRET@bucket/x", output_root=out).save()
+    line = _bad(["resume", str(run_dir)], out, capsys)
+    assert line == (
+        f"rudratune: error: {run_dir}: the sweep's storage URI held credentials, which sweep.json does not keep "
+        "(s3://***@bucket/x/s); give them in the environment (e.g. AWS_ACCESS_KEY_ID) instead"
+    )
+
+
+def test_tracker_cases_are_documented() -> None:
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
+    section = doc.split("## Trackers, credentials and leftovers")[1]
+    for item in ("12.6", "12.7", "12.8", "12.21", "12.24", "12.25", "12.26", "12.27"):
+        assert f"({item})" in section, item
+
+
+@pytest.mark.slow
+def test_runs_opened_before_a_crash_end_failed(tiny_data: Path, out: Path) -> None:
+    """12.24: W&B fails to open its run after MLflow's run exists (online, no API key): the MLflow run ends
+    FAILED, not RUNNING."""
+    args = [*tiny_overrides(tiny_data), "trainer.max_epochs=1", "tracking.wandb_mode=online"]
+    result = cli("--output-root", str(out), "train", str(EXPERIMENT), *args)
+    assert result.returncode != 0
+    client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("rudratune").experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"]
 
 
 def _free_port() -> int:
