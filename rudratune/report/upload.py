@@ -52,13 +52,20 @@ def _log_mlflow(record: SweepRecord, page: Path, images: list[Path]) -> None:
 def _log_wandb(record: SweepRecord, page: Path, images: list[Path]) -> None:
     import wandb
 
-    from rudratune.tracking.common import wandb_mode
+    from rudratune.tracking.common import wandb_environment, wandb_mode, wandb_settings
 
     cfg = record.sweep.base_config.tracking
+    wandb_environment(record.output_root)  # staging of the uploaded figures: under the output root
     run = wandb.init(
-        project=cfg.wandb_project, group=record.name, job_type="report", name=f"{record.name}-report",
-        mode=wandb_mode(cfg), dir=str(record.run_dir.resolve()), reinit="create_new",
-    )  # fmt: skip
+        project=cfg.wandb_project,
+        group=record.name,
+        job_type="report",
+        name=f"{record.name}-report",
+        mode=wandb_mode(cfg),
+        dir=str(record.run_dir.resolve()),
+        reinit="create_new",
+        settings=wandb_settings(),
+    )
     run.log(
         {"report": wandb.Html(page.read_text()), **{f"report/{p.stem}": wandb.Image(str(p)) for p in images}}
     )

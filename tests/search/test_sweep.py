@@ -102,11 +102,15 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
         steps = [m.step for m in client.get_metric_history(child.info.run_id, "val_loss")]
         assert steps == list(range(1, int(r["epochs"]) + 1))
 
-    wandb_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
-    assert len(wandb_runs) == 6
     epochs = {r["trial_id"]: int(r["epochs"]) for r in rows}
+    wandb_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
+    trial_runs = [d for d in wandb_runs if d.name.rsplit("-", 1)[-1] in epochs]
+    assert len(trial_runs) == 6 and len(wandb_runs) == 7  # and the best trial's model run
+    (best_run,) = set(wandb_runs) - set(trial_runs)
+    (model,) = [r.artifact for r in records(run_file(best_run)) if r.WhichOneof("record_type") == "artifact"]
+    assert model.type == "model" and "model/data/model.pt2" in {e.path for e in model.manifest.contents}
     best_dice = {r["trial_id"]: float(r["best_val_dice"]) for r in rows}
-    for wandb_dir in wandb_runs:
+    for wandb_dir in trial_runs:
         trial_id = wandb_dir.name.rsplit("-", 1)[-1]
         assert sum("val_loss" in h for h in history(run_file(wandb_dir))) == epochs[trial_id]
         kinds = {r.WhichOneof("record_type") for r in records(run_file(wandb_dir))}
