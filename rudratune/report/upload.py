@@ -52,10 +52,10 @@ def _log_mlflow(record: SweepRecord, page: Path, images: list[Path]) -> None:
 def _log_wandb(record: SweepRecord, page: Path, images: list[Path]) -> None:
     import wandb
 
-    from rudratune.tracking.common import wandb_environment, wandb_mode, wandb_settings
+    from rudratune.tracking.common import output_environment, wandb_mode, wandb_settings
 
     cfg = record.sweep.base_config.tracking
-    wandb_environment(record.output_root)  # staging of the uploaded figures: under the output root
+    output_environment(record.output_root)  # staging of the uploaded figures: under the output root
     run = wandb.init(
         project=cfg.wandb_project,
         group=record.name,

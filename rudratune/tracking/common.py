@@ -176,8 +176,7 @@ def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:
     """Check the MLflow store before a command writes anything; writes nothing itself."""
     if cfg.mlflow:
         check_store(mlflow_uri(cfg, output_root), source=uri_source(cfg))
-    if cfg.wandb and wandb_mode(cfg) != "disabled":
-        wandb_environment(output_root)
+    output_environment(output_root)
 
 
 def wandb_mode(cfg: TrackingConfig) -> str:
@@ -186,8 +185,9 @@ def wandb_mode(cfg: TrackingConfig) -> str:
     return "online" if os.environ.get("WANDB_API_KEY") else "offline"
 
 
-def wandb_environment(output_root: str | Path) -> None:
-    """Keep W&B's artifact staging, cache and logs under the output root, not in $HOME (unless set)."""
+def output_environment(output_root: str | Path) -> None:
+    """Keep W&B's artifact staging, cache and logs, and torch.export's compile cache, under the output root,
+    not in $HOME or the system temp dir. Only sets variables (those the user set win); creates nothing."""
     home = (Path(output_root) / ".wandb").resolve()
     for key, sub in (
         ("WANDB_DATA_DIR", "data"),
@@ -195,6 +195,7 @@ def wandb_environment(output_root: str | Path) -> None:
         ("WANDB_ARTIFACT_DIR", "artifacts"),
     ):
         os.environ.setdefault(key, str(home / sub))
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str((Path(output_root) / ".torchinductor").resolve()))
 
 
 def wandb_settings() -> Any:

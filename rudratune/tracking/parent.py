@@ -11,9 +11,9 @@ from rudratune.tracking.common import (
     ensure_mlflow_experiment,
     flat_params,
     mlflow_uri,
+    output_environment,
     run_tags,
     uri_source,
-    wandb_environment,
     wandb_mode,
 )
 
@@ -30,8 +30,8 @@ def build_tracker(record: SweepRecord) -> Any:
     uri = mlflow_uri(cfg.tracking, output_root) if cfg.tracking.mlflow else None
     mode = wandb_mode(cfg.tracking)
     wandb = None
+    output_environment(output_root)  # also torch.export's cache, for the best trial's model
     if cfg.tracking.wandb and mode != "disabled":
-        wandb_environment(output_root)
         wandb = {"project": cfg.tracking.wandb_project, "mode": mode, "dir": str(record.run_dir.resolve())}
     return SweepTracker(
         sweep=record.name,

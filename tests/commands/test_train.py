@@ -21,9 +21,19 @@ assert not any(m.split(".")[0] == "rudratune" for m in sys.modules), "the model 
 """
 
 
-def test_train_end_to_end_logs_both_trackers_and_artifacts(tiny_data: Path, out: Path) -> None:
-    result = cli("--output-root", str(out), "train", str(EXPERIMENT), *tiny_overrides(tiny_data), "-q")
+def test_train_end_to_end_logs_both_trackers_and_artifacts(
+    tiny_data: Path, out: Path, tmp_path: Path
+) -> None:
+    home, tmp = tmp_path / "home", tmp_path / "tmp"  # what the run may leave outside the output root
+    home.mkdir()
+    tmp.mkdir()
+    env = {"HOME": str(home), "TMPDIR": str(tmp)}
+    result = cli(
+        "--output-root", str(out), "train", str(EXPERIMENT), *tiny_overrides(tiny_data), "-q", env=env
+    )
     assert result.returncode == 0, result.stderr
+    assert not files_under(tmp)  # no torch.export cache, no W&B staging left in the temp dir
+    assert not [p for p in files_under(home) if "wandb" in str(p)]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("test_loss ") and "test_dice" in last and "test_iou" in last
 
