@@ -77,15 +77,10 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
 
     from rudratune.data.source import load_data
     from rudratune.search.record import record_for
-    from rudratune.search.runner import (
-        build_scheduler,
-        build_searcher,
-        build_tracker,
-        init_ray,
-        resources_for,
-    )
+    from rudratune.search.runner import build_scheduler, build_searcher, init_ray, resources_for
     from rudratune.search.space import load_sweep
     from rudratune.search.trial import run_trial
+    from rudratune.tracking.parent import build_tracker, start_tracking
 
     swp = load_sweep(QUICKSTART, overrides)
     settings = swp.settings
@@ -98,7 +93,7 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(settings)
     )
-    tracker = build_tracker(record, resume=False)
+    tracker = build_tracker(record)
     seen, started, tracked = FirstSeen(), OnStart(), OnStart()
     tuner = tune.Tuner(
         trainable,
@@ -123,6 +118,7 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
         ),
     )
     try:
+        start_tracking(tracker, record, data, resume=False)
         tuner.fit()
     finally:
         tracker.close_open_runs("KILLED")
