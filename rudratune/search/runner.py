@@ -144,7 +144,8 @@ def study_storage(record: SweepRecord) -> Any:
     """The Optuna study in ``<sweep>/optuna.db``: optuna-dashboard and ``optuna.load_study`` read it live."""
     import optuna
 
-    return optuna.storages.RDBStorage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
+    # get_storage: RDBStorage behind Optuna's trial cache (a bare RDBStorage re-reads every trial per ask)
+    return optuna.storages.get_storage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
 
 
 def build_scheduler(record: SweepRecord) -> Any:

@@ -186,8 +186,8 @@ def wandb_mode(cfg: TrackingConfig) -> str:
 
 
 def output_environment(output_root: str | Path) -> None:
-    """Keep W&B's artifact staging, cache and logs, and torch.export's compile cache, under the output root,
-    not in $HOME or the system temp dir. Only sets variables (those the user set win); creates nothing."""
+    """Keep W&B's artifact staging, cache and logs under the output root, not in $HOME. Only sets variables
+    (those the user set win); creates nothing."""
     home = (Path(output_root) / ".wandb").resolve()
     for key, sub in (
         ("WANDB_DATA_DIR", "data"),
@@ -195,7 +195,6 @@ def output_environment(output_root: str | Path) -> None:
         ("WANDB_ARTIFACT_DIR", "artifacts"),
     ):
         os.environ.setdefault(key, str(home / sub))
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str((Path(output_root) / ".torchinductor").resolve()))
 
 
 def wandb_settings() -> Any:

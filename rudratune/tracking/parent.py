@@ -30,7 +30,7 @@ def build_tracker(record: SweepRecord) -> Any:
     uri = mlflow_uri(cfg.tracking, output_root) if cfg.tracking.mlflow else None
     mode = wandb_mode(cfg.tracking)
     wandb = None
-    output_environment(output_root)  # also torch.export's cache, for the best trial's model
+    output_environment(output_root)
     if cfg.tracking.wandb and mode != "disabled":
         wandb = {"project": cfg.tracking.wandb_project, "mode": mode, "dir": str(record.run_dir.resolve())}
     return SweepTracker(

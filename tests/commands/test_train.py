@@ -32,7 +32,7 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(
         "--output-root", str(out), "train", str(EXPERIMENT), *tiny_overrides(tiny_data), "-q", env=env
     )
     assert result.returncode == 0, result.stderr
-    assert not files_under(tmp)  # no torch.export cache, no W&B staging left in the temp dir
+    assert {p.name for p in tmp.iterdir()} <= {"torchinductor_root"}  # torch's cache (importing smp makes it)
     assert not [p for p in files_under(home) if "wandb" in str(p)]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("test_loss ") and "test_dice" in last and "test_iou" in last
