@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +46,8 @@ def init_ray(address: str | None) -> None:
             ) from None
         return
     # address="local": always a new local Ray, never one someone else left running on this machine
+    if not os.environ.get("RAY_AUTH_TOKEN_PATH"):  # its token in the environment, not in ~/.ray/auth_token
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     ray.init(
         address="local",
         num_cpus=usable_cpus(),
@@ -61,7 +65,6 @@ def ray_temp_dir() -> str | None:
     is in the system temp dir, not the output root: Ray's socket paths must stay under 108 bytes.
     """
     import atexit
-    import os
     import shutil
     import tempfile
     from pathlib import Path
