@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from rudratune.errors import UserError
+from rudratune.runtime import quiet_defaults
 
 EPILOG = "Overrides use Hydra's grammar: key=value, +new.key=value, ~key (e.g. trainer.max_epochs=5)."
 
@@ -81,8 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rudratune.runtime import quiet_defaults
-
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)

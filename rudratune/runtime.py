@@ -49,6 +49,7 @@ def usable_cpus() -> int:
 
 def set_threads(threads: int | None) -> int:
     """Set torch's intra-op threads (default: every usable CPU) and return the number set."""
+    # local: the CLI imports this module for --help and config checks; torch takes seconds
     import torch
 
     n = threads or usable_cpus()

@@ -58,8 +58,8 @@ def sweep(name: str, overrides: list[str], output_root: Path) -> list[float]:
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
     record.save()
-    outcome = execute(record, load_data(swp.base["data"]["root"], output_root))
-    if finish(record, outcome, report=False) != 0:
+    outcome = execute(record, load_data(swp.base.data.root, output_root))
+    if not finish(record, outcome).best:
         raise RuntimeError(f"sweep {name} ended without results; see {run_dir}")
     events = []
     for trial in read_trials(run_dir):

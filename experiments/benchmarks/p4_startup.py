@@ -1,7 +1,7 @@
 """P4 start-up: time from a trial being started by Tune to its first training step, with and without actor reuse.
 
-rudratune's ``execute`` always passes ``reuse_actors=True`` and exposes no key for it, so this drives
-``ray.tune.Tuner`` itself, built as ``execute`` builds it: ``run_trial`` wrapped in ``with_parameters`` /
+rudratune's ``execute`` always passes ``reuse_actors=True`` and exposes no key for it, so this drives the
+``ray.tune.Tuner`` that ``execute`` uses (``build_tuner``) itself: ``run_trial`` wrapped in ``with_parameters`` /
 ``with_resources``, rudratune's searcher, scheduler and driver-side tracker; only ``reuse_actors`` differs.
 Trials run one at a time with every core, 1 epoch each, so nothing else competes with a start-up.
 
@@ -77,10 +77,10 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
 
     from rudratune.data.source import load_data
     from rudratune.search.record import record_for
-    from rudratune.search.runner import build_scheduler, build_searcher, init_ray, resources_for
+    from rudratune.search.runner import build_tuner, init_ray, resources_for
     from rudratune.search.space import load_sweep
+    from rudratune.search.tracking import build_tracker, start_tracking
     from rudratune.search.trial import run_trial
-    from rudratune.tracking.parent import build_tracker, start_tracking
 
     swp = load_sweep(QUICKSTART, overrides)
     settings = swp.settings
@@ -88,35 +88,14 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
     record.save()
-    data = load_data(swp.base["data"]["root"], output_root)
+    data = load_data(swp.base.data.root, output_root)
     init_ray(None)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(settings)
+        tune.with_parameters(run_trial, base=swp.base_dict, data=data), resources_for(settings)
     )
     tracker = build_tracker(record)
     seen, started, tracked = FirstSeen(), OnStart(), OnStart()
-    tuner = tune.Tuner(
-        trainable,
-        tune_config=tune.TuneConfig(
-            search_alg=build_searcher(record),
-            scheduler=build_scheduler(record),
-            num_samples=settings.search.num_samples,
-            metric=settings.metric,
-            mode=settings.direction,
-            reuse_actors=reuse,
-        ),
-        run_config=tune.RunConfig(
-            name=name,
-            storage_path=str(output_root),
-            callbacks=[seen, started, tracker, tracked],
-            verbose=0,
-            checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=1,
-                checkpoint_score_attribute=settings.metric,
-                checkpoint_score_order=settings.direction,
-            ),  # fmt: skip
-        ),
-    )
+    tuner = build_tuner(record, trainable, [seen, started, tracker, tracked], reuse_actors=reuse)
     try:
         start_tracking(tracker, record, data, resume=False)
         tuner.fit()

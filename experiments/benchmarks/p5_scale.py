@@ -2,7 +2,7 @@
 
 A mock trainable (no torch: a synthetic learning curve ``a + b·exp(-epoch/c)`` drawn from the trial's
 parameters, reported with ``ray.tune.report`` for up to max_t epochs) runs through rudratune's own
-``build_searcher`` (OptunaSearch TPE + ConcurrencyLimiter) and ``build_scheduler`` (ASHA), built from the
+``build_tuner`` (OptunaSearch TPE + ConcurrencyLimiter, ASHA), built from the
 quickstart space, with its per-trial resources. Trackers are off (1,000 offline W&B runs would measure
 W&B). The driver runs in a fresh process (this file, ``--worker``) so that its peak RSS is its own.
 
@@ -65,7 +65,7 @@ def worker(n: int, out: Path) -> None:
     from ray import tune
 
     from rudratune.search.record import record_for
-    from rudratune.search.runner import build_scheduler, build_searcher, init_ray, resources_for
+    from rudratune.search.runner import build_tuner, init_ray, resources_for
     from rudratune.search.space import load_sweep
 
     swp = load_sweep(QUICKSTART, [f"search.num_samples={n}"])
@@ -85,20 +85,7 @@ def worker(n: int, out: Path) -> None:
     trainable = tune.with_resources(
         tune.with_parameters(mock_trial, max_t=swp.max_epochs), resources_for(settings)
     )
-    tuner = tune.Tuner(
-        trainable,
-        tune_config=tune.TuneConfig(
-            search_alg=build_searcher(record),
-            scheduler=build_scheduler(record),
-            num_samples=n,
-            metric=settings.metric,
-            mode=settings.direction,
-            reuse_actors=True,
-        ),
-        run_config=tune.RunConfig(
-            name=run_dir.name, storage_path=str(out), callbacks=[Completions()], verbose=0
-        ),
-    )
+    tuner = build_tuner(record, trainable, [Completions()])
     start = time.perf_counter()
     grid = tuner.fit()
     wall = time.perf_counter() - start

@@ -6,13 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
+from rudratune.data.source import embedded_root
+from rudratune.data.synth import write_dataset
 from rudratune.errors import UserError
 
 
 def run(args: argparse.Namespace) -> int:
-    from rudratune.data.source import embedded_root
-    from rudratune.data.synth import write_dataset
-
     out = Path(args.out) if args.out else embedded_root(args.output_root)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out}: already exists and is not empty; choose another folder")

@@ -37,6 +37,7 @@ def versions() -> dict[str, str]:
 
 def best_config(run_dir: str | Path) -> tuple[dict[str, Any], Path]:
     """The best trial's resolved experiment (with provenance) and the record it came from."""
+    # local: search.results imports ray; the CLI imports this module for every `export`
     from rudratune.search.record import load_record
     from rudratune.search.results import ranked, read_results
 

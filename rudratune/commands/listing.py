@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from rudratune.registry.losses import LOSSES
+from rudratune.registry.models import MODELS
+from rudratune.registry.optim import SCHEDULERS
+
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "models":
-        from rudratune.registry.models import MODELS
-
         for info in MODELS.values():
             extra = (
                 f"  encoder: any smp encoder{' (tu- only)' if info.encoder_prefix else ''}"
@@ -17,13 +19,9 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"{info.name:24} size: multiple of {info.size_multiple}, >= {info.min_size}{extra}")
     elif args.command == "losses":
-        from rudratune.registry.losses import LOSSES
-
         for info in LOSSES.values():
             params = ", ".join(f"{k}={v}" for k, v in info.params.items()) or "-"
             print(f"{info.name:22} params: {params}")
     else:
-        from rudratune.registry.optim import SCHEDULERS
-
         print("\n".join(SCHEDULERS))
     return 0

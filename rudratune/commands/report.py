@@ -8,6 +8,7 @@ from rudratune.errors import UserError
 
 
 def run(args: argparse.Namespace) -> int:
+    # local: these import ray and matplotlib; the CLI imports this module for every `report`
     from rudratune.report.page import write_report
     from rudratune.search.record import load_record
     from rudratune.search.results import read_results

@@ -8,15 +8,14 @@ from pathlib import Path
 
 from rudratune.commands.common import stamp, writable_dir
 from rudratune.errors import UserError
-from rudratune.search.space import load_sweep
+from rudratune.search.dry_run import describe, dry_run
+from rudratune.search.space import Sweep, load_sweep
 
 
 def run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.space, args.overrides)
     if args.dry_run:
-        from rudratune.search.dry_run import dry_run
-
-        return dry_run(sweep, samples=args.samples)
+        return show_dry_run(sweep, args.samples)
     if args.max_failures is not None and args.max_failures < -1:
         raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
     name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
@@ -29,15 +28,16 @@ def run(args: argparse.Namespace) -> int:
             f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`"
         )
 
+    # local: these import ray, mlflow and torch; a mistake in the space is reported before any of them
+    from rudratune.commands.summary import conclude
     from rudratune.data.source import load_data
+    from rudratune.search.finish import finish
     from rudratune.search.record import record_for
     from rudratune.search.runner import check_address, execute, init_ray
     from rudratune.tracking.common import preflight
 
     check_address(args.address)
-    data = load_data(
-        sweep.base["data"]["root"], output_root
-    )  # decoded once per sweep (also checks the folder)
+    data = load_data(sweep.base.data.root, output_root)  # decoded once per sweep (also checks the folder)
     preflight(sweep.base_config.tracking, output_root)
     init_ray(args.address)
     run_dir.mkdir()
@@ -49,6 +49,29 @@ def run(args: argparse.Namespace) -> int:
     outcome = execute(
         record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast
     )
-    from rudratune.search.finish import finish
+    return conclude(record, finish(record, outcome), report=not args.no_report)
 
-    return finish(record, outcome, report=not args.no_report)
+
+def show_dry_run(sweep: Sweep, samples: int) -> int:
+    base = sweep.base_config
+    settings = sweep.settings
+    print(f"{sweep.source}: base {base.name}, metric {settings.metric} ({settings.direction}), "
+          f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
+          f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
+          f"max_t {sweep.max_epochs} epochs")  # fmt: skip
+    print("space:")
+    for key in sweep.order:
+        print(describe(key, sweep.space[key]))
+    found = dry_run(sweep, samples=samples)
+    print(f"first {samples} suggestions:")
+    for i, suggestion in enumerate(found.suggestions):
+        shown = " ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in suggestion.params.items()
+        )
+        print(f"  {i:2d}: {shown}  [{suggestion.build}]")
+    if found.failures:
+        raise UserError(
+            f"{sweep.source}: {len(found.failures)} model combination(s) cannot build; first: {found.failures[0]}"
+        )
+    print(f"ok: {len(found.sizes)} distinct model(s) built on a {'/'.join(map(str, found.sizes))} px tensor")
+    return 0

@@ -16,6 +16,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_experiment(args.config, args.overrides)
     output_root = writable_dir(args.output_root)
 
+    # local: lightning and torch take seconds; config mistakes are reported before
     from rudratune.data.source import load_data
     from rudratune.tracking.lightning import close_loggers, make_loggers
     from rudratune.train.loop import RunOptions, train

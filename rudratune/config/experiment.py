@@ -24,6 +24,7 @@ def experiment_from_dict(data: dict[str, Any], *, source: str) -> ExperimentConf
 
 def check_experiment(cfg: ExperimentConfig, *, source: str) -> None:
     """Check the names and sizes against the registries, without building anything."""
+    # local: the registries import torch; load_sweep and the CLI read YAML without it
     from rudratune.registry.losses import check_loss_params
     from rudratune.registry.models import check_encoder, get_model_info
     from rudratune.registry.optim import get_optimizer_info, get_scheduler_info

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from rudratune.errors import UserError
 
@@ -46,8 +47,6 @@ def _by_stem(folder: Path) -> dict[str, Path]:
 
 
 def _decode(path: Path, mode: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as img:
             return np.asarray(img.convert(mode))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rudratune.data.folder import SegmentationData, load_folder
+from rudratune.data.synth import write_dataset
 
 EMBEDDED_NAME = "synthetic-sem-v1"
 
@@ -19,8 +20,6 @@ def ensure_embedded(output_root: str | Path) -> Path:
     """Generate the embedded dataset under the output root unless it is already there."""
     root = embedded_root(output_root)
     if not root.exists():
-        from rudratune.data.synth import write_dataset
-
         print(f"rudratune: generating the embedded dataset in {root} (first use)", file=sys.stderr)
         with contextlib.suppress(FileExistsError):  # another process finished it first
             write_dataset(root)

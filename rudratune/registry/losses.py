@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from rudratune.errors import UserError, unknown_name
@@ -21,6 +22,7 @@ class LossInfo:
 
 def _monai(cls_name: str, **fixed: Any) -> Callable[..., nn.Module]:
     def build(**params: Any) -> nn.Module:
+        # local: MONAI and smp are imported only for the loss a config names
         import monai.losses
 
         return getattr(monai.losses, cls_name)(**fixed, **params)
@@ -30,6 +32,7 @@ def _monai(cls_name: str, **fixed: Any) -> Callable[..., nn.Module]:
 
 def _smp(cls_name: str, **fixed: Any) -> Callable[..., nn.Module]:
     def build(**params: Any) -> nn.Module:
+        # local: MONAI and smp are imported only for the loss a config names
         from segmentation_models_pytorch import losses
 
         return getattr(losses, cls_name)(mode="binary", **fixed, **params)
@@ -38,8 +41,6 @@ def _smp(cls_name: str, **fixed: Any) -> Callable[..., nn.Module]:
 
 
 def _bce(pos_weight: float | None = None) -> nn.Module:
-    import torch
-
     return nn.BCEWithLogitsLoss(pos_weight=None if pos_weight is None else torch.tensor([pos_weight]))
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from torch import nn
 
 from rudratune.errors import UserError, unknown_name
+from rudratune.nets import scratch
+from rudratune.nets.scratch import MIN_SIZE, SIZE_MULTIPLE
 
 IN_CHANNELS = 3
 CLASSES = 1
@@ -49,6 +51,7 @@ class ModelInfo:
 
 
 def _smp(arch: str, spec: ModelSpec, **kwargs: Any) -> nn.Module:
+    # local: smp, MONAI and timm are imported only for the family a config names
     import segmentation_models_pytorch as smp
 
     return smp.create_model(
@@ -63,6 +66,7 @@ def _smp(arch: str, spec: ModelSpec, **kwargs: Any) -> nn.Module:
 
 def _monai(cls_name: str, **kwargs: Any) -> Callable[[ModelSpec], nn.Module]:
     def build(spec: ModelSpec) -> nn.Module:
+        # local: smp, MONAI and timm are imported only for the family a config names
         from monai.networks import nets
 
         extra = {"img_size": spec.image_size} if cls_name == "UNETR" else {}
@@ -75,8 +79,6 @@ def _monai(cls_name: str, **kwargs: Any) -> Callable[[ModelSpec], nn.Module]:
 
 def _scratch(cls_name: str) -> Callable[[ModelSpec], nn.Module]:
     def build(spec: ModelSpec) -> nn.Module:
-        from rudratune.nets import scratch
-
         return getattr(scratch, cls_name)(IN_CHANNELS, CLASSES)
 
     return build
@@ -115,8 +117,6 @@ def _smp_info(arch: str) -> ModelInfo:
 
 
 def _build_registry() -> dict[str, ModelInfo]:
-    from rudratune.nets.scratch import MIN_SIZE, SIZE_MULTIPLE
-
     infos = [_smp_info(arch) for arch in _SMP_ARCHS]
     infos += [ModelInfo(f"monai.{n}", _monai(n, **kw), m, lo) for n, (kw, m, lo) in _MONAI.items()]
     infos += [ModelInfo(f"scratch.{n}", _scratch(n), SIZE_MULTIPLE[n], MIN_SIZE[n]) for n in _SCRATCH]
@@ -139,6 +139,7 @@ def get_model_info(name: str, *, where: str = "model.name") -> ModelInfo:
 
 @functools.cache
 def smp_encoders() -> tuple[str, ...]:
+    # local: smp, MONAI and timm are imported only for the family a config names
     import segmentation_models_pytorch as smp
 
     return tuple(smp.encoders.get_encoder_names())
@@ -153,6 +154,7 @@ def check_encoder(info: ModelInfo, encoder: str | None, *, where: str = "model.e
     if info.encoder_prefix and not encoder.startswith(info.encoder_prefix):
         raise UserError(f"{where}: {info.name} takes only timm encoders spelled 'tu-<name>', got '{encoder}'")
     if encoder.startswith("tu-"):
+        # local: smp, MONAI and timm are imported only for the family a config names
         import timm
 
         if not timm.list_models(encoder[3:]):

@@ -1,66 +1,80 @@
-"""Optimizer and LR-scheduler registries."""
+"""Optimizer and LR-scheduler registries. Builders take plain values: ``bind`` picks the options an entry
+takes and returns a ``functools.partial`` that the LightningModule calls with the parameters (or optimizer)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
 
-from rudratune.config.schema import OptimizerConfig, SchedulerConfig
 from rudratune.errors import unknown_name
 
 
 @dataclass(frozen=True)
 class OptimizerInfo:
     name: str
-    build: Callable[[Iterable[torch.nn.Parameter], OptimizerConfig], torch.optim.Optimizer]
+    build: Callable[..., torch.optim.Optimizer]
+    """(parameters, **options) → the optimizer."""
+    options: tuple[str, ...]
+    """The ``optimizer.*`` keys it takes."""
+
+    def bind(self, **values: Any) -> partial[torch.optim.Optimizer]:
+        """parameters → optimizer, with this entry's options taken from ``values``."""
+        return partial(self.build, **{key: values[key] for key in self.options})
 
 
 @dataclass(frozen=True)
 class SchedulerInfo:
     name: str
-    build: Callable[[torch.optim.Optimizer, SchedulerConfig, int], dict[str, Any] | None]
-    """(optimizer, config, max_epochs) → a Lightning ``lr_scheduler`` dict, or None for a constant LR."""
+    build: Callable[..., dict[str, Any] | None]
+    """(optimizer, **options) → a Lightning ``lr_scheduler`` dict, or None for a constant LR."""
+    options: tuple[str, ...]
+    """The ``scheduler.*`` keys it takes (``max_epochs`` comes from the trainer)."""
+
+    def bind(self, **values: Any) -> partial[dict[str, Any] | None]:
+        """optimizer → ``lr_scheduler`` dict, with this entry's options taken from ``values``."""
+        return partial(self.build, **{key: values[key] for key in self.options})
 
 
 OPTIMIZERS: dict[str, OptimizerInfo] = {
     info.name: info
     for info in (
-        OptimizerInfo("Adam", lambda p, c: torch.optim.Adam(p, lr=c.lr, weight_decay=c.weight_decay)),
-        OptimizerInfo("AdamW", lambda p, c: torch.optim.AdamW(p, lr=c.lr, weight_decay=c.weight_decay)),
-        OptimizerInfo(
-            "SGD", lambda p, c: torch.optim.SGD(p, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-        ),
+        OptimizerInfo("Adam", torch.optim.Adam, ("lr", "weight_decay")),
+        OptimizerInfo("AdamW", torch.optim.AdamW, ("lr", "weight_decay")),
+        OptimizerInfo("SGD", torch.optim.SGD, ("lr", "momentum", "weight_decay")),
     )
 }
 
 
-def _plateau(opt: torch.optim.Optimizer, c: SchedulerConfig, _: int) -> dict[str, Any]:
+def _plateau(opt: torch.optim.Optimizer, *, factor: float, patience: int, threshold: float) -> dict[str, Any]:
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        opt, mode="min", factor=c.factor, patience=c.patience, threshold=c.threshold
+        opt, mode="min", factor=factor, patience=patience, threshold=threshold
     )
     return {"scheduler": sched, "monitor": "val_loss", "interval": "epoch"}
+
+
+def _cosine(opt: torch.optim.Optimizer, *, max_epochs: int, eta_min: float) -> dict[str, Any]:
+    return {"scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max_epochs, eta_min=eta_min)}
+
+
+def _step(opt: torch.optim.Optimizer, *, step_size: int, gamma: float) -> dict[str, Any]:
+    return {"scheduler": torch.optim.lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma)}
+
+
+def _constant(opt: torch.optim.Optimizer) -> None:
+    return None
 
 
 SCHEDULERS: dict[str, SchedulerInfo] = {
     info.name: info
     for info in (
-        SchedulerInfo("plateau", _plateau),
-        SchedulerInfo(
-            "cosine",
-            lambda o, c, n: {
-                "scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=n, eta_min=c.eta_min)
-            },
-        ),
-        SchedulerInfo(
-            "step",
-            lambda o, c, n: {
-                "scheduler": torch.optim.lr_scheduler.StepLR(o, step_size=c.step_size, gamma=c.gamma)
-            },
-        ),
-        SchedulerInfo("none", lambda o, c, n: None),
+        SchedulerInfo("plateau", _plateau, ("factor", "patience", "threshold")),
+        SchedulerInfo("cosine", _cosine, ("max_epochs", "eta_min")),
+        SchedulerInfo("step", _step, ("step_size", "gamma")),
+        SchedulerInfo("none", _constant, ()),
     )
 }
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import optuna
+from optuna.distributions import CategoricalDistribution, IntDistribution
+from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
+from rudratune.search.distributions import DISTRIBUTIONS
+
 if TYPE_CHECKING:
     from rudratune.search.settings import Param
 
@@ -25,21 +31,14 @@ class Importance:
 
 
 def _distribution(param: Param) -> Any:
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
     if param.kind == "value":
         return None
     if param.choices is not None:
         return CategoricalDistribution([str(c) for c in param.choices])
-    dist, log = param.distribution or "", "log" in (param.distribution or "")
-    if dist.startswith("int"):
-        return IntDistribution(int(param.min), int(param.max), log=log)
-    return FloatDistribution(float(param.min), float(param.max), log=log, step=param.q)
+    return DISTRIBUTIONS[param.distribution or ""].optuna(param.min, param.max, param.q)
 
 
 def _as(distribution: Any, value: Any) -> Any:
-    from optuna.distributions import CategoricalDistribution, IntDistribution
-
     if isinstance(distribution, CategoricalDistribution):
         return str(value)
     return int(value) if isinstance(distribution, IntDistribution) else float(value)
@@ -47,9 +46,6 @@ def _as(distribution: Any, value: Any) -> Any:
 
 def _importances(rows: list[dict[str, Any]], dists: dict[str, Any], metric: str) -> dict[str, float]:
     """fANOVA importances over the parameters every given trial has (Optuna ignores the others)."""
-    import optuna
-    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize" if metric == "val_loss" else "maximize")
     for row in rows:

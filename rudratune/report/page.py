@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rudratune.report.upload import log_report
+from rudratune.search.results import ranked, read_results, stopped_by_asha
+from rudratune.tracking.common import flat_params
+
 if TYPE_CHECKING:
     from rudratune.search.record import SweepRecord
 
@@ -53,8 +57,6 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
         >>> write_report(load_record("runs/qs"), log=False)
         PosixPath('runs/qs/report.html')
     """
-    from rudratune.search.results import ranked, read_results
-
     settings = record.sweep.settings
     rows = read_results(record)
     scored = ranked(rows, settings.metric, settings.direction)
@@ -75,8 +77,6 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
     page = record.run_dir / "report.html"
     page.write_text(render(record, rows, best, sections))
     if log:
-        from rudratune.report.upload import log_report
-
         log_report(record, page, [image for s in sections for image in s.images])
     return page
 
@@ -146,7 +146,7 @@ def top_table(rows: list[dict[str, Any]], record: SweepRecord) -> str:
 
 
 def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict | None, out: Path) -> Section:
-    from rudratune.report import plots
+    from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
 
     section = Section("Learning curves")
     histories = {r["trial_id"]: h for r in rows if (h := trial_history(trial_dir(record, r)))}
@@ -156,11 +156,11 @@ def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict |
     if not histories:
         section.notes.append("No trial folder with a progress.csv or result.json was found.")
         return section
-    reasons = {r["trial_id"]: r.get("reason", "") for r in rows}
+    stopped = {r["trial_id"] for r in rows if stopped_by_asha(r)}
     best_id = best["trial_id"] if best else None
     section.images.append(
         plots.learning_curves(
-            histories, reasons, out / "learning_curves.png", rungs=rungs, best=best_id, max_t=max_t
+            histories, stopped, out / "learning_curves.png", rungs=rungs, best=best_id, max_t=max_t
         )
     )
     if asha:
@@ -175,7 +175,7 @@ def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict |
 
 
 def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
-    from rudratune.report import plots
+    from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
 
     section = Section("Parameters against the metric")
     if len(scored) < 2 or not record.sweep.order:
@@ -192,6 +192,7 @@ def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Pat
 
 
 def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
+    # local: torch, matplotlib, optuna; importing this page stays cheap
     from rudratune.report import plots
     from rudratune.report.importance import param_importances
 
@@ -214,7 +215,7 @@ def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: P
 
 
 def predictions_section(record: SweepRecord, best: dict[str, Any] | None, out: Path) -> Section:
-    from rudratune.report import plots
+    from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
 
     section = Section("Best trial on the validation split")
     if best is None:
@@ -252,14 +253,13 @@ def _checkpoint_file(record: SweepRecord, best: dict[str, Any]) -> Path | None:
 
 
 def changes_section(record: SweepRecord, best: dict[str, Any] | None) -> Section:
-    from rudratune.tracking.common import flat_params
-
     section = Section("Best config against the base experiment")
     if best is None:
         return section
     tuned = record.sweep.trial_config(trial_params(record, best)).to_dict()
     base, tuned = (
-        flat_params({k: v for k, v in d.items() if k != "provenance"}) for d in (record.sweep.base, tuned)
+        flat_params({k: v for k, v in d.items() if k != "provenance"})
+        for d in (record.sweep.base_dict, tuned)
     )
     unset = "(not set)"
     pairs = {k: (base.get(k, unset), tuned.get(k, unset)) for k in {**base, **tuned}}
@@ -285,7 +285,7 @@ def render(
     facts = {
         "metric": f"{settings.metric} ({settings.direction})",
         "trials": f"{len(rows)} of {search.num_samples}",
-        "stopped by ASHA": str(sum("ASHA" in r.get("reason", "") for r in rows)),
+        "stopped by ASHA": str(sum(map(stopped_by_asha, rows))),
         "errored": str(sum(r.get("status") == "ERROR" for r in rows)),
         "searcher / scheduler": f"{search.searcher.name} / {search.scheduler.name}, max_t {record.sweep.max_epochs}",
     }

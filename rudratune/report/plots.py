@@ -6,7 +6,17 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from rudratune.data.datamodule import SegDataModule, to_tensors
+from rudratune.data.source import load_data
 from rudratune.report.importance import present
+from rudratune.search.results import stopped_by_asha
+from rudratune.train.figures import prediction_grid
+from rudratune.train.loop import build_module
 
 if TYPE_CHECKING:
     from rudratune.report.importance import Importance
@@ -19,6 +29,7 @@ LABEL_BOX = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.
 
 
 def _plt() -> Any:
+    # local: pick the Agg backend before pyplot is first imported
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,7 +55,7 @@ def asha_rungs(grace_period: int, reduction_factor: float, max_t: int) -> list[i
 
 def learning_curves(
     histories: dict[str, list[dict[str, float]]],
-    reasons: dict[str, str],
+    asha_stopped: set[str],
     path: Path,
     *,
     rungs: list[int],
@@ -52,14 +63,11 @@ def learning_curves(
     max_t: int,
 ) -> Path:
     """val_loss and val Dice per epoch, one line per trial; ASHA-stopped trials dashed, rungs as dotted lines."""
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
-
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     few = len(histories) <= LEGEND_LIMIT
     for i, (trial_id, rows) in enumerate(histories.items()):
-        stopped = "ASHA" in reasons.get(trial_id, "")
+        stopped = trial_id in asha_stopped
         style = {
             "color": f"C{i % 10}" if few else ("0.55" if stopped else "tab:blue"),
             "linestyle": "--" if stopped else "-",
@@ -125,8 +133,6 @@ def parallel_coordinates(
     best: str | None,
 ) -> Path:
     """One line per scored trial across every parameter axis and the metric; an inactive parameter is a gap."""
-    import numpy as np
-
     plt = _plt()
     key = f"best_{metric}"
     scores = np.array([float(r[key]) for r in rows])
@@ -197,7 +203,7 @@ def slices(
             ax.set_xscale("log" if "log" in (param.distribution or "") else "linear")
             ax.set_xlim(float(param.min), float(param.max))
         for x, row in zip(xs, active, strict=True):
-            stopped = "ASHA" in row.get("reason", "")
+            stopped = stopped_by_asha(row)
             marker = {"marker": "*", "s": 160, "color": "tab:red", "zorder": 3} if row["trial_id"] == best else {
                 "s": 28, "edgecolors": "tab:blue", "facecolors": "none" if stopped else "tab:blue"}  # fmt: skip
             ax.scatter([x], [float(row[f"best_{metric}"])], **marker)
@@ -232,13 +238,6 @@ def best_predictions(
     record: SweepRecord, params: dict[str, Any], checkpoint: Path, path: Path, *, title: str
 ) -> Path:
     """The trial's weights from its Lightning checkpoint, on the first validation images of its config."""
-    import torch
-
-    from rudratune.data.datamodule import SegDataModule, to_tensors
-    from rudratune.data.source import load_data
-    from rudratune.train.figures import prediction_grid
-    from rudratune.train.loop import build_module
-
     # the checkpoint holds every weight, so a pretrained encoder need not be downloaded again
     cfg = record.sweep.trial_config({**params, "model.encoder_weights": None})
     data = load_data(cfg.data.root, record.output_root)

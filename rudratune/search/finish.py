@@ -1,20 +1,47 @@
-"""End of a sweep: results table, top-5, checkpoint retention, disk use, MLflow parent, report."""
+"""End of a sweep: results table, checkpoint retention, disk use, MLflow parent. Prints nothing: the command
+that ran the sweep says what the summary holds and writes the report."""
 
 from __future__ import annotations
 
 import shutil
-import sys
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from rudratune.search.record import SweepRecord
 from rudratune.search.results import ranked, trial_rows, write_results
 from rudratune.search.runner import Outcome
-from rudratune.tracking.best_model import log_best_model
-from rudratune.tracking.parent import finish_parent
+from rudratune.search.tracking import finish_parent, log_best_model
 
 
-def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
+class Ending(Enum):
+    INTERRUPTED = "interrupted"
+    """Ctrl-C (Tune saved its state): ``rudratune resume`` continues it."""
+    FAILED_FAST = "failed fast"
+    """``--fail-fast`` stopped the sweep at the first trial error."""
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    ending: Ending
+    ended: int
+    """Trials that ended (terminated or errored)."""
+    rows: list[dict[str, Any]]
+    best: list[dict[str, Any]]
+    """The rows that reported a result, best first."""
+    results: Path | None = None
+    disk_bytes: int = 0
+    warnings: tuple[str, ...] = ()
+    """Said by the command as ``rudratune: warning: …`` lines (e.g. the best model could not be logged)."""
+
+    @property
+    def first_error(self) -> dict[str, Any] | None:
+        return next((r for r in self.rows if r["status"] == "ERROR"), None)
+
+
+def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
     settings = record.sweep.settings
     grid = outcome.grid
     ended = 0 if grid is None else grid.num_terminated + grid.num_errors
@@ -24,74 +51,23 @@ def finish(record: SweepRecord, outcome: Outcome, *, report: bool) -> int:
     ):
         # Tune catches the first Ctrl-C itself, saves its state and returns: unfinished trials tell.
         finish_parent(outcome.tracker, None, settings.metric, status="KILLED")
-        print(f"sweep interrupted after {ended} of {settings.search.num_samples} trials; "
-              f"continue with: rudratune resume {record.run_dir}", file=sys.stderr)  # fmt: skip
-        return 130
+        return SweepSummary(Ending.INTERRUPTED, ended, [], [])
     rows = trial_rows(grid, record, outcome.tracker.reasons)
     if stopped_on_error:
-        write_results(rows, record)
+        results = write_results(rows, record)
         finish_parent(outcome.tracker, None, settings.metric, status="FAILED")
-        failed = next(r for r in rows if r["status"] == "ERROR")
-        print(
-            f"--fail-fast: stopped at the first trial error ({failed['trial_id']}: {failed['error']})",
-            file=sys.stderr,
-        )
-        return 1
+        return SweepSummary(Ending.FAILED_FAST, ended, rows, [], results)
     best_rows = ranked(rows, settings.metric, settings.direction)
     prune_checkpoints(
         rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs
     )
     results = write_results(rows, record)
-    if best_rows:
-        log_best_model(outcome.tracker, record, best_rows[0])
+    warning = log_best_model(outcome.tracker, record, best_rows[0]) if best_rows else None
     finish_parent(outcome.tracker, best_rows[0] if best_rows else None, settings.metric, status="FINISHED")
-
-    errored = sum(r["status"] == "ERROR" for r in rows)
-    stopped = sum("ASHA" in r["reason"] for r in rows)
-    print(
-        f"\n{len(rows)} trials: {len(rows) - errored} ran, {stopped} stopped early by ASHA, {errored} errored"
+    warnings = (warning,) if warning else ()
+    return SweepSummary(
+        Ending.FINISHED, ended, rows, best_rows, results, disk_usage(record.run_dir), warnings
     )
-    print_top(best_rows[:5], record)
-    if best_rows:
-        best = best_rows[0]
-        print(f"best trial {best['trial_id']}: val_loss {best.get('best_val_loss', float('nan')):.4f}, "
-              f"best val Dice {best.get('best_val_dice', float('nan')):.4f} (epoch {best.get('best_epoch')})")  # fmt: skip
-    print(f"results: {results}")
-    print(f"disk used by the sweep: {_human(disk_usage(record.run_dir))}")
-    if report and best_rows:
-        from rudratune.report.page import write_report
-
-        try:
-            print(f"report: {write_report(record)}")
-        except Exception as err:  # the sweep's results are saved; a report failure must not hide them
-            print(f"rudratune: warning: no report ({type(err).__name__}: {err}); "
-                  f"retry with: rudratune report {record.run_dir}", file=sys.stderr)  # fmt: skip
-    if len(rows) < settings.search.num_samples:
-        print(f"{len(rows)} of {settings.search.num_samples} trials ran within the time budget")
-    return 0 if best_rows else 1
-
-
-def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
-    if not rows:
-        print("no trial reported a result")
-        return
-    keys = list(record.sweep.order)
-    header = ["trial", "val_loss", "val_dice", "epoch", "reason"] + [k.split(".")[-1] for k in keys]
-    table = [header] + [
-        [
-            r["trial_id"],
-            f"{r['best_val_loss']:.4f}",
-            f"{r['best_val_dice']:.4f}",
-            str(r["best_epoch"]),
-            r["reason"],
-        ]
-        + [_short(r.get(k, "")) for k in keys]
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    print(f"top {len(rows)}:")
-    for row in table:
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
 
 
 def prune_checkpoints(
@@ -113,17 +89,3 @@ def prune_checkpoints(
 
 def disk_usage(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024:
-            return f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value).removeprefix("smp.")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from rudratune.config.load import validate_model
+from rudratune.config.schema import ExperimentConfig
 from rudratune.errors import UserError
 from rudratune.search.settings import Param, SweepSettings
 from rudratune.search.space import Sweep
@@ -36,7 +37,7 @@ class SweepRecord:
             "settings": self.sweep.settings.model_dump(mode="json", exclude={"space"}),
             "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
             "order": list(self.sweep.order),
-            "base": self.sweep.base,
+            "base": self.sweep.base_dict,
         }
         payload = redact_tree(payload)  # credentials in URIs and secret-looking keys never reach the disk
         tmp = self.run_dir / f".{RECORD}.tmp"
@@ -53,7 +54,8 @@ def load_record(run_dir: str | Path) -> SweepRecord:
         payload = json.loads(path.read_text())
         settings = SweepSettings.model_validate({**payload["settings"], "space": payload["space"]})
         space = {k: Param.model_validate(v) for k, v in payload["space"].items()}
-        sweep = Sweep(Path(payload["source"]), settings, payload["base"], space, tuple(payload["order"]))
+        base = validate_model(ExperimentConfig, payload["base"], source=str(path))  # checked when written
+        sweep = Sweep(Path(payload["source"]), settings, base, space, tuple(payload["order"]))
         return SweepRecord(
             payload["name"], run_dir, payload["experiment_path"], payload["output_root"], sweep
         )
@@ -64,11 +66,3 @@ def load_record(run_dir: str | Path) -> SweepRecord:
 def record_for(run_dir: Path, sweep: Sweep, *, storage: str | None, output_root: Path) -> SweepRecord:
     experiment_path = f"{storage.rstrip('/')}/{run_dir.name}" if storage else str(run_dir.resolve())
     return SweepRecord(run_dir.name, run_dir, experiment_path, str(output_root.resolve()), sweep)
-
-
-def param_columns(sweep: Sweep) -> list[str]:
-    return list(sweep.order)
-
-
-def as_text(value: Any) -> str:
-    return "" if value is None else str(value)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
-from rudratune.tracking.sweep import stop_reason
+from rudratune.tracking.common import TrialEnding, stop_reason, trial_ending
 
 FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
          "last_val_loss", "last_val_dice", "checkpoint", "trial_dir", "error")  # fmt: skip
@@ -28,6 +28,7 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
             "trial_id": trial_id,
             "status": "ERROR" if failed else "TERMINATED",
             "reason": reasons.get(trial_id) or stop_reason(failed, last, record.sweep.max_epochs),
+            "ending": trial_ending(failed, last, record.sweep.max_epochs),
             "epochs": int(last.get("epoch", 0)),
             "error": _error_text(result.error) if failed else "",
             "checkpoint": "",
@@ -89,3 +90,7 @@ def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str,
     key = f"best_{metric}"
     scored = [r for r in rows if r.get(key) not in (None, "")]
     return sorted(scored, key=lambda r: float(r[key]), reverse=mode == "max")
+
+
+def stopped_by_asha(row: dict[str, Any]) -> bool:
+    return row.get("ending") == TrialEnding.STOPPED_BY_ASHA

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
+import socket
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import optuna
+import ray
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search.optuna import OptunaSearch
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
+from rudratune.search.sampling import make_sampler
 from rudratune.search.settings import Resources
 from rudratune.search.space import define_by_run, grid_points
-from rudratune.tracking.parent import build_tracker, finish_parent, start_tracking
+from rudratune.search.tracking import build_tracker, finish_parent, start_tracking
 
 STUDY_DB = "optuna.db"
 RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
@@ -31,8 +45,6 @@ class Outcome:
 
 def init_ray(address: str | None) -> None:
     """Join a cluster when an address is given; otherwise start a local Ray bound to 127.0.0.1."""
-    import ray
-
     if ray.is_initialized():
         return
     common = dict(log_to_driver=False, logging_level="ERROR", configure_logging=True)
@@ -64,11 +76,6 @@ def ray_temp_dir() -> str | None:
     Ray's default, ``/tmp/ray/session_*``, is never removed. ``$RAY_TMPDIR``, when set, wins. The folder
     is in the system temp dir, not the output root: Ray's socket paths must stay under 108 bytes.
     """
-    import atexit
-    import shutil
-    import tempfile
-    from pathlib import Path
-
     if os.environ.get("RAY_TMPDIR"):
         return None
     path = tempfile.mkdtemp(prefix="rudratune-ray-")
@@ -77,8 +84,6 @@ def ray_temp_dir() -> str | None:
         path = tempfile.mkdtemp(prefix="rudratune-ray-", dir="/tmp")
 
     def remove() -> None:
-        import ray
-
         ray.shutdown()  # Ray's own exit hook runs after this one: its processes must be gone first
         shutil.rmtree(path, ignore_errors=True)
 
@@ -88,8 +93,6 @@ def ray_temp_dir() -> str | None:
 
 def check_address(address: str | None) -> None:
     """A quick TCP check of ``host:port`` and ``ray://host:port`` (ray.init would retry for a long time)."""
-    import socket
-
     if not address:
         return
     if address == "auto":
@@ -110,8 +113,6 @@ def resources_for(settings: Any) -> dict[str, float]:
     """A trial's CPUs and (fractional) GPUs; ``auto`` splits the cluster between concurrent trials."""
     if isinstance(settings.resources, Resources):
         return {"cpu": settings.resources.cpu, "gpu": settings.resources.gpu}
-    import ray
-
     total = ray.cluster_resources()
     concurrent = settings.search.max_concurrent
     cpu = max(1, int(total.get("CPU", 1) // concurrent))
@@ -120,22 +121,12 @@ def resources_for(settings: Any) -> dict[str, float]:
 
 
 def build_searcher(record: SweepRecord) -> Any:
-    import optuna
-    from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
-
     sweep = record.sweep
-    cfg = sweep.settings.search.searcher
-    if cfg.name == "optuna":
-        sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials)
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     searcher = OptunaSearch(
         space=define_by_run(sweep),
         metric=sweep.settings.metric,
         mode=sweep.settings.direction,
-        sampler=sampler,
+        sampler=make_sampler(sweep.settings),
         points_to_evaluate=grid_points(sweep) or None,
         storage=study_storage(record),
         study_name=record.name,
@@ -145,15 +136,11 @@ def build_searcher(record: SweepRecord) -> Any:
 
 def study_storage(record: SweepRecord) -> Any:
     """The Optuna study in ``<sweep>/optuna.db``: optuna-dashboard and ``optuna.load_study`` read it live."""
-    import optuna
-
     # get_storage: RDBStorage behind Optuna's trial cache (a bare RDBStorage re-reads every trial per ask)
     return optuna.storages.get_storage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
 
 
 def build_scheduler(record: SweepRecord) -> Any:
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
     cfg = record.sweep.settings.search.scheduler
     if cfg.name == "fifo":
         return FIFOScheduler()
@@ -163,6 +150,47 @@ def build_scheduler(record: SweepRecord) -> Any:
         max_t=max_t,
         grace_period=min(cfg.grace_period, max_t),
         reduction_factor=cfg.reduction_factor,
+    )
+
+
+def build_tuner(
+    record: SweepRecord,
+    trainable: Any,
+    callbacks: list[Any],
+    *,
+    max_failures: int = 0,
+    fail_fast: bool = False,
+    reuse_actors: bool = True,
+) -> Any:
+    """A fresh ``tune.Tuner`` for the sweep: its searcher, scheduler, budget, checkpoints and retries."""
+    settings = record.sweep.settings
+    storage, name = record.experiment_path.rsplit("/", 1)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=build_searcher(record),
+            scheduler=build_scheduler(record),
+            num_samples=settings.search.num_samples,
+            metric=settings.metric,
+            mode=settings.direction,
+            time_budget_s=settings.search.time_budget_s,
+            reuse_actors=reuse_actors,
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=storage,
+            callbacks=callbacks,
+            verbose=0,
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=settings.checkpoints.num_to_keep,
+                checkpoint_score_attribute=settings.metric,
+                checkpoint_score_order=settings.direction,
+            ),
+            # Tune refuses retries together with fail_fast
+            failure_config=tune.FailureConfig(
+                max_failures=0 if fail_fast else max_failures, fail_fast=fail_fast
+            ),
+        ),
     )
 
 
@@ -177,16 +205,14 @@ def execute(
     reuse_actors: bool = True,
 ) -> Outcome:
     """Run (or resume) the sweep to completion; trial errors are results, not exceptions."""
-    from ray import tune
-
-    from rudratune.search.progress import LiveTable
+    # local: the trial imports lightning; only execute needs it (P5 measures the driver without it)
     from rudratune.search.trial import run_trial
 
     sweep, settings = record.sweep, record.sweep.settings
     init_ray(address)
     res = resources_for(settings)
     shipped = None if settings.data_transfer == "shared_path" else data
-    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base, data=shipped), res)
+    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base_dict, data=shipped), res)
     tracker = build_tracker(record)
     callbacks = [
         tracker,
@@ -201,38 +227,9 @@ def execute(
         # close_open_runs() below reaches the tracker Tune actually calls.
         tuner._local_tuner.get_run_config().callbacks = callbacks
     else:
-        storage, name = record.experiment_path.rsplit("/", 1)
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=build_searcher(record),
-                scheduler=build_scheduler(record),
-                num_samples=settings.search.num_samples,
-                metric=settings.metric,
-                mode=settings.direction,
-                time_budget_s=settings.search.time_budget_s,
-                reuse_actors=reuse_actors,
-            ),
-            run_config=tune.RunConfig(
-                name=name,
-                storage_path=storage,
-                callbacks=callbacks,
-                verbose=0,
-                checkpoint_config=tune.CheckpointConfig(
-                    num_to_keep=settings.checkpoints.num_to_keep,
-                    checkpoint_score_attribute=settings.metric,
-                    checkpoint_score_order=settings.direction,
-                ),
-                failure_config=tune.FailureConfig(
-                    # Tune refuses retries together with fail_fast
-                    max_failures=0
-                    if fail_fast
-                    else settings.max_failures
-                    if max_failures is None
-                    else max_failures,
-                    fail_fast=fail_fast,
-                ),
-            ),
+        retries = settings.max_failures if max_failures is None else max_failures
+        tuner = build_tuner(
+            record, trainable, callbacks, max_failures=retries, fail_fast=fail_fast, reuse_actors=reuse_actors
         )
     budget = settings.search.time_budget_s
     start = time.monotonic()

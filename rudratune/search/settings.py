@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "int_log_uniform", "q_uniform")
+from rudratune.search.distributions import DISTRIBUTIONS
 
 
 class _Strict(BaseModel):
@@ -39,19 +39,19 @@ class Param(_Strict):
                 raise ValueError(f"distribution {self.distribution} needs min and max")
             if self.min >= self.max:
                 raise ValueError(f"min ({self.min}) must be below max ({self.max})")
-            if "log" in self.distribution and self.min <= 0:
+            info = DISTRIBUTIONS[self.distribution]
+            if info.log and self.min <= 0:
                 raise ValueError(f"{self.distribution} needs min > 0, got {self.min}")
-            if self.distribution == "q_uniform" and (self.q is None or self.q <= 0):
-                raise ValueError("q_uniform needs a step q > 0")
-            if self.distribution != "q_uniform" and self.q is not None:
+            if info.stepped and (self.q is None or self.q <= 0):
+                raise ValueError(f"{self.distribution} needs a step q > 0")
+            if not info.stepped and self.q is not None:
                 raise ValueError(f"q is only for q_uniform, not {self.distribution}")
+            if info.integer and (self.min != int(self.min) or self.max != int(self.max)):
+                raise ValueError(f"{self.distribution} needs whole-number min and max")
+            if info.integer and info.log and self.min < 1:
+                raise ValueError(f"{self.distribution} needs min >= 1, got {self.min}")
         elif self.min is not None or self.max is not None or self.q is not None:
             raise ValueError("min, max and q belong to a distribution")
-        if self.distribution and self.distribution.startswith("int"):
-            if self.min != int(self.min) or self.max != int(self.max):
-                raise ValueError(f"{self.distribution} needs whole-number min and max")
-            if self.distribution == "int_log_uniform" and self.min < 1:
-                raise ValueError(f"int_log_uniform needs min >= 1, got {self.min}")
         for choices in (self.values, self.grid):
             if choices is not None and not choices:
                 raise ValueError("needs at least one value")

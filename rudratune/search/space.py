@@ -12,6 +12,7 @@ from rudratune.config.experiment import check_experiment, experiment_from_dict
 from rudratune.config.load import apply_overrides, read_yaml, validate_model
 from rudratune.config.schema import ExperimentConfig, known_keys
 from rudratune.errors import UserError, did_you_mean
+from rudratune.search.distributions import DISTRIBUTIONS
 from rudratune.search.settings import SWEEP_KEYS, Param, SweepSettings
 
 _ABSENT = object()
@@ -24,26 +25,33 @@ class Sweep:
 
     source: Path
     settings: SweepSettings
-    base: dict[str, Any]
-    """The base experiment as a plain dict; each trial overlays its parameters on it."""
+    base: ExperimentConfig
+    """The base experiment (file + overrides + constants), validated once."""
     space: dict[str, Param]
     """The parameters Optuna suggests (constants without ``when`` are folded into ``base``)."""
     order: tuple[str, ...]
 
     @property
     def base_config(self) -> ExperimentConfig:
-        return experiment_from_dict(self.base, source=str(self.source))
+        return self.base
+
+    @property
+    def base_dict(self) -> dict[str, Any]:
+        """The base experiment as a plain nested dict, for a trial to overlay its parameters on."""
+        base = self.base.to_dict()
+        base.pop("provenance", None)
+        return base
 
     @property
     def max_epochs(self) -> int:
         """ASHA's max_t: the most epochs any trial may run."""
         param = self.space.get("trainer.max_epochs")
         if param is None:
-            return int(self.base["trainer"]["max_epochs"])
-        return int(max(param.choices) if param.choices else param.max)
+            return self.base.trainer.max_epochs
+        return int(max(param.choices) if param.choices else param.max or 0)
 
     def trial_config(self, params: dict[str, Any], *, source: str = "trial") -> ExperimentConfig:
-        return experiment_from_dict(overlay(self.base, params), source=source)
+        return experiment_from_dict(overlay(self.base_dict, params), source=source)
 
 
 def overlay(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +70,8 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     """Read a search-space YAML; route overrides to the sweep or the experiment; validate everything."""
     path = Path(path)
     raw = read_yaml(path)
-    sweep_overrides, experiment_overrides = [], []
+    sweep_overrides: list[str] = []
+    experiment_overrides: list[str] = []
     for text in overrides or []:
         key = text.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
         (sweep_overrides if key in SWEEP_KEYS else experiment_overrides).append(text)
@@ -88,17 +97,18 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     space = {k: p for k, p in settings.space.items() if k not in overridden}
     _check_keys(space, base_cfg, path)
     constants = {k: p.value for k, p in space.items() if p.kind == "value" and not p.when}
-    base = overlay(base, constants)
+    base_cfg = experiment_from_dict(overlay(base, constants), source=str(path))
     space = {k: p for k, p in space.items() if k not in constants}
     order = _dependency_order(space, path)
-    if settings.data_transfer == "shared_path" and base["data"]["root"] is None:
+    if settings.data_transfer == "shared_path" and base_cfg.data.root is None:
         raise UserError(f"{path}: data_transfer: shared_path needs data.root, a folder every node mounts")
-    sweep = Sweep(path, settings, base, space, order)
+    sweep = Sweep(path, settings, base_cfg, space, order)
     _check_combinations(sweep)
     return sweep
 
 
 def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> None:
+    # local: the registries import torch; `rudratune run` reports YAML mistakes before
     from rudratune.registry.losses import loss_param_names
 
     valid = known_keys(base) | {f"loss.{p}" for p in loss_param_names()}
@@ -154,9 +164,9 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
     for key in sweep.order:
         param = sweep.space[key]
         options = param.choices if param.choices is not None else [param.min, param.max]
-        if param.distribution and param.distribution.startswith("int"):
-            options = [int(v) for v in options]
-        grown = []
+        if param.distribution and DISTRIBUTIONS[param.distribution].integer:
+            options = [int(v) for v in options if v is not None]
+        grown: list[dict[str, Any]] = []
         for chosen in partial:
             if _active(param, chosen):
                 grown.extend({**chosen, key: value} for value in options)
@@ -171,7 +181,7 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
 def _check_combinations(sweep: Sweep) -> None:
     """Refuse names the registries don't know and combinations that cannot build, before any trial."""
     for chosen in _assignments(sweep):
-        data = overlay(sweep.base, chosen)
+        data = overlay(sweep.base_dict, chosen)
         described = ", ".join(
             f"{k}={v}" for k, v in chosen.items() if k.split(".")[0] in ("model", "data", "loss")
         )
@@ -214,16 +224,8 @@ def define_by_run(sweep: Sweep) -> DefineByRun:
 
 
 def _suggest_number(trial: Any, key: str, param: Param) -> float | int:
-    low, high, dist = param.min, param.max, param.distribution
-    if dist == "uniform":
-        return trial.suggest_float(key, low, high)
-    if dist == "log_uniform":
-        return trial.suggest_float(key, low, high, log=True)
-    if dist == "q_uniform":
-        return trial.suggest_float(key, low, high, step=param.q)
-    if dist == "int_uniform":
-        return trial.suggest_int(key, int(low), int(high))
-    return trial.suggest_int(key, int(low), int(high), log=True)
+    assert param.distribution and param.min is not None and param.max is not None  # Param validated them
+    return DISTRIBUTIONS[param.distribution].suggest(trial, key, param.min, param.max, param.q)
 
 
 def grid_points(sweep: Sweep) -> list[dict[str, Any]]:
@@ -233,5 +235,5 @@ def grid_points(sweep: Sweep) -> list[dict[str, Any]]:
         return []
     return [
         dict(zip(keys, combo, strict=True))
-        for combo in itertools.product(*(sweep.space[k].grid for k in keys))
+        for combo in itertools.product(*(sweep.space[k].grid or [] for k in keys))
     ]

@@ -3,41 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import ray
 import torch
 from lightning.pytorch.callbacks import Callback
+from ray import tune
 
-from rudratune.train.loop import epoch_metrics
+from rudratune.config.experiment import experiment_from_dict
+from rudratune.data.source import load_data
+from rudratune.runtime import quiet_defaults
+from rudratune.search.space import overlay
+from rudratune.testing.faults import fault_callbacks
+from rudratune.train.loop import RunOptions, epoch_metrics, train
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
-FAULT_ENV = "RUDRATUNE_TEST_FAULT"
-"""Test-only hook, ``;``-separated specs ``[always:]EPOCH[@KEY=VALUE]``: raise at that epoch on a trial's
-first attempt (or on every attempt), optionally only in trials whose config has KEY=VALUE."""
-
-
-class InjectedFault(RuntimeError):
-    """Raised by the test-only fault hook."""
 
 
 class TuneReporter(Callback):
     """Reports val_loss, val_dice, val_iou and epoch to Tune after each epoch, with a checkpoint."""
 
-    def __init__(
-        self,
-        *,
-        resumed: bool,
-        node_id: str = "",
-        params: dict[str, Any] | None = None,
-        checkpoint_every: int = 1,
-    ) -> None:
-        self.resumed, self.node_id, self.checkpoint_every = resumed, node_id, checkpoint_every
-        self.params = params or {}
+    def __init__(self, *, node_id: str = "", checkpoint_every: int = 1) -> None:
+        self.node_id, self.checkpoint_every = node_id, checkpoint_every
         self.first_step_at: float | None = None
 
     def on_train_batch_start(
@@ -47,8 +38,6 @@ class TuneReporter(Callback):
             self.first_step_at = time.time()  # wall clock, comparable with the driver's: start-up benchmark
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        from ray import tune
-
         row = {
             **epoch_metrics(trainer),
             "early_stopped": bool(trainer.should_stop),
@@ -56,7 +45,6 @@ class TuneReporter(Callback):
             "node_id": self.node_id,
             "torch_threads": torch.get_num_threads(),
         }
-        _maybe_inject_fault(row["epoch"], self.resumed, self.params)
         if row["epoch"] % self.checkpoint_every and not trainer.should_stop:
             tune.report(row)
             return
@@ -65,37 +53,16 @@ class TuneReporter(Callback):
             tune.report(row, checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
-def _maybe_inject_fault(epoch: int, resumed: bool, params: dict[str, Any]) -> None:
-    for spec in filter(None, os.environ.get(FAULT_ENV, "").split(";")):
-        spec, _, condition = spec.partition("@")
-        always, _, at = spec.rpartition(":")
-        key, _, value = condition.partition("=")
-        if int(at) != epoch or (condition and str(params.get(key)) != value):
-            continue
-        if always == "always" or not resumed:
-            raise InjectedFault(f"test fault injected at epoch {epoch}")
-
-
 def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> None:
     """Tune function trainable: overlay the suggested params on the base experiment and train.
 
     ``data`` is the decoded dataset from the driver (through Ray's object store), or None when the
     sweep says the data folder is on a filesystem every node shares.
     """
-    import ray
-    from ray import tune
-
-    from rudratune.config.experiment import experiment_from_dict
-    from rudratune.runtime import quiet_defaults
-    from rudratune.search.space import overlay
-    from rudratune.train.loop import RunOptions, train
-
     quiet_defaults()
     context = tune.get_context()
     cfg = experiment_from_dict(overlay(base, config), source=f"trial {context.get_trial_id()}")
     if data is None:
-        from rudratune.data.source import load_data
-
         data = load_data(cfg.data.root, context.get_trial_dir())
     cpus = int(context.get_trial_resources().required_resources.get("CPU", 1)) or 1
     checkpoint = tune.get_checkpoint()
@@ -109,11 +76,9 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
             artifacts=False,
             progress=False,
             callbacks=[
-                TuneReporter(
-                    resumed=resume_from is not None,
-                    node_id=ray.get_runtime_context().get_node_id(),
-                    params=config,
-                )
+                # first: a fault at an epoch is raised before that epoch is reported
+                *fault_callbacks(resumed=resume_from is not None, params=config),
+                TuneReporter(node_id=ray.get_runtime_context().get_node_id()),
             ],
             resume_from=resume_from,
         )

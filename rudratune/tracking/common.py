@@ -7,12 +7,16 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from rudratune.config.schema import TrackingConfig
 from rudratune.errors import UserError
+from rudratune.runtime import quiet_loggers
 
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
 _URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -94,9 +98,6 @@ def check_server(uri: str, *, source: str = "tracking.mlflow_uri", timeout: floa
     """Fail fast on an unreachable tracking server (the MLflow client would retry for minutes)."""
     if not uri.startswith(("http://", "https://")):
         return
-    import urllib.error
-    import urllib.request
-
     request = urllib.request.Request(f"{uri.rstrip('/')}/health", headers=_auth_headers())
     try:
         with urllib.request.urlopen(request, timeout=timeout):
@@ -146,10 +147,9 @@ def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path, *, so
     """
     source = source or "tracking.mlflow_uri"
     check_server(uri, source=source)
+    # local: `rudratune export` and `train` import this module; mlflow takes seconds and may be off
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
-
-    from rudratune.runtime import quiet_loggers
 
     quiet_loggers()
     try:
@@ -177,6 +177,17 @@ def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:
     if cfg.mlflow:
         check_store(mlflow_uri(cfg, output_root), source=uri_source(cfg))
     output_environment(output_root)
+
+
+def find_sweep_run(client: Any, experiment_id: str, run_dir: str | Path) -> Any | None:
+    """The newest MLflow parent run of the sweep kept in ``run_dir``, or None."""
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`rudratune.kind` = 'sweep' and tags.`rudratune.run_dir` = '{Path(run_dir).resolve()}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return found[0] if found else None
 
 
 def wandb_mode(cfg: TrackingConfig) -> str:
@@ -237,3 +248,35 @@ def warn(message: str) -> None:
 
 def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
+class TrialEnding(StrEnum):
+    """How a trial ended (``ending`` in results.json); ``reason`` says the same in words."""
+
+    COMPLETED = "completed"
+    EARLY_STOPPED = "early_stopped"
+    STOPPED_BY_ASHA = "stopped_by_asha"
+    FAILED = "failed"
+
+
+def trial_ending(failed: bool, last_result: dict | None, max_epochs: int) -> TrialEnding:
+    last_result = last_result or {}
+    if failed:
+        return TrialEnding.FAILED
+    if int(last_result.get("epoch", 0)) >= max_epochs:
+        return TrialEnding.COMPLETED
+    return TrialEnding.EARLY_STOPPED if last_result.get("early_stopped") else TrialEnding.STOPPED_BY_ASHA
+
+
+REASONS = {
+    TrialEnding.FAILED: "failed in epoch {next}",
+    TrialEnding.COMPLETED: "completed {epoch} epochs",
+    TrialEnding.EARLY_STOPPED: "early-stopped (no val_loss progress) at epoch {epoch}",
+    TrialEnding.STOPPED_BY_ASHA: "stopped by ASHA at epoch {epoch}",
+}
+
+
+def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
+    """How a trial ended, in words: completed, stopped early (by whom, at which epoch), or failed."""
+    epoch = int((last_result or {}).get("epoch", 0))
+    return REASONS[trial_ending(failed, last_result, max_epochs)].format(epoch=epoch, next=epoch + 1)

@@ -14,23 +14,10 @@ from typing import Any
 
 from ray.tune import Callback
 
-from rudratune.tracking.common import flat_params, wandb_settings
+from rudratune.tracking.common import flat_params, stop_reason, wandb_settings
 from rudratune.tracking.lightning import best_values, define_summaries
 
 METRIC_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou", "lr")
-
-
-def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
-    """How a trial ended, in words: completed, stopped early (by whom, at which epoch), or failed."""
-    last_result = last_result or {}
-    epoch = int(last_result.get("epoch", 0))
-    if failed:
-        return f"failed in epoch {epoch + 1}"
-    if epoch >= max_epochs:
-        return f"completed {epoch} epochs"
-    if last_result.get("early_stopped"):
-        return f"early-stopped (no val_loss progress) at epoch {epoch}"
-    return f"stopped by ASHA at epoch {epoch}"
 
 
 def error_line(trial: Any) -> str:
@@ -83,6 +70,7 @@ class SweepTracker(Callback):
     @property
     def client(self) -> Any:
         if self._client is None and self.mlflow_uri:
+            # local: each tracker's library is imported only when it is on
             from mlflow.tracking import MlflowClient
 
             self._client = MlflowClient(tracking_uri=self.mlflow_uri)
@@ -111,6 +99,7 @@ class SweepTracker(Callback):
                 self._history[trial.trial_id] = self._logged_history(run_id)
             self._runs[trial.trial_id] = run_id
         if self.wandb_settings is not None and trial.trial_id not in self._wandb_runs:
+            # local: each tracker's library is imported only when it is on
             import wandb
 
             run = wandb.init(
@@ -135,6 +124,7 @@ class SweepTracker(Callback):
         best = best_values(history, self.metric)
         run_id = self._runs.get(trial.trial_id)
         if run_id is not None:
+            # local: each tracker's library is imported only when it is on
             from mlflow.entities import Metric
 
             now = int(time.time() * 1000)
@@ -209,6 +199,7 @@ class SweepTracker(Callback):
         return [rows[k] for k in sorted(rows)]
 
     def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        # local: each tracker's library is imported only when it is on
         from mlflow.entities import Param
 
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]

@@ -11,6 +11,7 @@ from rudratune.train.metrics import dice_iou
 
 
 def _plt():
+    # local: pick the Agg backend before pyplot is first imported
     import matplotlib
 
     matplotlib.use("Agg")

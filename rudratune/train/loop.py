@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -19,6 +15,10 @@ from rudratune.registry.models import build_model
 from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
 from rudratune.train.module import SegmentationModule
+from rudratune.train.outputs import write_artifacts
+from rudratune.train.types import RunOptions, TrainResult
+
+__all__ = ["History", "RunOptions", "TrainResult", "build_module", "train"]
 
 EPOCH_KEYS = ("train_loss", "val_loss", "val_dice", "val_iou")
 
@@ -51,39 +51,6 @@ class History(Callback):
         self.rows = list(state_dict["rows"])
 
 
-@dataclass
-class RunOptions:
-    """How a run is wired, as opposed to what it trains (the config).
-
-    ``rudratune train`` uses the defaults. A Tune trial turns off the in-process loggers (the driver
-    tracks trials, so a trial stopped by ASHA still has a complete run), Lightning's top-k checkpoints
-    (Tune keeps its own) and the test stage, and adds its reporting callback.
-    """
-
-    run_dir: Path
-    cpus: int | None = None
-    loggers: Sequence[Any] = ()
-    checkpoints: bool = True
-    test: bool = True
-    artifacts: bool = True
-    progress: bool = True
-    callbacks: Sequence[Callback] = ()
-    resume_from: str | None = None
-
-
-@dataclass
-class TrainResult:
-    history: list[dict[str, float]]
-    test: dict[str, float] = field(default_factory=dict)
-    best_checkpoint: str | None = None
-    threads: int = 1
-
-    @property
-    def best(self) -> dict[str, float]:
-        """The epoch with the lowest val_loss."""
-        return min(self.history, key=lambda row: row.get("val_loss", float("inf"))) if self.history else {}
-
-
 def build_module(cfg: ExperimentConfig) -> SegmentationModule:
     net = build_model(
         cfg.model.name,
@@ -91,14 +58,39 @@ def build_module(cfg: ExperimentConfig) -> SegmentationModule:
         encoder_weights=cfg.model.encoder_weights,
         image_size=cfg.data.image_size,
     )
-    optimizer = get_optimizer_info(cfg.optimizer.name).build
-    scheduler = get_scheduler_info(cfg.scheduler.name).build
     return SegmentationModule(
         net,
         build_loss(cfg.loss.name, cfg.loss.params),
-        optimizer=lambda params: optimizer(params, cfg.optimizer),
-        scheduler=lambda opt: scheduler(opt, cfg.scheduler, cfg.trainer.max_epochs),
+        optimizer=get_optimizer_info(cfg.optimizer.name).bind(**cfg.optimizer.model_dump()),
+        scheduler=get_scheduler_info(cfg.scheduler.name).bind(
+            max_epochs=cfg.trainer.max_epochs, **cfg.scheduler.model_dump()
+        ),
     )
+
+
+def _callbacks(
+    cfg: ExperimentConfig, options: RunOptions, history: History
+) -> tuple[ModelCheckpoint | None, list[Callback]]:
+    """The run's callbacks, and its top-k checkpoint callback when it keeps checkpoints."""
+    callbacks: list[Callback] = [
+        history,
+        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
+        *options.callbacks,
+    ]
+    checkpoint = None
+    if options.checkpoints:
+        checkpoint = ModelCheckpoint(
+            dirpath=options.run_dir / "checkpoints",
+            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
+            auto_insert_metric_name=False,
+            monitor="val_loss",
+            mode="min",
+            save_top_k=cfg.trainer.save_top_k,
+        )
+        callbacks.append(checkpoint)
+    if options.loggers:
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    return checkpoint, callbacks
 
 
 def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) -> TrainResult:
@@ -121,24 +113,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     module = build_module(cfg)
 
     history = History()
-    callbacks: list[Callback] = [
-        history,
-        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
-        *options.callbacks,
-    ]
-    checkpoint = None
-    if options.checkpoints:
-        checkpoint = ModelCheckpoint(
-            dirpath=options.run_dir / "checkpoints",
-            filename="epoch{epoch:03d}-val_loss{val_loss:.4f}",
-            auto_insert_metric_name=False,
-            monitor="val_loss",
-            mode="min",
-            save_top_k=cfg.trainer.save_top_k,
-        )
-        callbacks.append(checkpoint)
-    if options.loggers:
-        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    checkpoint, callbacks = _callbacks(cfg, options, history)
 
     trainer = L.Trainer(
         max_epochs=cfg.trainer.max_epochs,
@@ -167,24 +142,5 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         )
         result.test = {k: float(v) for k, v in metrics.items()}
     if options.artifacts:
-        from rudratune.train.outputs import write_artifacts
-
         write_artifacts(cfg, module, datamodule, result, options)
     return result
-
-
-def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
-    path.write_text(
-        json.dumps(
-            {
-                "test": result.test,
-                "best": result.best,
-                "best_checkpoint": result.best_checkpoint,
-                "torch_threads": result.threads,
-                "history": result.history,
-                **extra,
-            },
-            indent=2,
-        )  # fmt: skip
-    )
-    return path

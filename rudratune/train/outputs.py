@@ -3,8 +3,11 @@ trackers with the trained model."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 
 from rudratune.data.datamodule import to_tensors
 from rudratune.train.figures import learning_curves, prediction_grid
@@ -12,8 +15,8 @@ from rudratune.train.figures import learning_curves, prediction_grid
 if TYPE_CHECKING:
     from rudratune.config.schema import ExperimentConfig
     from rudratune.data.datamodule import SegDataModule
-    from rudratune.train.loop import RunOptions, TrainResult
     from rudratune.train.module import SegmentationModule
+    from rudratune.train.types import RunOptions, TrainResult
 
 GRID_ROWS = 6
 
@@ -26,8 +29,6 @@ def write_artifacts(
     options: RunOptions,
 ) -> list[Path]:
     """Write the run's pictures and metrics under ``run_dir/artifacts`` and log them to every logger."""
-    from rudratune.train.loop import write_metrics
-
     out = options.run_dir / "artifacts"
     out.mkdir(parents=True, exist_ok=True)
     net = module.net.cpu()
@@ -64,12 +65,11 @@ def write_artifacts(
 
 def _log_files(logger: Any, paths: list[Path]) -> None:
     """Pictures and metrics.json; not the checkpoint (it stays in the run folder: the model is logged instead)."""
-    from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
-
     if isinstance(logger, MLFlowLogger):
         for path in paths:
             logger.experiment.log_artifact(logger.run_id, str(path), artifact_path="artifacts")
     elif isinstance(logger, WandbLogger):
+        # local: wandb is imported only when a W&B logger is on
         import wandb
 
         run = logger.experiment
@@ -78,3 +78,20 @@ def _log_files(logger: Any, paths: list[Path]) -> None:
         for path in paths:
             files.add_file(str(path))
         run.log_artifact(files)
+
+
+def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "test": result.test,
+                "best": result.best,
+                "best_checkpoint": result.best_checkpoint,
+                "torch_threads": result.threads,
+                "history": result.history,
+                **extra,
+            },
+            indent=2,
+        )  # fmt: skip
+    )
+    return path

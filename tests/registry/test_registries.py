@@ -88,7 +88,7 @@ def test_loss_parameters_reach_the_loss() -> None:
 @pytest.mark.parametrize("name", list_optimizers())
 def test_optimizers_step(name: str) -> None:
     p = torch.nn.Parameter(torch.ones(3))
-    opt = get_optimizer_info(name).build([p], OptimizerConfig(name=name, lr=0.1))
+    opt = get_optimizer_info(name).bind(**OptimizerConfig(name=name, lr=0.1).model_dump())([p])
     p.sum().backward()
     opt.step()
     assert (p < 1).all()
@@ -98,7 +98,7 @@ def test_optimizers_step(name: str) -> None:
 def test_schedulers_build(name: str) -> None:
     opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
     cfg = SchedulerConfig(name=name)
-    out = SCHEDULERS[name].build(opt, cfg, 10)
+    out = SCHEDULERS[name].bind(max_epochs=10, **cfg.model_dump())(opt)
     if name == "none":
         assert out is None
         return

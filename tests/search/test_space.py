@@ -74,9 +74,9 @@ def test_cli_overrides_reach_sweep_and_experiment(tmp_path: Path) -> None:
         space, ["search.num_samples=3", "data.image_size=64", "trainer.max_epochs=2", "scheduler.factor=0.3"]
     )
     assert sweep.settings.search.num_samples == 3
-    assert sweep.base["data"]["image_size"] == 64  # the command line beats the space's constant
-    assert sweep.base["trainer"]["max_epochs"] == 2 and sweep.max_epochs == 2
-    assert sweep.base["scheduler"]["factor"] == 0.3  # scheduler.* is the experiment's LR scheduler
+    assert sweep.base.data.image_size == 64  # the command line beats the space's constant
+    assert sweep.base.trainer.max_epochs == 2 and sweep.max_epochs == 2
+    assert sweep.base.scheduler.factor == 0.3  # scheduler.* is the experiment's LR scheduler
 
 
 INVALID = {

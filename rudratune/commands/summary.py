@@ -1,0 +1,88 @@
+"""What ``rudratune run`` and ``rudratune resume`` say when a sweep ends, the report they write, their exit code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rudratune.report.page import write_report
+from rudratune.search.finish import Ending, SweepSummary
+from rudratune.search.record import SweepRecord
+from rudratune.search.results import stopped_by_asha
+
+
+def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int:
+    """Print the summary, write the report (unless ``report`` is False) and return the exit code."""
+    planned = record.sweep.settings.search.num_samples
+    if summary.ending is Ending.INTERRUPTED:
+        print(f"sweep interrupted after {summary.ended} of {planned} trials; "
+              f"continue with: rudratune resume {record.run_dir}", file=sys.stderr)  # fmt: skip
+        return 130
+    rows, best_rows = summary.rows, summary.best
+    if summary.ending is Ending.FAILED_FAST:
+        failed = summary.first_error or {}
+        print(
+            f"--fail-fast: stopped at the first trial error ({failed.get('trial_id')}: {failed.get('error')})",
+            file=sys.stderr,
+        )
+        return 1
+    errored = sum(r["status"] == "ERROR" for r in rows)
+    stopped = sum(map(stopped_by_asha, rows))
+    print(
+        f"\n{len(rows)} trials: {len(rows) - errored} ran, {stopped} stopped early by ASHA, {errored} errored"
+    )
+    print_top(best_rows[:5], record)
+    if best_rows:
+        best = best_rows[0]
+        print(f"best trial {best['trial_id']}: val_loss {best.get('best_val_loss', float('nan')):.4f}, "
+              f"best val Dice {best.get('best_val_dice', float('nan')):.4f} (epoch {best.get('best_epoch')})")  # fmt: skip
+    for warning in summary.warnings:
+        print(f"rudratune: warning: {warning}", file=sys.stderr)
+    print(f"results: {summary.results}")
+    print(f"disk used by the sweep: {_human(summary.disk_bytes)}")
+    if report and best_rows:
+        try:
+            print(f"report: {write_report(record)}")
+        except Exception as err:  # the sweep's results are saved; a report failure must not hide them
+            print(f"rudratune: warning: no report ({type(err).__name__}: {err}); "
+                  f"retry with: rudratune report {record.run_dir}", file=sys.stderr)  # fmt: skip
+    if len(rows) < planned:
+        print(f"{len(rows)} of {planned} trials ran within the time budget")
+    return 0 if best_rows else 1
+
+
+def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
+    if not rows:
+        print("no trial reported a result")
+        return
+    keys = list(record.sweep.order)
+    header = ["trial", "val_loss", "val_dice", "epoch", "reason"] + [k.split(".")[-1] for k in keys]
+    table = [header] + [
+        [
+            r["trial_id"],
+            f"{r['best_val_loss']:.4f}",
+            f"{r['best_val_dice']:.4f}",
+            str(r["best_epoch"]),
+            r["reason"],
+        ]
+        + [_short(r.get(k, "")) for k in keys]
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    print(f"top {len(rows)}:")
+    for row in table:
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value).removeprefix("smp.")
