@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
     from rudratune.config.schema import ExperimentConfig
     from rudratune.data.folder import SegmentationData
-    from rudratune.train.loop import TrainResult
 
 SUMMARIES = {"val_dice": "max", "val_iou": "max", "val_loss": "min", "train_loss": "min"}
 
@@ -105,21 +104,27 @@ def best_values(history: Sequence[dict[str, float]], metric: str = "val_loss") -
     }
 
 
-def log_run_end(loggers: Sequence[Any], result: TrainResult, net: nn.Module, images: torch.Tensor) -> None:
+def log_run_end(
+    loggers: Sequence[Any],
+    history: Sequence[dict[str, float]],
+    checkpoint: str | None,
+    net: nn.Module,
+    images: torch.Tensor,
+) -> None:
     """Best values on every run; the trained network as an MLflow model and a W&B model artifact."""
     from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 
     from rudratune.tracking.model import log_mlflow, log_wandb, prepare
 
-    best = best_values(result.history)
+    best = best_values(history)
     export = prepare(net, images) if loggers else None
     model_uri = None
     for logger in loggers:
         if isinstance(logger, MLFlowLogger):
             for key, value in best.items():
                 logger.experiment.log_metric(logger.run_id, key, float(value))
-            if result.best_checkpoint:  # a reference: the checkpoint itself stays in the run folder
-                logger.experiment.set_tag(logger.run_id, "rudratune.checkpoint", result.best_checkpoint)
+            if checkpoint:  # a reference: the checkpoint itself stays in the run folder
+                logger.experiment.set_tag(logger.run_id, "rudratune.checkpoint", checkpoint)
             model_uri = log_mlflow(export, uri=logger._tracking_uri, run_id=logger.run_id)
     for logger in loggers:
         if isinstance(logger, WandbLogger):

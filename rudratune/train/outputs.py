@@ -59,7 +59,8 @@ def write_artifacts(
     if options.loggers:
         from rudratune.tracking.lightning import log_run_end
 
-        log_run_end(options.loggers, result, net, datamodule.tensors["test"].tensors[0])
+        images = datamodule.tensors["test"].tensors[0]
+        log_run_end(options.loggers, result.history, result.best_checkpoint, net, images)
     return paths
 
 
