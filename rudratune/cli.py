@@ -8,10 +8,23 @@ import os
 import sys
 from collections.abc import Sequence
 
+import shtab
+
 from rudratune.errors import UserError
 from rudratune.runtime import quiet_defaults
 
 EPILOG = "Overrides use Hydra's grammar: key=value, +new.key=value, ~key (e.g. trainer.max_epochs=5)."
+OVERRIDES = "key=value"
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("rudratune")
+    except PackageNotFoundError:  # run from a source tree that was never pip-installed
+        return "unknown (not installed)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rudratune", description="Hyperparameter search for image segmentation.", epilog=EPILOG
     )
+    parser.add_argument("--version", action="version", version=f"rudratune {version()}")
+    # a static completion script (no Python start-up per TAB): rudratune --print-completion bash
+    shtab.add_argument_to(parser, ["--print-completion"], help="print a bash/zsh/tcsh completion script")
     parser.add_argument(
         "--output-root",
         default=os.environ.get("RUDRATUNE_OUTPUT_ROOT", "runs"),
@@ -32,16 +48,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one experiment config", epilog=EPILOG)
     p.add_argument("config", help="experiment YAML, e.g. experiments/rudraksha.yaml")
-    p.add_argument("overrides", nargs="*", help="key=value overrides")
+    p.add_argument(
+        "overrides", nargs="*", metavar=OVERRIDES, help="optional overrides, e.g. optimizer.lr=3e-4"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--print-config", action="store_true", help="print the resolved experiment YAML and exit")
     p.set_defaults(module="train")
 
     p = sub.add_parser("run", help="run a hyperparameter search", epilog=EPILOG)
     p.add_argument("space", help="search-space YAML, e.g. search_spaces/quickstart.yaml")
-    p.add_argument("overrides", nargs="*", help="key=value overrides of the sweep or its experiment")
+    p.add_argument(
+        "overrides", nargs="*", metavar=OVERRIDES, help="optional overrides of the sweep or its experiment"
+    )
     p.add_argument("--name", help="sweep name (default: the space file's name and a timestamp)")
     p.add_argument("--dry-run", action="store_true", help="validate, draw configs, build models; no training")
-    p.add_argument("--samples", type=int, default=8, help="configurations drawn by --dry-run (default 8)")
+    p.add_argument(
+        "--dry-run-samples",
+        type=int,
+        default=8,
+        metavar="N",
+        help="configurations drawn by --dry-run (default 8)",
+    )
+    p.add_argument("--samples", dest="dry_run_samples", type=int, help=argparse.SUPPRESS)  # old name
+    p.add_argument(
+        "--print-config", action="store_true", help="print the resolved base experiment YAML and exit"
+    )
     p.add_argument("--address", help="join a Ray cluster: auto, ray://host:10001 or host:6379")
     p.add_argument("--storage", help="where Ray keeps results and checkpoints (path, NFS path, s3://, gs://)")
     p.add_argument("--max-failures", type=int, help="retries of a failing trial from its last checkpoint")
@@ -54,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="join a Ray cluster instead of starting a local one")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report at the end")
     p.set_defaults(module="resume")
+
+    p = sub.add_parser("show", help="a finished or running sweep's trials and best trial")
+    p.add_argument("run_dir", help="the sweep's folder")
+    p.add_argument(
+        "--json", action="store_true", help="machine-readable output (like optuna best-trial -f json)"
+    )
+    p.set_defaults(module="show")
 
     p = sub.add_parser("export", help="write a sweep's best trial as an experiment config")
     p.add_argument("run_dir", help="the sweep's folder")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
 
 
@@ -30,3 +31,8 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], *, where: str = "")
     shown = ", ".join(valid) if len(valid) <= 25 else ", ".join(valid[:25]) + f", … ({len(valid)} in all)"
     prefix = f"{where}: " if where else ""
     return UserError(f"{prefix}unknown {kind} '{name}'{did_you_mean(name, valid)}; valid: {shown}")
+
+
+def warn(message: str) -> None:
+    """Say suspicious input out loud: one ``rudratune: warning: ...`` line on stderr."""
+    print(f"rudratune: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)

@@ -25,9 +25,10 @@ def _otsu_at(data: Any, indices: list[int], size: int | None) -> float:
 
     subset = data.subset(indices)
     if size is None:
+        # decoded images are float32 in [0, 1]; the embedded set's are 8-bit grey, so this is exact
         return otsu_dice(
-            [img[..., 0] for img in subset.images], list(subset.masks)
-        )  # grey images, read as RGB
+            [np.round(img[..., 0] * 255).astype(np.uint8) for img in subset.images], list(subset.masks)
+        )
     from rudratune.data.datamodule import to_tensors
 
     x, y = to_tensors(subset, size)

@@ -114,6 +114,7 @@ def bare_loop(cfg: Any, data: Any) -> EpochTimes:
         encoder=cfg.model.encoder,
         encoder_weights=cfg.model.encoder_weights,
         image_size=d.image_size,
+        in_channels=data.channels,
     )
     train_loader, val_loader = loader(train_idx, True), loader(val_idx, False)
     loss_fn = build_loss(cfg.loss.name, cfg.loss.params)

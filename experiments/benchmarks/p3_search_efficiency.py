@@ -47,7 +47,7 @@ def settings(smoke: bool, output_root: Path) -> tuple[list[str], tuple[int, ...]
 
 def sweep(name: str, overrides: list[str], output_root: Path) -> list[float]:
     """Run one sweep; return its best val_loss so far after each trial-epoch, in the order they were reported."""
-    from rudratune.data.source import load_data
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import record_for
     from rudratune.search.runner import execute
@@ -58,7 +58,7 @@ def sweep(name: str, overrides: list[str], output_root: Path) -> list[float]:
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
     record.save()
-    outcome = execute(record, load_data(swp.base.data.root, output_root))
+    outcome = execute(record, load_sweep_data(swp, output_root))
     if not finish(record, outcome).best:
         raise RuntimeError(f"sweep {name} ended without results; see {run_dir}")
     events = []

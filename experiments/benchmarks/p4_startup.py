@@ -75,7 +75,7 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     """Run the trials; return one row of start-up times per trial, in the order they started."""
     from ray import tune
 
-    from rudratune.data.source import load_data
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.record import record_for
     from rudratune.search.runner import build_tuner, init_ray, resources_for
     from rudratune.search.space import load_sweep
@@ -88,7 +88,7 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
     record.save()
-    data = load_data(swp.base.data.root, output_root)
+    data = load_sweep_data(swp, output_root)
     init_ray(None)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base=swp.base_dict, data=data), resources_for(settings)

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from rudratune.config.schema import MAX_IMAGE_SIZE
 from rudratune.data.source import embedded_root
 from rudratune.data.synth import write_dataset
 from rudratune.errors import UserError
@@ -15,8 +16,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else embedded_root(args.output_root)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out}: already exists and is not empty; choose another folder")
-    if args.n < 1 or args.size < 32:
-        raise UserError("data synth: --n must be >= 1 and --size >= 32")
+    if args.n < 1 or not 32 <= args.size <= MAX_IMAGE_SIZE:
+        raise UserError(
+            f"data synth: --n must be >= 1 and --size between 32 and {MAX_IMAGE_SIZE} (got --n {args.n}, "
+            f"--size {args.size}); one {MAX_IMAGE_SIZE}² image takes about 2 GB to render"
+        )
     start = time.perf_counter()
     try:
         write_dataset(out, n=args.n, seed=args.seed, size=args.size)

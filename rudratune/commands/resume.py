@@ -10,7 +10,7 @@ from rudratune.errors import UserError
 def run(args: argparse.Namespace) -> int:
     # local: these import ray and mlflow; a wrong RUN_DIR is reported before any of them
     from rudratune.commands.summary import conclude
-    from rudratune.data.source import load_data
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import load_record
     from rudratune.search.runner import execute, init_ray
@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.run_dir}: the sweep's storage URI held credentials, which sweep.json does not keep "
             f"({record.experiment_path}); give them in the environment (e.g. AWS_ACCESS_KEY_ID) instead"
         )
-    data = load_data(record.sweep.base.data.root, record.output_root)
+    data = load_sweep_data(record.sweep, record.output_root)
     init_ray(args.address)
     print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
     outcome = execute(record, data, address=args.address, resume=True)

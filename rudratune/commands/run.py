@@ -6,16 +6,22 @@ import argparse
 import re
 from pathlib import Path
 
-from rudratune.commands.common import stamp, writable_dir
+from rudratune.commands.common import print_config, stamp, warn_without_cuda, writable_dir
 from rudratune.errors import UserError
 from rudratune.search.dry_run import describe, dry_run
+from rudratune.search.settings import Resources
 from rudratune.search.space import Sweep, load_sweep
 
 
 def run(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.space, args.overrides)
+    if args.print_config:
+        print_config(
+            sweep.base_dict, f"{args.space} (the base experiment; each trial overlays its parameters)"
+        )
+        return 0
     if args.dry_run:
-        return show_dry_run(sweep, args.samples)
+        return show_dry_run(sweep, args.dry_run_samples)
     if args.max_failures is not None and args.max_failures < -1:
         raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
     name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
@@ -30,14 +36,18 @@ def run(args: argparse.Namespace) -> int:
 
     # local: these import ray, mlflow and torch; a mistake in the space is reported before any of them
     from rudratune.commands.summary import conclude
-    from rudratune.data.source import load_data
+    from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import record_for
     from rudratune.search.runner import check_address, execute, init_ray
     from rudratune.tracking.common import preflight
 
     check_address(args.address)
-    data = load_data(sweep.base.data.root, output_root)  # decoded once per sweep (also checks the folder)
+    resources = sweep.settings.resources
+    gpus = isinstance(resources, Resources) and resources.gpu > 0
+    if not args.address:  # on a cluster the GPUs are the workers', not this machine's
+        warn_without_cuda(gpus, f"resources.gpu={resources.gpu}" if gpus else "the sweep")
+    data = load_sweep_data(sweep, output_root)  # each distinct dataset decoded once (and checked)
     preflight(sweep.base_config.tracking, output_root)
     init_ray(args.address)
     run_dir.mkdir()
@@ -46,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     )
     record.save()
     print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
+    for decoded in data.values():
+        print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
     outcome = execute(
         record, data, address=args.address, max_failures=args.max_failures, fail_fast=args.fail_fast
     )

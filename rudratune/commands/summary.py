@@ -56,7 +56,7 @@ def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
         print("no trial reported a result")
         return
     keys = list(record.sweep.order)
-    header = ["trial", "val_loss", "val_dice", "epoch", "reason"] + [k.split(".")[-1] for k in keys]
+    header = ["trial", "best val_loss", "best val_dice", "best epoch", "reason", *keys]
     table = [header] + [
         [
             r["trial_id"],

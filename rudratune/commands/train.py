@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rudratune.commands.common import fmt_metrics, stamp, writable_dir
+from rudratune.commands.common import fmt_metrics, print_config, stamp, warn_without_cuda, writable_dir
 from rudratune.config.experiment import load_experiment
 from rudratune.tracking.common import preflight
 
@@ -14,18 +14,28 @@ TEST_KEYS = ("test_loss", "test_dice", "test_iou")
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_experiment(args.config, args.overrides)
+    if args.print_config:
+        print_config(cfg.to_dict(), f"{args.config} {' '.join(args.overrides)}".strip())
+        return 0
     output_root = writable_dir(args.output_root)
+    warn_without_cuda(
+        cfg.trainer.accelerator in ("gpu", "cuda"), f"trainer.accelerator={cfg.trainer.accelerator}"
+    )
 
     # local: lightning and torch take seconds; config mistakes are reported before
+    from rudratune.data.checks import check_memory, check_split
     from rudratune.data.source import load_data
     from rudratune.tracking.lightning import close_loggers, make_loggers
     from rudratune.train.loop import RunOptions, train
 
-    data = load_data(cfg.data.root, output_root)
+    data = load_data(cfg.data.root, output_root, cfg.data.intensity)
+    check_split(data, cfg.data, seed=cfg.seed)
+    check_memory(data, cfg.data)
     preflight(cfg.tracking, output_root)
     run_name = f"{cfg.name}-{stamp()}"
     run_dir = output_root / "train" / run_name
     run_dir.mkdir(parents=True)
+    print(f"data: {data.root}: {data.describe()}", flush=True)
     loggers: list[Any] = []
     status = "FAILED"
     try:  # every tracker run opened from here on ends FINISHED, FAILED or KILLED, whatever happens

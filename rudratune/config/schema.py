@@ -11,10 +11,33 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MAX_IMAGE_SIZE = 4096
+"""The largest ``data.image_size``: one 4096² float32 RGB image is 201 MB; tile larger micrographs."""
+
+
+class IntensityConfig(_Section):
+    """How image values become [0, 1] (see ``rudratune.data.decode``).
+
+    ``dtype``: divide by the range of the file's type (8-bit by 255, 16-bit by 65535; float images are kept
+    when they lie in [0, 1]). ``percentile``: per image, ``low``/``high`` percentiles map to 0 and 1, clipped.
+    """
+
+    mode: Literal["dtype", "percentile"] = "dtype"
+    low: float = Field(1.0, ge=0, lt=100)
+    high: float = Field(99.0, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _order(self) -> IntensityConfig:
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+
 class DataConfig(_Section):
     root: str | None = None
     """Folder with ``images/`` and ``masks/``; ``null`` means the embedded synthetic SEM dataset."""
-    image_size: int = Field(256, gt=0)
+    image_size: int = Field(256, gt=0, le=MAX_IMAGE_SIZE)
+    intensity: IntensityConfig = IntensityConfig()
     batch_size: int = Field(8, gt=0)
     num_workers: int = Field(4, ge=0)
     val_fraction: float = Field(0.2, gt=0, lt=1)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from rudratune.config.schema import DataConfig
+from rudratune.data.checks import drop_last_single
 from rudratune.data.folder import SegmentationData
 from rudratune.data.split import split_indices
 
@@ -21,11 +22,12 @@ def to_tensors(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Resize every pair to ``size``² (bilinear with antialias for images, nearest for masks).
 
-    Returns images (N, 3, S, S) float32 in [0, 1] (or ImageNet-normalized) and masks (N, 1, S, S) float32.
+    Returns images (N, C, S, S) float32 in [0, 1] (or ImageNet-normalized; one channel takes the mean of
+    ImageNet's three statistics) and masks (N, 1, S, S) float32.
     """
     images, masks = [], []
     for image, mask in zip(data.images, data.masks, strict=True):
-        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div_(255)
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float()
         y = torch.from_numpy(np.array(mask))[None, None].float()
         if x.shape[-2:] != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
@@ -34,7 +36,10 @@ def to_tensors(
         masks.append(y)
     x, y = torch.cat(images), torch.cat(masks)
     if normalize == "imagenet":
-        x = (x - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None]
+        mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+        if x.shape[1] == 1:
+            mean, std = mean.mean(0, keepdim=True), std.mean(0, keepdim=True)
+        x = (x - mean[:, None, None]) / std[:, None, None]
     return x, y
 
 
@@ -74,10 +79,12 @@ class SegDataModule(L.LightningDataModule):
         return [self.data.names[i] for i in self.splits[split]]
 
     def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
+        n = len(self.tensors[split])
         return DataLoader(
             self.tensors[split],
             batch_size=self.cfg.batch_size,
             shuffle=shuffle,
+            drop_last=split == "train" and drop_last_single(n, self.cfg.batch_size),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )

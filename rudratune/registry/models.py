@@ -15,16 +15,18 @@ from rudratune.nets import scratch
 from rudratune.nets.scratch import MIN_SIZE, SIZE_MULTIPLE
 
 IN_CHANNELS = 3
+"""The default; a run builds its network for its data's channels (1 for grey data, 3 for colour)."""
 CLASSES = 1
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What a builder needs: the encoder (smp only) and the input size (UNETR, DPT)."""
+    """What a builder needs: the encoder (smp only), the input size (UNETR, DPT) and the input channels."""
 
     encoder: str | None
     encoder_weights: str | None
     image_size: int
+    in_channels: int = IN_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def _smp(arch: str, spec: ModelSpec, **kwargs: Any) -> nn.Module:
         arch,
         encoder_name=spec.encoder,
         encoder_weights=spec.encoder_weights,
-        in_channels=IN_CHANNELS,
+        in_channels=spec.in_channels,
         classes=CLASSES,
         **kwargs,
     )
@@ -71,7 +73,7 @@ def _monai(cls_name: str, **kwargs: Any) -> Callable[[ModelSpec], nn.Module]:
 
         extra = {"img_size": spec.image_size} if cls_name == "UNETR" else {}
         return getattr(nets, cls_name)(
-            spatial_dims=2, in_channels=IN_CHANNELS, out_channels=CLASSES, **kwargs, **extra
+            spatial_dims=2, in_channels=spec.in_channels, out_channels=CLASSES, **kwargs, **extra
         )
 
     return build
@@ -79,7 +81,7 @@ def _monai(cls_name: str, **kwargs: Any) -> Callable[[ModelSpec], nn.Module]:
 
 def _scratch(cls_name: str) -> Callable[[ModelSpec], nn.Module]:
     def build(spec: ModelSpec) -> nn.Module:
-        return getattr(scratch, cls_name)(IN_CHANNELS, CLASSES)
+        return getattr(scratch, cls_name)(spec.in_channels, CLASSES)
 
     return build
 
@@ -163,10 +165,20 @@ def check_encoder(info: ModelInfo, encoder: str | None, *, where: str = "model.e
         raise unknown_name("encoder", encoder, smp_encoders(), where=where)
 
 
-def build_model(name: str, *, encoder: str | None, encoder_weights: str | None, image_size: int) -> nn.Module:
-    """Build the network; a weight download that fails offline becomes a clear UserError."""
+def build_model(
+    name: str,
+    *,
+    encoder: str | None,
+    encoder_weights: str | None,
+    image_size: int,
+    in_channels: int = IN_CHANNELS,
+) -> nn.Module:
+    """Build the network; a weight download that fails offline becomes a clear UserError.
+
+    smp adapts pretrained encoder weights to one input channel itself (it sums the first convolution's).
+    """
     info = get_model_info(name)
-    spec = ModelSpec(encoder if info.uses_encoder else None, encoder_weights, image_size)
+    spec = ModelSpec(encoder if info.uses_encoder else None, encoder_weights, image_size, in_channels)
     if encoder_weights is None:
         return info.build(spec)
     if not info.uses_encoder:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from rudratune.search.settings import Param
 
 MIN_TRIALS = 3
+FEW_TRIALS = 8
+"""Below this many trials fANOVA's forest is fitted to a handful of points: the report says so."""
 
 
 def present(row: dict[str, Any], key: str) -> bool:
@@ -30,7 +32,7 @@ class Importance:
     conditional: bool = False
 
 
-def _distribution(param: Param) -> Any:
+def distribution(param: Param) -> Any:
     if param.kind == "value":
         return None
     if param.choices is not None:
@@ -38,7 +40,7 @@ def _distribution(param: Param) -> Any:
     return DISTRIBUTIONS[param.distribution or ""].optuna(param.min, param.max, param.q)
 
 
-def _as(distribution: Any, value: Any) -> Any:
+def as_value(distribution: Any, value: Any) -> Any:
     if isinstance(distribution, CategoricalDistribution):
         return str(value)
     return int(value) if isinstance(distribution, IntDistribution) else float(value)
@@ -50,7 +52,7 @@ def _importances(rows: list[dict[str, Any]], dists: dict[str, Any], metric: str)
     study = optuna.create_study(direction="minimize" if metric == "val_loss" else "maximize")
     for row in rows:
         keys = [k for k in dists if present(row, k)]
-        params = {k: _as(dists[k], row[k]) for k in keys}
+        params = {k: as_value(dists[k], row[k]) for k in keys}
         trial = optuna.trial.create_trial(
             params=params, distributions={k: dists[k] for k in keys}, value=float(row[f"best_{metric}"])
         )
@@ -66,7 +68,7 @@ def param_importances(
 
     Returns the importances and sentences about what could not be assessed.
     """
-    dists = {k: d for k in order if (d := _distribution(space[k])) is not None}
+    dists = {k: d for k in order if (d := distribution(space[k])) is not None}
     if len(rows) < MIN_TRIALS:
         return [], [f"Only {len(rows)} trial(s) reported {metric}; importance needs at least {MIN_TRIALS}."]
     if len(dists) < 2:
@@ -74,6 +76,11 @@ def param_importances(
     overall = _importances(rows, dists, metric)
     found = [Importance(k, v, f"all {len(rows)} trials") for k, v in overall.items()]
     notes = []
+    if len(rows) < FEW_TRIALS:
+        notes.append(
+            f"Estimated on only {len(rows)} trials (fewer than {FEW_TRIALS}): a rough hint, not a ranking "
+            "to trust; run more trials before reading much into it."
+        )
     for key in (k for k in dists if k not in overall):
         active = [r for r in rows if present(r, key)]
         when = " and ".join(f"{c} ∈ {{{', '.join(map(str, v))}}}" for c, v in (space[key].when or {}).items())

@@ -1,18 +1,19 @@
-"""``report.html`` of a finished sweep: best trials, learning curves with ASHA rungs, parallel coordinates,
-parameter importance, the best trial's predictions and its changes to the base experiment."""
+"""``report.html`` of a finished sweep: every trial (sortable), learning curves with ASHA rungs, interactive
+plotly figures (plotly.js inlined), parameter importance, the best trial's predictions and its changes to the
+base experiment."""
 
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as dt
 import html
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rudratune.report.tables import table as _table
+from rudratune.report.tables import trials_table
+from rudratune.report.trials import trial_dir, trial_history, trial_params
 from rudratune.report.upload import log_report
 from rudratune.search.results import ranked, read_results, stopped_by_asha
 from rudratune.tracking.common import flat_params
@@ -20,8 +21,6 @@ from rudratune.tracking.common import flat_params
 if TYPE_CHECKING:
     from rudratune.search.record import SweepRecord
 
-TOP = 10
-CURVE_KEYS = ("epoch", "val_loss", "val_dice")
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;
 max-width:1180px;padding:24px 32px;color:#1d2430;background:#fff;line-height:1.45}
@@ -31,6 +30,8 @@ h1{margin:0 0 6px;font-size:26px}h2{margin:34px 0 8px;font-size:19px;border-bott
 table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{padding:4px 10px;border-bottom:1px solid #e3e7ee;text-align:left}
 th{background:#f4f6fa}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#fff6dc}
 img{max-width:100%;height:auto;display:block;margin:6px 0}p.note{color:#5b6475;font-size:13px;margin:4px 0}
+table.sortable th{cursor:pointer;user-select:none}table.sortable th[data-dir=asc]:after{content:" ▲"}
+table.sortable th[data-dir=desc]:after{content:" ▼"}h3{font-size:15px;margin:18px 0 2px}
 """
 
 
@@ -40,6 +41,9 @@ class Section:
     notes: list[str] = field(default_factory=list)
     images: list[Path] = field(default_factory=list)
     table: str = ""
+    figures: list[tuple[str, str, str]] = field(default_factory=list)
+    """Interactive figures: (title, sentence, the plotly ``<div>`` and its script)."""
+    importances: list[Any] = field(default_factory=list)
 
 
 def write_report(record: SweepRecord, *, log: bool = True) -> Path:
@@ -63,11 +67,14 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
     best = scored[0] if scored else None
     out = record.run_dir / "report"
     out.mkdir(exist_ok=True)
+    histories = {r["trial_id"]: h for r in rows if (h := trial_history(trial_dir(record, r)))}
+    importance = importance_section(record, scored, out)
     sections = [
-        Section("Best trials", table=top_table(scored[:TOP], record)),
-        curves_section(record, rows, best, out),
+        trials_section(record, rows, scored, best),
+        curves_section(record, rows, histories, best, out),
+        interactive_section(record, scored, histories, importance),
         parallel_section(record, scored, out),
-        importance_section(record, scored, out),
+        importance,
         predictions_section(record, best, out),
         changes_section(record, best),
     ]
@@ -81,75 +88,52 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
     return page
 
 
-def trial_dir(record: SweepRecord, row: dict[str, Any]) -> Path | None:
-    """The trial's folder: the results' ``trial_dir``, else found by trial id (older sweeps, moved folders)."""
-    given = row.get("trial_dir")
-    if given and Path(given).is_dir():
-        return Path(given)
-    found = sorted(p for p in record.run_dir.glob(f"*_{row['trial_id']}_*") if p.is_dir())
-    return found[0] if found else None
-
-
-def trial_history(path: Path | None) -> list[dict[str, float]]:
-    """Per-epoch val_loss and val_dice from Ray's ``progress.csv`` (or ``result.json``), one row per epoch."""
-    if path is None:
-        return []
-    if (path / "progress.csv").is_file() and (path / "progress.csv").stat().st_size:
-        with (path / "progress.csv").open() as f:
-            raw = list(csv.DictReader(f))
-    elif (path / "result.json").is_file():
-        raw = [json.loads(line) for line in (path / "result.json").read_text().splitlines() if line.strip()]
-    else:
-        return []
-    by_epoch = {}  # a resumed trial may repeat epochs after its last checkpoint: the later row wins
-    for row in raw:
-        values = {k: _number(row.get(k)) for k in CURVE_KEYS}
-        if not math.isnan(values["epoch"]):
-            by_epoch[int(values["epoch"])] = values
-    return [by_epoch[e] for e in sorted(by_epoch)]
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def trial_params(record: SweepRecord, row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in record.sweep.order if row.get(k) not in (None, "")}
-
-
-def _table(
-    header: list[str], rows: list[list[Any]], *, numeric: frozenset[int] = frozenset(), mark: int = -1
-) -> str:
-    def cell(j: int, value: Any) -> str:
-        text = f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value)
-        return f"<td{' class=n' if j in numeric else ''}>{html.escape(text)}</td>"
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        f"<tr{' class=best' if i == mark else ''}>{''.join(cell(j, v) for j, v in enumerate(row))}</tr>"
-        for i, row in enumerate(rows)
+def trials_section(
+    record: SweepRecord, rows: list[dict[str, Any]], scored: list[dict[str, Any]], best: dict | None
+) -> Section:
+    ordered = [*scored, *(r for r in rows if r not in scored)]
+    section = Section(
+        "Trials", table=trials_table(ordered, list(record.sweep.order), best and best["trial_id"])
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    section.notes.append(
+        f"All {len(rows)} trials, best first (highlighted: the best); click a column header to sort by it."
+    )
+    return section
 
 
-def top_table(rows: list[dict[str, Any]], record: SweepRecord) -> str:
-    if not rows:
-        return "<p class=note>No trial reported a result.</p>"
-    keys = list(record.sweep.order)
-    header = ["trial", "best val_loss", "best val Dice", "best epoch", "how it ended", *keys]
-    fixed = ("trial_id", "best_val_loss", "best_val_dice", "best_epoch", "reason")
-    cells = [[r.get(k, "") for k in (*fixed, *keys)] for r in rows]
-    return _table(header, cells, numeric=frozenset({1, 2, 3}), mark=0)
+def interactive_section(
+    record: SweepRecord, scored: list[dict[str, Any]], histories: dict[str, list], importance: Section
+) -> Section:
+    from rudratune.report import interactive  # local: optuna, plotly; importing this page stays cheap
+
+    section = Section("Interactive figures")
+    if not scored:
+        section.notes.append("No trial reported a result.")
+        return section
+    sweep = record.sweep
+    study = interactive.rebuild_study(
+        scored, histories, sweep.space, list(sweep.order), sweep.settings.metric, sweep.settings.direction
+    )
+    numbers = ", ".join(
+        f"{i}: trial {t.user_attrs['rudratune_trial_id']}" for i, t in enumerate(study.trials)
+    )
+    section.notes.append(
+        "Optuna's plotly figures over a study rebuilt from the results (hover, zoom, drag an axis to filter). "
+        f"Optuna numbers the trials: {numbers}."
+    )
+    for i, (title, sentence, fig) in enumerate(
+        interactive.figures(study, sweep.settings.metric, importance.importances)
+    ):
+        section.figures.append((title, sentence, interactive.to_div(fig, f"figure-{i}")))
+    return section
 
 
-def curves_section(record: SweepRecord, rows: list[dict[str, Any]], best: dict | None, out: Path) -> Section:
+def curves_section(
+    record: SweepRecord, rows: list[dict[str, Any]], histories: dict[str, list], best: dict | None, out: Path
+) -> Section:
     from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
 
     section = Section("Learning curves")
-    histories = {r["trial_id"]: h for r in rows if (h := trial_history(trial_dir(record, r)))}
     scheduler, max_t = record.sweep.settings.search.scheduler, record.sweep.max_epochs
     asha = scheduler.name == "asha"
     rungs = plots.asha_rungs(scheduler.grace_period, scheduler.reduction_factor, max_t) if asha else []
@@ -202,6 +186,7 @@ def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: P
         found, notes = param_importances(scored, record.sweep.space, list(record.sweep.order), metric)
     except (ValueError, RuntimeError, ZeroDivisionError) as err:
         found, notes = [], [f"Optuna could not estimate importances here ({type(err).__name__}: {err})."]
+    section.importances = found
     if found:
         section.images.append(plots.importance_plot(found, metric, out / "importance.png"))
         section.notes.append(
@@ -304,6 +289,17 @@ def render(
         parts.extend(f"<p class=note>{html.escape(n)}</p>" for n in s.notes)
         parts.extend(_embed(image) for image in s.images)
         parts.append(s.table)
+        for title, sentence, div in s.figures:
+            parts.append(f"<h3>{html.escape(title)}</h3><p class=note>{html.escape(sentence)}</p>{div}")
     title = html.escape(f"rudratune sweep {record.name}")
-    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{title}</title>"
-            f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")  # fmt: skip
+    script = ""
+    if any(s.figures for s in sections):
+        from rudratune.report.interactive import plotly_script
+
+        script = plotly_script()
+    head = f"<meta charset=utf-8><title>{title}</title><style>{STYLE}</style>{script}"
+    return (
+        f"<!DOCTYPE html>\n<html lang=en><head>{head}</head><body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )

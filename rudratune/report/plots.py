@@ -240,12 +240,12 @@ def best_predictions(
     """The trial's weights from its Lightning checkpoint, on the first validation images of its config."""
     # the checkpoint holds every weight, so a pretrained encoder need not be downloaded again
     cfg = record.sweep.trial_config({**params, "model.encoder_weights": None})
-    data = load_data(cfg.data.root, record.output_root)
+    data = load_data(cfg.data.root, record.output_root, cfg.data.intensity)
     splits = SegDataModule(data, cfg.data, seed=cfg.seed, max_workers=1).splits
     shown = data.subset(splits["val"][:GRID_ROWS])
     images, masks = to_tensors(shown, cfg.data.image_size, cfg.data.normalize)
     display = to_tensors(shown, cfg.data.image_size)[0] if cfg.data.normalize != "none" else None
-    module = build_module(cfg)
+    module = build_module(cfg, data.channels)
     module.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"])
     names = list(shown.names)
     return prediction_grid(

@@ -16,8 +16,11 @@ def describe(key: str, param: Any) -> str:
     elif param.kind in ("values", "grid"):
         text = f"{param.kind} {param.choices}"
     else:
-        step = f" step {param.q}" if param.q else ""
-        text = f"{param.distribution} [{param.min}, {param.max}]{step}"
+        step = f" step {param.q:g}" if param.q else ""
+        low, high = (
+            f"{int(v)}" if param.distribution.startswith("int") else f"{v:g}" for v in (param.min, param.max)
+        )
+        text = f"{param.distribution} [{low}, {high}]{step}"
     when = " when " + ", ".join(f"{k} in {v}" for k, v in param.when.items()) if param.when else ""
     return f"  {key}: {text}{when}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Any
@@ -16,19 +17,54 @@ def short(value: Any) -> str:
     return text.removeprefix("smp.") if len(text) < 24 else text[:21] + "…"
 
 
+def duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h07m``."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
 class LiveTable(Callback):
-    """Prints status counts, the best trial so far and the running trials' latest epoch."""
+    """Prints status counts, elapsed time and an ETA, the best trial so far (by its best epoch, as the final
+    summary ranks them) and the running trials' latest epoch."""
 
     def __init__(self, *, metric: str, mode: str, num_samples: int, every_s: float = 15.0) -> None:
         self.metric, self.mode, self.num_samples, self.every_s = metric, mode, num_samples, every_s
         self._last = 0.0
+        self._start = time.monotonic()
+        self._ended_here = 0
+        """Trials that ended since this driver started (a resumed sweep's earlier trials don't count)."""
+        self._best: dict[str, tuple[float, int]] = {}
+        """trial id → (best metric, its epoch)."""
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        value = result.get(self.metric)
+        if isinstance(value, (int, float)) and not math.isnan(value):
+            old = self._best.get(trial.trial_id)
+            better = old is None or (value < old[0] if self.mode == "min" else value > old[0])
+            if better:
+                self._best[trial.trial_id] = (float(value), int(result.get("epoch", 0)))
         if time.monotonic() - self._last >= self.every_s:
             self.print_table(trials)
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._ended_here += 1
         self.print_table(trials, force=False)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._ended_here += 1
+
+    def eta(self, ended: int) -> str:
+        elapsed = time.monotonic() - self._start
+        left = self.num_samples - ended
+        if left <= 0:
+            return "none left"
+        if self._ended_here == 0:
+            return "ETA after the first trial ends"
+        return f"ETA ~{duration(elapsed / self._ended_here * left)}"
 
     def print_table(self, trials: list, *, force: bool = True) -> None:
         if not force and time.monotonic() - self._last < self.every_s / 3:
@@ -37,14 +73,20 @@ class LiveTable(Callback):
         counts: dict[str, int] = {}
         for t in trials:
             counts[t.status] = counts.get(t.status, 0) + 1
-        scored = [t for t in trials if self.metric in (t.last_result or {})]
-        pick = min if self.mode == "min" else max
-        best = pick(scored, key=lambda t: t.last_result[self.metric], default=None)
+        ended = counts.get("TERMINATED", 0) + counts.get("ERROR", 0)
         status = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
-        lines = [f"[{time.strftime('%H:%M:%S')}] trials {len(trials)}/{self.num_samples}: {status}"]
-        if best is not None:
+        lines = [
+            f"[{time.strftime('%H:%M:%S')}] trials {len(trials)}/{self.num_samples}: {status}; "
+            f"elapsed {duration(time.monotonic() - self._start)}, {self.eta(ended)}"
+        ]
+        by_id = {t.trial_id: t for t in trials}
+        known = [i for i in self._best if i in by_id]
+        if known:
+            pick = min if self.mode == "min" else max
+            best_id = pick(known, key=lambda i: self._best[i][0])
+            value, epoch = self._best[best_id]
             lines.append(
-                f"  best {best.trial_id}: {self.metric} {best.last_result[self.metric]:.4f}  {_params(best)}"
+                f"  best {best_id}: {self.metric} {value:.4f} (epoch {epoch})  {_params(by_id[best_id])}"
             )
         for t in trials:
             if t.status == "RUNNING" and "epoch" in (t.last_result or {}):
@@ -57,4 +99,4 @@ class LiveTable(Callback):
 
 
 def _params(trial: Any) -> str:
-    return " ".join(f"{k.split('.')[-1]}={short(v)}" for k, v in trial.config.items())
+    return " ".join(f"{k}={short(v)}" for k, v in trial.config.items())

@@ -22,6 +22,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.callbacks import DriverCallbacks
 from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
 from rudratune.search.sampling import make_sampler
@@ -214,18 +215,16 @@ def execute(
     shipped = None if settings.data_transfer == "shared_path" else data
     trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base_dict, data=shipped), res)
     tracker = build_tracker(record)
-    callbacks = [
-        tracker,
-        LiveTable(metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples),
-    ]
+    table = LiveTable(
+        metric=settings.metric, mode=settings.direction, num_samples=settings.search.num_samples
+    )
+    callbacks = [DriverCallbacks(record.experiment_path, [tracker, table])]
 
     if resume:
+        # Tune unpickles the first run's callbacks: DriverCallbacks makes them these live ones
         tuner = tune.Tuner.restore(
             record.experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True
         )
-        # Tuner.restore takes no callbacks; swap the unpickled copies for these live ones so that
-        # close_open_runs() below reaches the tracker Tune actually calls.
-        tuner._local_tuner.get_run_config().callbacks = callbacks
     else:
         retries = settings.max_failures if max_failures is None else max_failures
         tuner = build_tuner(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rudratune.search.distributions import DISTRIBUTIONS
+
+ALIASES = {"log_uniform_values": "log_uniform"}
+"""W&B sweep spellings accepted as they are. W&B's own ``log_uniform`` takes exponents (e**min to e**max);
+ours, like its ``log_uniform_values``, takes the values themselves."""
 
 
 class _Strict(BaseModel):
@@ -25,6 +29,11 @@ class Param(_Strict):
     q: float | None = None
     when: dict[str, list[Any]] | None = None
 
+    @field_validator("distribution", mode="before")
+    @classmethod
+    def _alias(cls, name: Any) -> Any:
+        return ALIASES.get(name, name) if isinstance(name, str) else name
+
     @model_validator(mode="after")
     def _one_kind(self) -> Param:
         kinds = [k for k in ("value", "values", "grid", "distribution") if self._given(k)]
@@ -41,7 +50,10 @@ class Param(_Strict):
                 raise ValueError(f"min ({self.min}) must be below max ({self.max})")
             info = DISTRIBUTIONS[self.distribution]
             if info.log and self.min <= 0:
-                raise ValueError(f"{self.distribution} needs min > 0, got {self.min}")
+                hint = " (W&B's log_uniform takes exponents; here min and max are the values)"
+                raise ValueError(
+                    f"{self.distribution} needs min > 0, got {self.min}{hint * (self.distribution == 'log_uniform')}"
+                )
             if info.stepped and (self.q is None or self.q <= 0):
                 raise ValueError(f"{self.distribution} needs a step q > 0")
             if not info.stepped and self.q is not None:

@@ -117,6 +117,11 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
             raise UserError(
                 f"{path}: space.{key}: the experiment config has no key '{key}'{did_you_mean(key, valid)}"
             )
+        if param.distribution and (key == "data.root" or key.startswith("data.intensity.")):
+            raise UserError(
+                f"{path}: space.{key}: takes values or grid, not a distribution (each distinct dataset "
+                "is decoded once before the sweep)"
+            )
         for cond_key, cond_values in (param.when or {}).items():
             if cond_key not in space:
                 raise UserError(
@@ -176,6 +181,9 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
         if len(partial) > MAX_COMBINATIONS:
             return partial[:MAX_COMBINATIONS]
     return partial
+
+
+assignments = _assignments
 
 
 def _check_combinations(sweep: Sweep) -> None:

@@ -82,9 +82,9 @@ def _parent_run(uri: str, experiment_id: str, record: SweepRecord, data: Any, *,
     run = client.create_run(
         experiment_id, run_name=record.name, tags={**tags, **run_tags(sweep_description(record))}
     )
-    if data is not None:
-        root = resolve_root(record.sweep.base.data.root, record.output_root)
-        log_input(client, run.info.run_id, root, data, digest_=digest(data))
+    for decoded in data.values() if isinstance(data, dict) else [data] if data is not None else []:
+        root = getattr(decoded, "root", None) or resolve_root(record.sweep.base.data.root, record.output_root)
+        log_input(client, run.info.run_id, root, decoded, digest_=digest(decoded))
     params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
     params.update(
         {
@@ -145,10 +145,10 @@ def _log_best(tracker: Any, record: SweepRecord, best: dict[str, Any]) -> str | 
         return f"trial {best['trial_id']} kept no checkpoint; its model was not logged"
     params = {k: best[k] for k in record.sweep.order if best.get(k) not in (None, "")}
     cfg = record.sweep.trial_config(params, source=f"{record.run_dir} trial {best['trial_id']}")
-    module = build_module(cfg)
+    data = load_data(cfg.data.root, record.output_root, cfg.data.intensity)
+    module = build_module(cfg, data.channels)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     module.load_state_dict(state["state_dict"])
-    data = load_data(cfg.data.root, record.output_root)
     images, _ = to_tensors(data.subset([0, min(1, len(data) - 1)]), cfg.data.image_size, cfg.data.normalize)
     export = prepare(module.net, images)
     model_uri = None

@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import Callback
 from ray import tune
 
 from rudratune.config.experiment import experiment_from_dict
-from rudratune.data.source import load_data
+from rudratune.data.source import dataset_key, load_data
 from rudratune.runtime import quiet_defaults
 from rudratune.search.space import overlay
 from rudratune.testing.faults import fault_callbacks
@@ -56,14 +56,16 @@ class TuneReporter(Callback):
 def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> None:
     """Tune function trainable: overlay the suggested params on the base experiment and train.
 
-    ``data`` is the decoded dataset from the driver (through Ray's object store), or None when the
-    sweep says the data folder is on a filesystem every node shares.
+    ``data`` maps ``dataset_key`` to the datasets the driver decoded (through Ray's object store), or is
+    None when the sweep says the data folder is on a filesystem every node shares. A trial trains on the
+    dataset of its own config, decoding it itself if the driver did not.
     """
     quiet_defaults()
     context = tune.get_context()
     cfg = experiment_from_dict(overlay(base, config), source=f"trial {context.get_trial_id()}")
-    if data is None:
-        data = load_data(cfg.data.root, context.get_trial_dir())
+    own = (data or {}).get(dataset_key(cfg.data))
+    if own is None:
+        own = load_data(cfg.data.root, context.get_trial_dir(), cfg.data.intensity)
     cpus = int(context.get_trial_resources().required_resources.get("CPU", 1)) or 1
     checkpoint = tune.get_checkpoint()
     with checkpoint.as_directory() if checkpoint else contextlib.nullcontext() as restored:
@@ -82,4 +84,4 @@ def run_trial(config: dict[str, Any], *, base: dict[str, Any], data: Any) -> Non
             ],
             resume_from=resume_from,
         )
-        train(cfg, data, options)
+        train(cfg, own, options)

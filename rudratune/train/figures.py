@@ -43,6 +43,8 @@ def prediction_grid(
     dice, _ = dice_iou(logits, masks[:n])
     pred = (torch.sigmoid(logits) > 0.5).squeeze(1).numpy()
     shown = (display if display is not None else images)[:n].permute(0, 2, 3, 1).clamp(0, 1).numpy()
+    if shown.shape[-1] == 1:  # grey data: shown as grey RGB so that the overlay can colour it
+        shown = np.repeat(shown, 3, axis=-1)
     fig, axes = plt.subplots(n, 3, figsize=(7.5, 2.5 * n), squeeze=False)
     for i in range(n):
         truth = masks[i, 0].numpy() > 0.5

@@ -51,12 +51,14 @@ class History(Callback):
         self.rows = list(state_dict["rows"])
 
 
-def build_module(cfg: ExperimentConfig) -> SegmentationModule:
+def build_module(cfg: ExperimentConfig, in_channels: int = 3) -> SegmentationModule:
+    """The LightningModule for ``cfg``, its network taking ``in_channels`` (the data's channels)."""
     net = build_model(
         cfg.model.name,
         encoder=cfg.model.encoder,
         encoder_weights=cfg.model.encoder_weights,
         image_size=cfg.data.image_size,
+        in_channels=in_channels,
     )
     return SegmentationModule(
         net,
@@ -110,7 +112,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     cpus = options.cpus or usable_cpus()
     threads = set_threads(cfg.trainer.threads or cpus)
     datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, max_workers=cpus)
-    module = build_module(cfg)
+    module = build_module(cfg, data.channels)
 
     history = History()
     checkpoint, callbacks = _callbacks(cfg, options, history)

@@ -20,7 +20,7 @@ class SegmentationModule(L.LightningModule):
     """Binary segmentation with per-stage loss, Dice and IoU.
 
     Args:
-        net: maps (B, 3, H, W) images to (B, 1, H, W) logits.
+        net: maps (B, C, H, W) images (C: the data's channels) to (B, 1, H, W) logits.
         loss: maps (logits, target) to a scalar.
         optimizer: builds the optimizer from the parameters.
         scheduler: builds a Lightning ``lr_scheduler`` dict (or None) from the optimizer.

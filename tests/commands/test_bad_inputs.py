@@ -71,7 +71,7 @@ CASES = [
     Case("min > max", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: 0.01}\n"), "--dry-run"],
          "{tmp}/space.yaml: space.optimizer.lr: min (0.1) must be below max (0.01)"),
     Case("log with min <= 0", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: log_uniform, min: 0, max: 0.1}\n"), "--dry-run"],
-         "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0"),
+         "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0 (W&B's log_uniform takes exponents; here min and max are the values)"),
     Case("when names an absent parameter", lambda t, d: ["run", space(t, "space:\n  loss.gamma: {values: [2.0], when: {loss.name: [DiceFocalLoss]}}\n"), "--dry-run"],
          "{tmp}/space.yaml: space.loss.gamma.when: names 'loss.name', which is not a parameter of the space"),
     Case("unknown sweep key", lambda t, d: ["run", space(t, "serach: {num_samples: 4}\n"), "--dry-run"],
@@ -108,6 +108,8 @@ CASES = [
          "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export"),
     Case("report of a folder that is not a sweep", lambda t, d: ["report", str(t)],
          "{tmp}: not a rudratune sweep folder (no sweep.json)"),
+    Case("show of a folder that is not a sweep", lambda t, d: ["show", str(t), "--json"],
+         "{tmp}: not a rudratune sweep folder (no sweep.json)"),
     Case("sweep name taken", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "sweeps"],
          "--name: {out}/sweeps already exists; choose another name or `rudratune resume {out}/sweeps`"),
     Case("bad sweep name", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "../x"],
@@ -116,6 +118,90 @@ CASES = [
     Case("unknown option", lambda t, d: ["train", str(EXPERIMENT), "--epochs", "3"],
          "unrecognized arguments: --epochs 3 (see rudratune --help)"),
 ]  # fmt: skip
+
+
+# --- the data path (issue 11.1, issue 12 items 1, 2, 3, 12, 13, 17, 18): d ---
+def data_folder(tmp: Path, data: Path, *, n: int = 2, empty_masks: bool = False, bomb: bool = False) -> str:
+    """A copy of ``n`` tiny pairs, their masks emptied, or a 20,000 x 20,000 PNG (header only) added."""
+    from PIL import Image
+
+    from tests.data.test_decode import bomb_png
+
+    root = tmp / "data"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for image in sorted((data / "images").iterdir())[:n]:
+        (root / "images" / image.name).write_bytes(image.read_bytes())
+        if empty_masks:
+            Image.new("L", Image.open(image).size, 0).save(root / "masks" / image.name)
+        else:
+            (root / "masks" / image.name).write_bytes((data / "masks" / image.name).read_bytes())
+    if bomb:
+        bomb_png(root / "images" / "big.png", 20000, 20000)
+        bomb_png(root / "masks" / "big.png", 20000, 20000)
+    return str(root)
+
+
+def data_space(tmp: Path, root: str) -> str:
+    return space(tmp, f"space:\n  data.root: {{value: {root}}}\n")
+
+
+CASES += [
+    Case(
+        "unknown intensity mode",
+        lambda t, d: [*TRAIN, "data.intensity.mode=minmax"],
+        f"{EXPERIMENT}: data.intensity.mode: got 'minmax'; valid values: 'dtype' or 'percentile'",
+    ),
+    Case(
+        "percentiles in the wrong order",
+        lambda t, d: [
+            *TRAIN,
+            "data.intensity.mode=percentile",
+            "data.intensity.low=99",
+            "data.intensity.high=1",
+        ],
+        f"{EXPERIMENT}: data.intensity: low (99.0) must be below high (1.0)",
+    ),
+    Case(
+        "no foreground in any mask",
+        lambda t, d: [*TRAIN, f"data.root={data_folder(t, d, n=6, empty_masks=True)}"],
+        "data.root: {tmp}/data: none of the 6 masks has a foreground pixel; nothing to segment (mask rule: README, 'How images and masks are decoded')",
+    ),
+    Case(
+        "too few pairs for the splits",
+        lambda t, d: [*TRAIN, f"data.root={data_folder(t, d, n=4)}"],
+        "data.root: {tmp}/data: 4 pairs split into 4/0/0 train/val/test with data.val_fraction=0.2 and data.test_fraction=0.2; needs at least 2 train pairs and 1 each for val and test: add pairs or change the fractions",
+    ),
+    Case(
+        "too few pairs for the splits in a sweep",
+        lambda t, d: ["run", data_space(t, data_folder(t, d, n=4))],
+        "data.root: {tmp}/data: 4 pairs split into 4/0/0 train/val/test with data.val_fraction=0.2 and data.test_fraction=0.2; needs at least 2 train pairs and 1 each for val and test: add pairs or change the fractions",
+    ),
+    Case(
+        "image size that cannot fit in memory",
+        lambda t, d: [*TRAIN, "data.image_size=100000"],
+        f"{EXPERIMENT}: data.image_size: Input should be less than or equal to 4096 (got 100000)",
+    ),
+    Case(
+        "synthetic images that cannot fit in memory",
+        lambda t, d: ["data", "synth", str(t / "synth"), "--size", "100000"],
+        "data synth: --n must be >= 1 and --size between 32 and 4096 (got --n 128, --size 100000); one 4096² image takes about 2 GB to render",
+    ),
+    Case(
+        "decompression bomb",
+        lambda t, d: [*TRAIN, f"data.root={data_folder(t, d, bomb=True)}"],
+        "data.root: {tmp}/data/images/big.png has 400,000,000 pixels, over the limit of 89,478,485 (Pillow's decompression-bomb limit); tile or downscale large micrographs first",
+    ),
+    Case(
+        "a distribution over a dataset key",
+        lambda t, d: [
+            "run",
+            space(t, "space:\n  data.intensity.low: {distribution: uniform, min: 0, max: 5}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space.data.intensity.low: takes values or grid, not a distribution (each distinct dataset is decoded once before the sweep)",
+    ),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -182,7 +268,9 @@ def test_random_spaces_never_raise_a_traceback(
 ) -> None:
     path = tmp_path / "random.yaml"
     path.write_text(yaml.safe_dump({"experiment": str(EXPERIMENT), **json.loads(json.dumps(body))}))
-    code = main(["--output-root", str(tmp_path / "out"), "run", str(path), "--dry-run", "--samples", "2"])
+    code = main(
+        ["--output-root", str(tmp_path / "out"), "run", str(path), "--dry-run", "--dry-run-samples", "2"]
+    )
     err = capsys.readouterr().err
     assert code in (0, 2)
     if code == 2:

@@ -117,9 +117,10 @@ def test_logged_model_segments_like_the_training_module_without_rudratune(
     assert model_uri == f"models:/{logged.model_id}" and logged.artifact_location.startswith(out.as_uri())
 
     cfg = load_experiment(EXPERIMENT, overrides)
-    images, _ = to_tensors(load_folder(tiny_data).subset([0, 1, 2]), cfg.data.image_size)
+    data = load_folder(tiny_data)
+    images, _ = to_tensors(data.subset([0, 1, 2]), cfg.data.image_size)
     np.save(tmp_path / "x.npy", images.numpy())
-    module = build_module(cfg)
+    module = build_module(cfg, data.channels)
     state = torch.load(run.data.tags["rudratune.checkpoint"], map_location="cpu", weights_only=False)
     module.load_state_dict(state["state_dict"])
     module.train(False)

@@ -33,8 +33,8 @@ def test_pairs_by_stem_not_by_sorted_order(tmp_path: Path) -> None:
     assert data.names == ("a", "b", "c")
     for name, image, mask in zip(data.names, data.images, data.masks, strict=True):
         value = {"a": 3, "b": 7, "c": 11}[name]
-        assert image.shape == (16, 20, 3)  # grey images become 3 channels
-        assert abs(int(image[0, 0, 0]) - value) <= 2  # jpg is lossy
+        assert image.shape == (16, 20, 1) and image.dtype == np.float32  # grey stays one channel
+        assert abs(float(image[0, 0, 0]) * 255 - value) <= 2  # jpg is lossy
         assert mask.dtype == bool and mask.sum() == value * 20
 
 
@@ -90,7 +90,7 @@ def test_datamodule_resizes_once_and_caps_workers(tiny_data: Path) -> None:
     assert dm.num_workers == 1
     dm.setup()
     x, y = next(iter(dm.val_dataloader()))
-    assert x.shape == (4, 3, 32, 32) and y.shape == (4, 1, 32, 32)
+    assert x.shape == (4, 1, 32, 32) and y.shape == (4, 1, 32, 32)  # grey data: one channel
     assert x.min() >= 0 and x.max() <= 1 and set(torch.unique(y).tolist()) <= {0.0, 1.0}
     assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [16, 4, 4]
 
@@ -99,4 +99,5 @@ def test_imagenet_normalization(tiny_data: Path) -> None:
     data = load_folder(tiny_data).subset([0, 1])
     plain, _ = to_tensors(data, 32)
     norm, _ = to_tensors(data, 32, "imagenet")
-    assert torch.allclose(norm[:, 0] * 0.229 + 0.485, plain[:, 0], atol=1e-5)
+    mean, std = (0.485 + 0.456 + 0.406) / 3, (0.229 + 0.224 + 0.225) / 3  # grey: ImageNet's mean statistics
+    assert torch.allclose(norm[:, 0] * std + mean, plain[:, 0], atol=1e-5)

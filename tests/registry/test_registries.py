@@ -22,17 +22,28 @@ def smallest_size(name: str) -> int:
 
 @pytest.mark.parametrize("name", list_models())
 def test_model_forward_backward_at_smallest_size(name: str) -> None:
+    """On one channel: grey data (the embedded set, SEM micrographs) builds its networks so."""
     info = MODELS[name]
     size = smallest_size(name)
     torch.manual_seed(0)
-    net = build_model(name, encoder=info.default_encoder, encoder_weights=None, image_size=size)
-    x = torch.randn(2, 3, size, size)
+    net = build_model(
+        name, encoder=info.default_encoder, encoder_weights=None, image_size=size, in_channels=1
+    )
+    x = torch.randn(2, 1, size, size)
     out = net(x)
     assert out.shape == (2, 1, size, size)
     out.float().mean().backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
     assert info.size_error(size) is None
     assert info.size_error(size + 1) is not None
+
+
+@pytest.mark.parametrize("name", ["smp.Unet", "monai.UNet", "scratch.UNet"])
+def test_colour_data_builds_three_input_channels(name: str) -> None:
+    net = build_model(
+        name, encoder=MODELS[name].default_encoder, encoder_weights=None, image_size=32, in_channels=3
+    )
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 1, 32, 32)
 
 
 def test_registry_covers_the_three_sources() -> None:

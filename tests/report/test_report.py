@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
+from plotly.offline import get_plotlyjs
 
 from rudratune.report.importance import param_importances
 from rudratune.report.page import write_report
@@ -23,6 +25,9 @@ from tests.helpers import cli, tiny_space
 
 CHROMIUM = Path("/usr/bin/chromium")
 EMBEDDED_PNG = '<img src="data:image/png;base64,'
+PLOTLY_DIV = 'class="plotly-graph-div"'
+# what Chromium itself contacts, whatever the page (time, updates, accounts); a page request is anything else
+CHROMIUM_OWN = re.compile(r"^https?://([a-z0-9-]+\.)*(google\.com|googleapis\.com|gvt1\.com|gstatic\.com)/")
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +57,28 @@ def report(sweep: tuple[Path, Path]) -> Path:
 def test_report_is_one_self_contained_page(report: Path) -> None:
     text = report.read_text()
     assert text.count(EMBEDDED_PNG) >= 5
-    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", text), "the page must open offline"
+    assert text.count(PLOTLY_DIV) == 4  # parallel coordinates, intermediate values, slice, importance
+    scripts = re.findall(r"<script[^>]*>", text)
+    assert not any("src=" in tag for tag in scripts), "plotly.js is inlined, not loaded"
+    # plotly.js itself mentions URLs (map-tile attributions it never loads here): check the page around it
+    page = text.replace(get_plotlyjs(), "")
+    assert len(page) < len(text) / 2, "plotly.js was not found to strip"
+    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page), "the page must open offline"
     for heading in (
-        "Best trials",
+        "Trials",
         "Learning curves",
+        "Interactive figures",
         "Hyperparameter importance",
         "Best config against the base",
     ):
-        assert heading in text
+        assert f"<h2>{heading}" in text
     assert "ASHA rungs at epochs 1, 2" in text  # grace period 1, reduction factor 2, max_t 3
+    assert "Estimated on only 4 trials (fewer than 8)" in text
+    trials = text[text.index("<table class=sortable>") :]
+    assert trials[: trials.index("</table>")].count("<tr") == 1 + 4  # complete: a header and every trial
+    assert (
+        "<table class=sortable>" in text and "<th>loss.name</th>" in text and "<th>optimizer.lr</th>" in text
+    )
 
 
 @pytest.mark.slow
@@ -115,6 +133,84 @@ def test_report_as_a_person_sees_it(report: Path, tmp_path: Path) -> None:
     )  # text, plots and pore images, not one colour
     lower = pixels[2000:]  # the figures further down rendered too, not only the header
     assert (lower < 250).any(axis=2).mean() > 0.05
+
+
+def _chromium(page: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", *extra, page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_report_figures_render_offline_without_console_errors(report: Path, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium (apt-get install -y chromium)")
+    net_log = tmp_path / "net.json"
+    result = _chromium(
+        report, tmp_path, "--enable-logging=stderr", "--v=0", f"--log-net-log={net_log}",
+        "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=15000", "--dump-dom",
+    )  # fmt: skip
+    console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], "\n".join(console)
+    dom = result.stdout
+    assert dom.count('class="plot-container plotly"') == 4, "plotly drew every figure"
+    assert dom.count('class="main-svg"') >= 8
+    requested = set(re.findall(r'"url":"([^"]+)"', net_log.read_text()))
+    from_page = sorted(u for u in requested if not u.startswith("file:") and not CHROMIUM_OWN.match(u))
+    assert from_page == [], f"the page asked the network for {from_page}"
+
+
+# clicks headers of the trial table, then writes the resulting row orders into the page for --dump-dom
+SORT_PROBE = """<script>
+const t = document.querySelector("table.sortable"), heads = [...t.tHead.rows[0].cells];
+const order = () => [...t.tBodies[0].rows].map(r => r.cells[0].textContent).join(" ");
+const by = name => heads.find(h => h.textContent === name);
+by("optimizer.lr").click(); const up = order(); by("optimizer.lr").click(); const down = order();
+by("loss.gamma").click(); const gamma = order();
+document.body.insertAdjacentHTML("beforeend", `<pre id=probe>${up}|${down}|${gamma}</pre>`);
+</script>"""
+
+
+@pytest.mark.slow
+def test_trial_table_sorts_on_a_header_click(sweep: tuple[Path, Path], report: Path, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium (apt-get install -y chromium)")
+    _, run_dir = sweep
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(report.read_text().replace("</body>", SORT_PROBE + "</body>"))
+    result = _chromium(clicked, tmp_path, "--virtual-time-budget=15000", "--dump-dom")
+    found = re.search(r'<pre id="probe">([^<]*)</pre>', result.stdout)
+    assert found, result.stderr[-2000:]
+    up, down, gamma = (part.split() for part in found.group(1).split("|"))
+    rows = json.loads((run_dir / "results.json").read_text())
+    by_lr = [r["trial_id"] for r in sorted(rows, key=lambda r: float(r["optimizer.lr"]))]
+    assert (up, down) == (by_lr, by_lr[::-1])  # numbers sort as numbers, a second click reverses
+    with_gamma = sorted((r for r in rows if r["loss.gamma"] not in (None, "")), key=lambda r: r["loss.gamma"])
+    assert gamma[: len(with_gamma)] == [r["trial_id"] for r in with_gamma]  # empty cells last
+    assert set(gamma[len(with_gamma) :]) == {r["trial_id"] for r in rows} - {
+        r["trial_id"] for r in with_gamma
+    }
+
+
+@pytest.mark.slow
+def test_show_a_finished_sweep(sweep: tuple[Path, Path]) -> None:
+    out, run_dir = sweep
+    result = cli("--output-root", str(out), "show", str(run_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    rows = json.loads((run_dir / "results.json").read_text())
+    assert summary["state"] == "finished" and len(summary["trials"]) == len(rows) == 4
+    best = min((r for r in rows if r.get("best_val_loss") is not None), key=lambda r: r["best_val_loss"])
+    assert summary["best"]["trial_id"] == best["trial_id"]
+    assert summary["best"]["value"] == best["best_val_loss"]
+    assert summary["best"]["params"] == {
+        k: best[k] for k in summary["params"] if best.get(k) not in (None, "")
+    }
+    text = cli("--output-root", str(out), "show", str(run_dir)).stdout
+    assert f"best trial {best['trial_id']}: val_loss {best['best_val_loss']:.4f}" in text
 
 
 @pytest.mark.slow
