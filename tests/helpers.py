@@ -140,6 +140,15 @@ def history(path: Path) -> list[dict[str, object]]:
     return rows
 
 
+def summary(path: Path) -> dict[str, object]:
+    """The final summary of an offline run (later updates win)."""
+    out: dict[str, object] = {}
+    for record in records(path):
+        if record.WhichOneof("record_type") == "summary":
+            out.update({item.key: json.loads(item.value_json) for item in record.summary.update})
+    return out
+
+
 def run_file(run_dir: Path) -> Path:
     (path,) = Path(run_dir).glob("run-*.wandb")
     return path

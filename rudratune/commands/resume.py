@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rudratune.errors import UserError
+
 
 def run(args: argparse.Namespace) -> int:
     # local: these import ray and mlflow; a wrong RUN_DIR is reported before any of them
@@ -14,6 +16,11 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.search.runner import execute, init_ray
 
     record = load_record(args.run_dir)
+    if "***@" in record.experiment_path:
+        raise UserError(
+            f"{args.run_dir}: the sweep's storage URI held credentials, which sweep.json does not keep "
+            f"({record.experiment_path}); give them in the environment (e.g. AWS_ACCESS_KEY_ID) instead"
+        )
     data = load_sweep_data(record.sweep, record.output_root)
     init_ray(args.address)
     print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)

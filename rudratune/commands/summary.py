@@ -39,6 +39,8 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
               f"best val Dice {best.get('best_val_dice', float('nan')):.4f} (epoch {best.get('best_epoch')})")  # fmt: skip
     if record.sweep.settings.secondary:
         print_front(summary.front, record.sweep.settings.objectives)
+    for warning in summary.warnings:
+        print(f"rudratune: warning: {warning}", file=sys.stderr)
     print(f"results: {summary.results}")
     print(f"disk used by the sweep: {_human(summary.disk_bytes)}")
     if report and best_rows:

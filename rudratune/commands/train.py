@@ -3,63 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import uuid
-from pathlib import Path
 from typing import Any
 
 from rudratune.commands.common import fmt_metrics, print_config, stamp, warn_without_cuda, writable_dir
 from rudratune.config.experiment import load_experiment
-from rudratune.config.schema import ExperimentConfig
-from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
+from rudratune.tracking.common import preflight
 
 TEST_KEYS = ("test_loss", "test_dice", "test_iou", "test_ref_loss")
-
-
-def make_loggers(cfg: ExperimentConfig, run_dir: Path, output_root: Path, run_name: str) -> list[Any]:
-    """Lightning loggers for MLflow and W&B (each optional), with the resolved config as params."""
-    loggers: list[Any] = []
-    params = flat_params(cfg.to_dict())
-    if cfg.tracking.mlflow:
-        from lightning.pytorch.loggers import MLFlowLogger
-
-        uri = mlflow_uri(cfg.tracking, output_root)
-        ensure_mlflow_experiment(uri, cfg.tracking.experiment, output_root)
-        loggers.append(
-            MLFlowLogger(
-                experiment_name=cfg.tracking.experiment,
-                tracking_uri=uri,
-                run_name=run_name,
-                tags={"rudratune.kind": "train", "rudratune.run_dir": str(run_dir.resolve())},
-            )
-        )
-    mode = wandb_mode(cfg.tracking)
-    if cfg.tracking.wandb and mode != "disabled":
-        from lightning.pytorch.loggers import WandbLogger
-
-        loggers.append(
-            WandbLogger(
-                project=cfg.tracking.wandb_project,
-                name=run_name,
-                id=f"{run_name}-{uuid.uuid4().hex[:6]}",
-                save_dir=str(run_dir),
-                group=cfg.name,
-                job_type="train",
-                mode=mode,
-            )
-        )
-    for logger in loggers:
-        logger.log_hyperparams(params)
-    return loggers
-
-
-def close_loggers(loggers: list[Any], *, failed: bool) -> None:
-    from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
-
-    for logger in loggers:
-        if isinstance(logger, MLFlowLogger) and logger._initialized:
-            logger.experiment.set_terminated(logger.run_id, "FAILED" if failed else "FINISHED")
-        elif isinstance(logger, WandbLogger) and logger._experiment is not None:
-            logger.experiment.finish(exit_code=1 if failed else 0)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     # local: lightning and torch take seconds; config mistakes are reported before
     from rudratune.data.checks import check_memory, check_split
     from rudratune.data.source import load_data
+    from rudratune.tracking.lightning import close_loggers, make_loggers
     from rudratune.train.loop import RunOptions, train
 
     data = load_data(cfg.data.root, output_root, cfg.data.intensity)
@@ -85,15 +36,19 @@ def run(args: argparse.Namespace) -> int:
     run_dir = output_root / "train" / run_name
     run_dir.mkdir(parents=True)
     print(f"data: {data.root}: {data.describe()}", flush=True)
-    loggers = make_loggers(cfg, run_dir, output_root, run_name)
-    failed = True
-    try:
+    loggers: list[Any] = []
+    status = "FAILED"
+    try:  # every tracker run opened from here on ends FINISHED, FAILED or KILLED, whatever happens
+        make_loggers(cfg, run_dir, output_root, run_name, data, into=loggers)
         result = train(cfg, data, RunOptions(run_dir=run_dir, loggers=loggers, progress=not args.quiet))
         for logger in loggers:
             logger.log_metrics(result.cost)
-        failed = False
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
     finally:
-        close_loggers(loggers, failed=failed)
+        close_loggers(loggers, status=status)
 
     best = result.best
     print(

@@ -12,7 +12,8 @@ from typing import Any
 from rudratune.search.objectives import pareto_front
 from rudratune.search.record import SweepRecord
 from rudratune.search.results import ranked, trial_rows, write_results
-from rudratune.search.runner import Outcome, finish_parent
+from rudratune.search.runner import Outcome
+from rudratune.search.tracking import finish_parent, log_best_model
 from rudratune.tracking.common import TrialEnding, stop_reason_text
 
 
@@ -36,6 +37,8 @@ class SweepSummary:
     disk_bytes: int = 0
     front: list[dict[str, Any]] = field(default_factory=list)
     """A multi-objective sweep's Pareto front (feasible, non-dominated trials)."""
+    warnings: tuple[str, ...] = ()
+    """Said by the command as ``rudratune: warning: …`` lines (e.g. the best model could not be logged)."""
 
     @property
     def first_error(self) -> dict[str, Any] | None:
@@ -65,9 +68,13 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
         rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs
     )
     results = write_results(rows, record)
+    warning = log_best_model(outcome.tracker, record, best_rows[0]) if best_rows else None
     finish_parent(outcome.tracker, best_rows[0] if best_rows else None, settings.metric, status="FINISHED")
     front = pareto(rows, settings, outcome.tracker) if settings.secondary else []
-    return SweepSummary(Ending.FINISHED, ended, rows, best_rows, results, disk_usage(record.run_dir), front)
+    warnings = (warning,) if warning else ()
+    return SweepSummary(
+        Ending.FINISHED, ended, rows, best_rows, results, disk_usage(record.run_dir), front, warnings
+    )
 
 
 def pareto(rows: list[dict[str, Any]], settings: Any, tracker: Any) -> list[dict[str, Any]]:

@@ -32,6 +32,8 @@ class SweepRecord:
     """The sampler's class, every argument and the Optuna version, as recorded when the sweep started."""
 
     def save(self) -> None:
+        from rudratune.tracking.common import redact_tree
+
         payload = {
             "name": self.name,
             "experiment_path": self.experiment_path,
@@ -44,6 +46,7 @@ class SweepRecord:
             "searcher": self.searcher or searcher_record(self.sweep),
             "objective": objective_record(self.sweep),
         }
+        payload = redact_tree(payload)  # credentials in URIs and secret-looking keys never reach the disk
         tmp = self.run_dir / f".{RECORD}.tmp"
         tmp.write_text(json.dumps(payload, indent=2))
         tmp.replace(self.run_dir / RECORD)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import atexit
+import os
+import secrets
+import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
 import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
@@ -25,15 +30,12 @@ from rudratune.search.sampling import make_sampler
 from rudratune.search.searcher import ConstrainedOptunaSearch
 from rudratune.search.settings import Resources, SweepSettings
 from rudratune.search.space import define_by_run, grid_points
-from rudratune.tracking.common import (
-    ensure_mlflow_experiment,
-    find_sweep_run,
-    flat_params,
-    mlflow_uri,
-    wandb_mode,
-)
-from rudratune.tracking.sweep import SweepTracker
+from rudratune.search.tracking import build_tracker, finish_parent, start_tracking
 from rudratune.train.cost import COST_KEYS
+
+STUDY_DB = "optuna.db"
+RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
+"""Longest temp folder that leaves room for Ray's session and socket names (AF_UNIX: 107 bytes)."""
 
 
 @dataclass
@@ -60,23 +62,49 @@ def init_ray(address: str | None) -> None:
             ) from None
         return
     # address="local": always a new local Ray, never one someone else left running on this machine
+    if not os.environ.get("RAY_AUTH_TOKEN_PATH"):  # its token in the environment, not in ~/.ray/auth_token
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     ray.init(
         address="local",
         num_cpus=usable_cpus(),
         include_dashboard=False,
         _node_ip_address="127.0.0.1",
+        _temp_dir=ray_temp_dir(),
         **common,
     )
+
+
+def ray_temp_dir() -> str | None:
+    """A private folder for the local Ray's session (logs, sockets), removed when the driver exits.
+
+    Ray's default, ``/tmp/ray/session_*``, is never removed. ``$RAY_TMPDIR``, when set, wins. The folder
+    is in the system temp dir, not the output root: Ray's socket paths must stay under 108 bytes.
+    """
+    if os.environ.get("RAY_TMPDIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="rudratune-ray-")
+    if len(path) > RAY_TEMP_MAX and Path("/tmp").is_dir():  # a long $TMPDIR: Ray's sockets would not fit
+        os.rmdir(path)
+        path = tempfile.mkdtemp(prefix="rudratune-ray-", dir="/tmp")
+
+    def remove() -> None:
+        ray.shutdown()  # Ray's own exit hook runs after this one: its processes must be gone first
+        shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
+    return path
 
 
 def check_address(address: str | None) -> None:
     """A quick TCP check of ``host:port`` and ``ray://host:port`` (ray.init would retry for a long time)."""
     if not address:
         return
+    if address == "auto":
+        return
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
-    if address == "auto" or not sep or not port.isdigit():
-        return
+    if not sep or not host or not port.isdigit():  # ray.init would retry such an address for ~30 s
+        raise UserError(f"--address: '{address}' is not auto, host:port or ray://host:port")
     try:
         socket.create_connection((host, int(port)), timeout=3).close()
     except OSError as err:
@@ -113,8 +141,16 @@ def build_searcher(record: SweepRecord) -> Any:
         mode=sweep.settings.modes if sweep.settings.secondary else sweep.settings.direction,
         sampler=make_sampler(sweep),
         points_to_evaluate=grid_points(sweep) or None,
+        storage=study_storage(record),
+        study_name=record.name,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
+
+
+def study_storage(record: SweepRecord) -> Any:
+    """The Optuna study in ``<sweep>/optuna.db``: optuna-dashboard and ``optuna.load_study`` read it live."""
+    # get_storage: RDBStorage behind Optuna's trial cache (a bare RDBStorage re-reads every trial per ask)
+    return optuna.storages.get_storage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
 
 
 def build_scheduler(record: SweepRecord) -> Any:
@@ -140,78 +176,6 @@ def build_stopper(settings: SweepSettings) -> Any:
 def epochs_used(grid: Any) -> int:
     """Trial-epochs the sweep ran: the last reported epoch of every trial, summed."""
     return sum(int((result.metrics or {}).get("epoch", 0)) for result in grid or [])
-
-
-def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
-    cfg = record.sweep.base_config
-    output_root = Path(record.output_root)
-    uri = experiment_id = parent = None
-    if cfg.tracking.mlflow:
-        uri = mlflow_uri(cfg.tracking, output_root)
-        experiment_id = ensure_mlflow_experiment(uri, cfg.tracking.experiment, output_root)
-        parent = _parent_run(uri, experiment_id, record, resume=resume)
-    mode = wandb_mode(cfg.tracking)
-    wandb = None
-    if cfg.tracking.wandb and mode != "disabled":
-        wandb = {"project": cfg.tracking.wandb_project, "mode": mode, "dir": str(record.run_dir.resolve())}
-    return SweepTracker(
-        sweep=record.name,
-        mlflow_uri=uri,
-        experiment_id=experiment_id,
-        parent_run_id=parent,
-        wandb=wandb,
-        base_params=flat_params(record.sweep.base_dict),
-        max_epochs=record.sweep.max_epochs,
-        cost_keys=COST_KEYS,
-    )
-
-
-def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bool) -> str:
-    # local: mlflow is imported only when the sweep tracks to it
-    from mlflow.entities import Param
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    run_dir = str(record.run_dir.resolve())
-    if resume and (found := find_sweep_run(client, experiment_id, run_dir)):
-        parent = found.info.run_id
-        for child in client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
-        ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
-            client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
-            client.set_terminated(child.info.run_id, "KILLED")
-        client.update_run(parent, status="RUNNING")
-        return parent
-    settings = record.sweep.settings
-    run = client.create_run(
-        experiment_id,
-        run_name=record.name,
-        tags={"rudratune.kind": "sweep", "rudratune.run_dir": run_dir, "rudratune.sweep": record.name},
-    )
-    params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
-    params.update(
-        {
-            f"space.{k}": json.dumps(p.model_dump(mode="json", exclude_unset=True))
-            for k, p in record.sweep.space.items()
-        }
-    )
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
-    client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
-    return run.info.run_id
-
-
-def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, status: str) -> None:
-    if tracker.client is None or tracker.parent_run_id is None:
-        return
-    client, run_id = tracker.client, tracker.parent_run_id
-    if best:
-        client.log_metric(run_id, f"best_{metric}", float(best[f"best_{metric}"]))
-        for key in COST_KEYS:  # the best trial's cost, beside its score
-            if best.get(key) is not None:
-                client.log_metric(run_id, key, float(best[key]))
-        client.set_tag(run_id, "rudratune.best_trial", best["trial_id"])
-    client.set_terminated(run_id, status)
 
 
 def build_tuner(
@@ -278,8 +242,7 @@ def execute(
     res, said = resource_plan(sweep, samples=max((len(d) for d in (data or {}).values()), default=0))
     if said:
         announce(said)
-    if settings.data_transfer == "shared_path":
-        data = None
+    shipped = None if settings.data_transfer == "shared_path" else data
     policy = CheckpointPolicy(
         rungs=settings.search.scheduler.rungs(sweep.max_epochs), every_s=settings.checkpoints.every_s
     )
@@ -287,14 +250,14 @@ def execute(
         tune.with_parameters(
             run_trial,
             base=sweep.base_dict,
-            data=data,
+            data=shipped,
             policy=policy,
             constraints=settings.constraint_list,
             required=tuple(k for k in settings.tune_objectives if k not in COST_KEYS),
         ),
         res,
     )
-    tracker = build_tracker(record, resume=resume)
+    tracker = build_tracker(record)
     table = LiveTable(
         metric=settings.rank_metric, mode=settings.direction, num_samples=settings.search.num_samples
     )
@@ -313,6 +276,7 @@ def execute(
     budget, epoch_budget = settings.search.time_budget_s, settings.search.budget_trial_epochs
     start = time.monotonic()
     try:
+        start_tracking(tracker, record, data, resume=resume)  # after the Tuner accepted storage and space
         grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None
