@@ -97,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="the sweep's folder")
     p.add_argument("-o", "--output", help="YAML to write (default: <run_dir>/best.yaml)")
     p.add_argument("--force", action="store_true", help="overwrite an existing -o file")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--pick",
+        nargs=2,
+        metavar=("RULE", "MARGIN"),
+        help="fastest-within M: the lowest latency_ms within M of the best trial's metric "
+        "(smallest-within M: the fewest parameters)",
+    )
+    which.add_argument("--trial", help="export this trial instead of the best")
     p.set_defaults(module="export")
 
     p = sub.add_parser("report", help="write a sweep's HTML report")

@@ -37,7 +37,6 @@ def tiny_overrides(data: Path) -> list[str]:
         f"data.root={data}",
         "data.image_size=32",
         "data.batch_size=4",
-        "data.num_workers=0",
         "model.name=smp.Unet",
         "model.encoder=resnet18",
         "trainer.max_epochs=2",
@@ -77,7 +76,6 @@ space:
   data.root: {{value: {data}}}
   data.image_size: {{value: 32}}
   data.batch_size: {{value: 4}}
-  data.num_workers: {{value: 0}}
   trainer.max_epochs: {{value: {epochs}}}
   model.name: {{value: monai.UNet}}
   loss.name: {{values: [GeneralizedDiceLoss, DiceFocalLoss]}}
@@ -140,6 +138,15 @@ def history(path: Path) -> list[dict[str, object]]:
                 }
             )
     return rows
+
+
+def summary(path: Path) -> dict[str, object]:
+    """The final summary of an offline run (later updates win)."""
+    out: dict[str, object] = {}
+    for record in records(path):
+        if record.WhichOneof("record_type") == "summary":
+            out.update({item.key: json.loads(item.value_json) for item in record.summary.update})
+    return out
 
 
 def run_file(run_dir: Path) -> Path:

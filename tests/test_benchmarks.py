@@ -26,7 +26,12 @@ FIGURES = {
     ],
     "P4": ["P4 start-up with reused actors", "P4 reused / fresh actors"],
     "P5": ["P5 driver overhead per trial", "P5 driver peak RSS"],
-    "P7": ["P7 tuned − default test Dice"],
+    "P7": [
+        "P7 per-step overhead, train(), trackers off",
+        "P7 per-epoch overhead, Tune trial, trackers off",
+        "P7 bytes written per trial-epoch, checkpoint policy / every epoch",
+    ],
+    "P8": ["P8 tuned − default test Dice"],
 }
 
 

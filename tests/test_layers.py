@@ -20,6 +20,7 @@ LAYERS = {
     "__init__": 4,
     "__main__": 4,
     "cli": 4,
+    "api": 4,
     "commands": 4,
     "search": 3,
     "report": 3,

@@ -107,7 +107,7 @@ def tiny_dataset(output_root: Path) -> Path:
 
 
 def small_dataset(output_root: Path) -> Path:
-    """P3 and P7's dataset: 64 pairs of the embedded generator at 64 px (40 / 12 / 12 after the split), small
+    """P3 and P8's dataset: 64 pairs of the embedded generator at 64 px (40 / 12 / 12 after the split), small
     enough that 2 x 5 sweeps of tens of trials fit on a shared 2-core machine."""
     from rudratune.data.synth import write_dataset
 

@@ -48,7 +48,6 @@ def setup(smoke: bool, output_root: Path) -> Setup:
         "name=p1",
         "model.name=smp.Unet",
         "model.encoder=resnet18",
-        "data.num_workers=0",
         f"trainer.max_epochs={epochs}",
         f"trainer.early_stopping_patience={epochs}",  # every run trains every epoch
     ]
@@ -105,9 +104,7 @@ def bare_loop(cfg: Any, data: Any) -> EpochTimes:
 
     def loader(indices: list[int], shuffle: bool) -> DataLoader:
         x, y = to_tensors(data.subset(indices), d.image_size, d.normalize)
-        return DataLoader(
-            TensorDataset(x, y), batch_size=d.batch_size, shuffle=shuffle, num_workers=d.num_workers
-        )
+        return DataLoader(TensorDataset(x, y), batch_size=d.batch_size, shuffle=shuffle, num_workers=0)
 
     net = build_model(
         cfg.model.name,

@@ -95,7 +95,7 @@ def arm_dir(output_root: Path, arm: str, seed: int) -> Path:
 
 
 def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any]:
-    """One sweep and the retrain of its best config; cached in ``arm.json`` (P7 reuses it)."""
+    """One sweep and the retrain of its best config; cached in ``arm.json`` (P8 reuses it)."""
     run_dir = arm_dir(output_root, arm, seed)
     cached = run_dir / "arm.json"
     if cached.exists():

@@ -77,12 +77,12 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
 
     from rudratune.search.datasets import load_sweep_data
     from rudratune.search.record import record_for
-    from rudratune.search.runner import build_tracker, build_tuner, init_ray, resources_for
+    from rudratune.search.runner import build_tuner, init_ray, resources_for
     from rudratune.search.space import load_sweep
+    from rudratune.search.tracking import build_tracker, start_tracking
     from rudratune.search.trial import run_trial
 
     swp = load_sweep(QUICKSTART, overrides)
-    settings = swp.settings
     run_dir = output_root / name
     run_dir.mkdir(parents=True)
     record = record_for(run_dir, swp, storage=None, output_root=output_root)
@@ -90,12 +90,13 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     data = load_sweep_data(swp, output_root)
     init_ray(None)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base=swp.base_dict, data=data), resources_for(settings)
+        tune.with_parameters(run_trial, base=swp.base_dict, data=data), resources_for(swp)
     )
-    tracker = build_tracker(record, resume=False)
+    tracker = build_tracker(record)
     seen, started, tracked = FirstSeen(), OnStart(), OnStart()
     tuner = build_tuner(record, trainable, [seen, started, tracker, tracked], reuse_actors=reuse)
     try:
+        start_tracking(tracker, record, data, resume=False)
         tuner.fit()
     finally:
         tracker.close_open_runs("KILLED")

@@ -83,7 +83,7 @@ def worker(n: int, out: Path) -> None:
             completed.append(time.perf_counter())
 
     trainable = tune.with_resources(
-        tune.with_parameters(mock_trial, max_t=swp.max_epochs), resources_for(settings)
+        tune.with_parameters(mock_trial, max_t=swp.max_epochs), resources_for(swp)
     )
     tuner = build_tuner(record, trainable, [Completions()])
     start = time.perf_counter()

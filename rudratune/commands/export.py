@@ -12,6 +12,7 @@ import yaml
 
 from rudratune.errors import UserError
 from rudratune.tracking.common import redact
+from rudratune.train.cost import COST_KEYS
 
 VERSIONED = (
     "rudratune",
@@ -35,24 +36,36 @@ def versions() -> dict[str, str]:
     return found
 
 
-def best_config(run_dir: str | Path) -> tuple[dict[str, Any], Path]:
-    """The best trial's resolved experiment (with provenance) and the record it came from."""
+def best_config(
+    run_dir: str | Path, *, pick: list[str] | None = None, trial: str | None = None
+) -> tuple[dict[str, Any], Path]:
+    """The chosen trial's resolved experiment (with provenance) and the record it came from.
+
+    Args:
+        run_dir: the sweep's folder.
+        pick: ``[RULE, MARGIN]``, e.g. ``["fastest-within", "0.01"]`` (``rudratune.search.pick``).
+        trial: a trial id to export instead of the best.
+    """
     # local: search.results imports ray; the CLI imports this module for every `export`
+    from rudratune.search.pick import choose
     from rudratune.search.record import load_record
     from rudratune.search.results import ranked, read_results
 
     record = load_record(run_dir)
     settings = record.sweep.settings
-    rows = ranked(read_results(record), settings.metric, settings.direction)
+    all_rows = read_results(record)
+    rows = ranked(all_rows, settings.metric, settings.direction)
     if not rows:
         raise UserError(f"{run_dir}: no trial of this sweep completed an epoch; nothing to export")
-    best = rows[0]
+    best, choice = choose(
+        rows, all_rows, metric=settings.metric, mode=settings.direction, pick=pick, trial=trial
+    )
     params = {k: best[k] for k in record.sweep.order if best.get(k) not in (None, "")}
     cfg = record.sweep.trial_config(params, source=f"{run_dir} trial {best['trial_id']}").to_dict()
     if cfg["trainer"]["threads"] is None and best.get("torch_threads"):
         cfg["trainer"]["threads"] = int(best["torch_threads"])  # same thread count → same float sums on CPU
     cfg["tracking"]["mlflow_uri"] = redact(cfg["tracking"]["mlflow_uri"])
-    cfg["name"] = f"{record.name}-best"
+    cfg["name"] = f"{record.name}-best" if choice["rule"] == "best" else f"{record.name}-{best['trial_id']}"
     cfg["provenance"] = {
         "sweep": record.name,
         "sweep_dir": str(record.run_dir.resolve()),
@@ -64,6 +77,9 @@ def best_config(run_dir: str | Path) -> tuple[dict[str, Any], Path]:
         "best_val_dice": float(best["best_val_dice"]),
         "checkpoint": best.get("checkpoint") or None,
         "params": params,
+        "choice": choice,
+        "cost": {k: best[k] for k in COST_KEYS if best.get(k) is not None},
+        "feasible": best.get("feasible", True),
         "searcher": record.searcher,
         "versions": versions(),
         "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -90,7 +106,7 @@ def check_output(out: Path, run_dir: Path, *, force: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.output:  # before reading the sweep: a cheap check of what the user typed
         check_output(Path(args.output), Path(args.run_dir), force=args.force)
-    cfg, run_dir = best_config(args.run_dir)
+    cfg, run_dir = best_config(args.run_dir, pick=args.pick, trial=args.trial)
     out = Path(args.output) if args.output else run_dir / "best.yaml"
     header = (
         f"# Exported by `rudratune export` from sweep {cfg['provenance']['sweep']}, trial "
@@ -106,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     p = cfg["provenance"]
     metric = p["metric"]
     print(
-        f"wrote {out}: trial {p['trial_id']}, best {metric} {p[f'best_{metric}']:.6f} at epoch {p['best_epoch']}"
+        f"wrote {out}: trial {p['trial_id']} ({p['choice']['rule']}), best {metric} {p[f'best_{metric}']:.6f} "
+        f"at epoch {p['best_epoch']}" + "".join(f", {k} {v:.4g}" for k, v in p["cost"].items())
     )
     return 0

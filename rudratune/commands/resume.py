@@ -23,6 +23,11 @@ def run(args: argparse.Namespace) -> int:
             f"{args.run_dir}: sweep {record.name} finished at {record.finished}; nothing to resume "
             f"(see its results.csv, or `rudratune export {args.run_dir}`)"
         )
+    if "***@" in record.experiment_path:
+        raise UserError(
+            f"{args.run_dir}: the sweep's storage URI held credentials, which sweep.json does not keep "
+            f"({record.experiment_path}); give them in the environment (e.g. AWS_ACCESS_KEY_ID) instead"
+        )
     address = resolve_address(args.address)
     check_address(address)
     accelerator = record.sweep.base.trainer.accelerator

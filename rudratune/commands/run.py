@@ -11,6 +11,7 @@ from rudratune.config.schema import check_name
 from rudratune.errors import UserError
 from rudratune.search.checks import sweep_warnings
 from rudratune.search.dry_run import describe, dry_run
+from rudratune.search.packing import packing_estimate
 from rudratune.search.settings import Resources
 from rudratune.search.space import Sweep, load_sweep
 
@@ -83,7 +84,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
     for decoded in data.values():
         print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
-    outcome = execute(record, data, address=address, max_failures=args.max_failures, fail_fast=args.fail_fast)
+    outcome = execute(
+        record,
+        data,
+        address=address,
+        max_failures=args.max_failures,
+        fail_fast=args.fail_fast,
+        announce=lambda line: print(line, flush=True),
+    )
     return conclude(record, finish(record, outcome), report=not args.no_report)
 
 
@@ -104,6 +112,14 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
     print(
         f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler {args['sampler']}({shown})"
     )
+    if settings.secondary:
+        print(f"objectives {settings.objectives} ({', '.join(settings.modes)}), optimised jointly; "
+              f"ASHA stops trials on {settings.rank_metric}")  # fmt: skip
+    if settings.constraints:
+        before = [str(c) for c in settings.constraint_list if c.before_training]
+        after = [str(c) for c in settings.constraint_list if not c.before_training]
+        print(f"constraints: checked before training: {', '.join(before) or 'none'}; "
+              f"at a trial's end: {', '.join(after) or 'none'}")  # fmt: skip
     print("space:")
     for key in sweep.order:
         print(describe(key, sweep.space[key]))
@@ -119,4 +135,7 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
             f"{sweep.source}: {len(found.failures)} model combination(s) cannot build; first: {found.failures[0]}"
         )
     print(f"ok: {len(found.sizes)} distinct model(s) built on a {'/'.join(map(str, found.sizes))} px tensor")
+    said = packing_estimate(sweep)
+    if said:
+        print(said)
     return 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from rudratune.report.page import write_report
 from rudratune.search.finish import Ending, SweepSummary
+from rudratune.search.objectives import trained_value
 from rudratune.search.record import SweepRecord
 from rudratune.search.results import stopped_by_asha
 
@@ -36,6 +37,10 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
         best = best_rows[0]
         print(f"best trial {best['trial_id']}: val_loss {best.get('best_val_loss', float('nan')):.4f}, "
               f"best val Dice {best.get('best_val_dice', float('nan')):.4f} (epoch {best.get('best_epoch')})")  # fmt: skip
+    if record.sweep.settings.secondary:
+        print_front(summary.front, record.sweep.settings.objectives)
+    for warning in summary.warnings:
+        print(f"rudratune: warning: {warning}", file=sys.stderr)
     print(f"results: {summary.results}")
     print(f"disk used by the sweep: {_human(summary.disk_bytes)}")
     if report and best_rows:
@@ -47,6 +52,13 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
     if len(rows) < planned:
         print(f"{len(rows)} of {planned} trials ran within the budget (time or trial-epochs)")
     return 0 if best_rows else 1
+
+
+def print_front(front: list[dict[str, Any]], objectives: list[str]) -> None:
+    points = [
+        f"{r['trial_id']} ({', '.join(f'{trained_value(r, k):.4g}' for k in objectives)})" for r in front
+    ]
+    print(f"Pareto front ({', '.join(objectives)}), {len(front)} trial(s): {'; '.join(points) or 'none'}")
 
 
 def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import uuid
-from pathlib import Path
 from typing import Any
 
 from rudratune.commands.common import (
@@ -16,63 +14,15 @@ from rudratune.commands.common import (
     writable_dir,
 )
 from rudratune.config.experiment import load_experiment
-from rudratune.config.schema import ExperimentConfig
 from rudratune.errors import UserError
-from rudratune.tracking.common import ensure_mlflow_experiment, flat_params, mlflow_uri, preflight, wandb_mode
+from rudratune.tracking.common import preflight
 
 TEST_KEYS = ("test_loss", "test_dice", "test_iou", "test_ref_loss")
 
 
-def make_loggers(cfg: ExperimentConfig, run_dir: Path, output_root: Path, run_name: str) -> list[Any]:
-    """Lightning loggers for MLflow and W&B (each optional), with the resolved config as params."""
-    loggers: list[Any] = []
-    params = flat_params(cfg.to_dict())
-    if cfg.tracking.mlflow:
-        from lightning.pytorch.loggers import MLFlowLogger
-
-        uri = mlflow_uri(cfg.tracking, output_root)
-        ensure_mlflow_experiment(uri, cfg.tracking.experiment, output_root)
-        loggers.append(
-            MLFlowLogger(
-                experiment_name=cfg.tracking.experiment,
-                tracking_uri=uri,
-                run_name=run_name,
-                tags={"rudratune.kind": "train", "rudratune.run_dir": str(run_dir.resolve())},
-            )
-        )
-    mode = wandb_mode(cfg.tracking)
-    if cfg.tracking.wandb and mode != "disabled":
-        from lightning.pytorch.loggers import WandbLogger
-
-        loggers.append(
-            WandbLogger(
-                project=cfg.tracking.wandb_project,
-                name=run_name,
-                id=f"{run_name}-{uuid.uuid4().hex[:6]}",
-                save_dir=str(run_dir),
-                group=cfg.name,
-                job_type="train",
-                mode=mode,
-            )
-        )
-    for logger in loggers:
-        logger.log_hyperparams(params)
-    return loggers
-
-
-def close_loggers(loggers: list[Any], *, failed: bool) -> None:
-    from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
-
-    for logger in loggers:
-        if isinstance(logger, MLFlowLogger) and logger._initialized:
-            logger.experiment.set_terminated(logger.run_id, "FAILED" if failed else "FINISHED")
-        elif isinstance(logger, WandbLogger) and logger._experiment is not None:
-            logger.experiment.finish(exit_code=1 if failed else 0)
-
-
 def check_accelerator(accelerator: str, *, source: str) -> None:
     """``gpu``/``cuda``/``mps`` on a machine without one is refused before anything starts."""
-    import torch
+    import torch  # local: torch takes seconds; only a run that trains gets here
 
     from rudratune.runtime import gpu_count
 
@@ -100,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     # local: lightning and torch take seconds; config mistakes are reported before
     from rudratune.data.checks import check_memory, check_split
     from rudratune.data.source import load_data
+    from rudratune.tracking.lightning import close_loggers, make_loggers
     from rudratune.train.loop import RunOptions, train
     from rudratune.train.module import NonFiniteLossError
 
@@ -110,18 +61,24 @@ def run(args: argparse.Namespace) -> int:
     run_dir = unique_dir(output_root / "train", f"{cfg.name}-{stamp()}")  # two jobs in one second: -2
     run_name = run_dir.name
     print(f"data: {data.root}: {data.describe()}", flush=True)
-    loggers = make_loggers(cfg, run_dir, output_root, run_name)
-    failed = True
-    try:
+    loggers: list[Any] = []
+    status = "FAILED"
+    try:  # every tracker run opened from here on ends FINISHED, FAILED or KILLED, whatever happens
+        make_loggers(cfg, run_dir, output_root, run_name, data, into=loggers)
         result = train(cfg, data, RunOptions(run_dir=run_dir, loggers=loggers, progress=not args.quiet))
-        failed = False
+        for logger in loggers:
+            logger.log_metrics(result.cost)
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
     except NonFiniteLossError as err:
         raise UserError(
             f"{args.config}: {err}; the run cannot recover (try a lower optimizer.lr than {cfg.optimizer.lr:g}); "
             f"its partial outputs: {run_dir}"
         ) from None
     finally:
-        close_loggers(loggers, failed=failed)
+        close_loggers(loggers, status=status)
 
     best = result.best
     print(
@@ -130,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.provenance and f"best_{cfg.provenance.get('metric')}" in cfg.provenance:
         _print_reproduction(cfg.provenance, result.history)
     print(f"outputs: {run_dir}")
+    print("cost: " + "  ".join(f"{k} {v:.3f}" for k, v in result.cost.items()))
     print(fmt_metrics(result.test, TEST_KEYS))
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,22 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
 def experiment_from_dict(data: dict[str, Any], *, source: str) -> ExperimentConfig:
     cfg = validate_model(ExperimentConfig, data, source=source)
     check_experiment(cfg, source=source)
+    warn_deprecated(cfg, source=source)
     return cfg
+
+
+_DEPRECATION_SAID: set[str] = set()
+
+
+def warn_deprecated(cfg: ExperimentConfig, *, source: str) -> None:
+    """Keys that still load but do nothing: said once per process."""
+    if cfg.data.num_workers is not None and "num_workers" not in _DEPRECATION_SAID:
+        _DEPRECATION_SAID.add("num_workers")
+        print(
+            f"rudratune: warning: {source}: data.num_workers is ignored (batches are drawn from memory on the "
+            "trial's device, with no loader workers); remove the key",
+            file=sys.stderr,
+        )
 
 
 def check_experiment(cfg: ExperimentConfig, *, source: str) -> None:

@@ -128,6 +128,8 @@ def describe_validation_error(err: ValidationError, cls: type[BaseModel], source
         expected = first.get("ctx", {}).get("expected", "")
         return f"{source}: {key}: got {first.get('input')!r}; valid values: {expected}"
     msg = first["msg"].removeprefix("Value error, ")
+    if not loc:  # a check across keys: its message names them
+        return f"{source}: {msg}"
     got = first.get("input")
     shown = "" if isinstance(got, dict) or first["type"] == "value_error" else f" (got {got!r})"
     return f"{source}: {key}: {msg}{shown}"

@@ -53,7 +53,11 @@ class DataConfig(_Section):
     image_size: int = Field(256, gt=0, le=MAX_IMAGE_SIZE)
     intensity: IntensityConfig = IntensityConfig()
     batch_size: int = Field(8, gt=0)
-    num_workers: int = Field(4, ge=0)
+    placement: Literal["auto", "device", "host"] = "auto"
+    """Where batches are drawn from: ``auto`` puts the split tensors on the GPU when they take at most a
+    quarter of its free memory, else keeps them in pinned host memory and copies each batch."""
+    num_workers: int | None = Field(None, ge=0)
+    """Deprecated and ignored (batches come from memory on the device, with no loader workers)."""
     val_fraction: float = Field(0.2, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     normalize: Literal["none", "imagenet"] = "none"
@@ -99,7 +103,12 @@ class TrainerConfig(_Section):
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
     devices: Literal["auto", 1] = "auto"
     """One device per run (a trial is one process); ``auto`` means 1, never every GPU of the machine."""
-    precision: Literal["32-true", "32", "16-mixed", "bf16-mixed"] = "32-true"
+    precision: Literal["auto", "32-true", "32", "16-mixed", "bf16-mixed"] = "32-true"
+    """``auto``: bf16-mixed on a GPU that supports it, 32-true otherwise."""
+    channels_last: bool = True
+    """Convolutional nets on a GPU run in channels-last memory format (ignored on a CPU)."""
+    compile: bool = False
+    """``torch.compile`` the network (opt-in: the first steps pay a compilation warm-up)."""
     log_every_n_steps: int = Field(2, gt=0)
     deterministic: bool = True
     early_stopping_patience: int = Field(10, ge=0)
@@ -119,6 +128,76 @@ class TrackingConfig(_Section):
     """``auto``: online when ``WANDB_API_KEY`` is set, offline otherwise."""
 
 
+_P = Field(0.0, ge=0, le=1)
+"""Probability that a training image gets the transform (0 = off)."""
+
+
+class FlipAugment(_Section):
+    p: float = _P
+    """Horizontal and vertical flips, each with probability p."""
+
+
+class Rotate90Augment(_Section):
+    p: float = _P
+    """A rotation by 90, 180 or 270 degrees."""
+
+
+class AffineAugment(_Section):
+    p: float = _P
+    degrees: float = Field(15.0, ge=0, le=180)
+    """Rotation drawn from [-degrees, degrees]."""
+    scale: float = Field(0.1, ge=0, lt=1)
+    """Zoom factor drawn from [1 - scale, 1 + scale]."""
+
+
+class IntensityAugment(_Section):
+    p: float = _P
+    strength: float = Field(0.1, ge=0, lt=1)
+    """brightness: shift in [-s, s]; contrast and gamma: factor in [1 - s, 1 + s] (images in [0, 1])."""
+
+
+class NoiseAugment(_Section):
+    p: float = _P
+    std: float = Field(0.03, ge=0, le=1)
+    """Standard deviation of additive Gaussian noise (images in [0, 1])."""
+
+
+class BlurAugment(_Section):
+    p: float = _P
+    sigma: float = Field(1.0, gt=0.1, le=10)
+    """Gaussian blur with sigma drawn from [0.1, sigma] pixels."""
+
+
+class ElasticAugment(_Section):
+    p: float = _P
+    alpha: float = Field(1.0, ge=0, le=10)
+    """Displacement scale (kornia's alpha: the smoothed noise field times alpha, in half-image units)."""
+    sigma: float = Field(8.0, gt=0, le=64)
+    """Smoothness of the displacement field in pixels (larger = smoother, smaller displacements)."""
+
+
+class AugmentConfig(_Section):
+    """Batched augmentation of training batches on the trial's device; every p is 0 (off) by default.
+
+    Geometric transforms (flip, rotate90, affine, elastic) move image and mask together; intensity
+    transforms (brightness, contrast, gamma, noise, blur) change the image only.
+    """
+
+    flip: FlipAugment = FlipAugment()
+    rotate90: Rotate90Augment = Rotate90Augment()
+    affine: AffineAugment = AffineAugment()
+    elastic: ElasticAugment = ElasticAugment()
+    brightness: IntensityAugment = IntensityAugment()
+    contrast: IntensityAugment = IntensityAugment(strength=0.2)
+    gamma: IntensityAugment = IntensityAugment(strength=0.2)
+    noise: NoiseAugment = NoiseAugment()
+    blur: BlurAugment = BlurAugment()
+
+    @property
+    def enabled(self) -> bool:
+        return any(getattr(self, name).p > 0 for name in type(self).model_fields)
+
+
 class ExperimentConfig(_Section):
     name: SafeName = "experiment"
     seed: int = 42
@@ -128,6 +207,7 @@ class ExperimentConfig(_Section):
     optimizer: OptimizerConfig = OptimizerConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     trainer: TrainerConfig = TrainerConfig()
+    augment: AugmentConfig = AugmentConfig()
     tracking: TrackingConfig = TrackingConfig()
     provenance: dict[str, Any] | None = None
     """Written by ``rudratune export``: the sweep, trial, best epoch and metrics a config came from."""

@@ -1,4 +1,4 @@
-"""LightningDataModule over in-memory tensors, resized once per image size."""
+"""LightningDataModule over in-memory tensors, resized once per image size and served from the device."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
 
 from rudratune.config.schema import DataConfig
+from rudratune.data.batches import DeviceBatches, Transform, place
 from rudratune.data.checks import drop_last_single
 from rudratune.data.folder import SegmentationData
 from rudratune.data.split import split_indices
@@ -44,19 +44,20 @@ def to_tensors(
 
 
 class SegDataModule(L.LightningDataModule):
-    """Splits decoded data 60/20/20 (by default) and serves it from memory.
+    """Splits decoded data 60/20/20 (by default) and serves batches from the trial's device.
 
     Args:
         data: decoded pairs, shared by every trial of a sweep.
         cfg: the ``data`` section of the experiment config.
-        seed: split seed (the experiment seed).
-        max_workers: the CPUs this process may use; loader workers never exceed it.
+        seed: split seed (the experiment seed); also seeds each epoch's shuffle.
+        transform: applied to each training batch on the device (augmentation), or None.
     """
 
-    def __init__(self, data: SegmentationData, cfg: DataConfig, *, seed: int, max_workers: int) -> None:
+    def __init__(
+        self, data: SegmentationData, cfg: DataConfig, *, seed: int, transform: Transform | None = None
+    ) -> None:
         super().__init__()
-        self.data, self.cfg = data, cfg
-        self.num_workers = min(cfg.num_workers, max_workers)
+        self.data, self.cfg, self.seed, self.transform = data, cfg, seed, transform
         self.splits = dict(
             zip(
                 ("train", "val", "test"),
@@ -66,34 +67,57 @@ class SegDataModule(L.LightningDataModule):
                 strict=True,
             )
         )
-        self.tensors: dict[str, TensorDataset] = {}
+        self.tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        """Each split's images and masks on the host (what outputs and figures read)."""
+        self.placed: dict[str, tuple[tuple[torch.Tensor, torch.Tensor], bool]] = {}
+        self.on_device: bool | None = None
+        """Whether the last split served sat on the device (None before the first)."""
 
     def setup(self, stage: str | None = None) -> None:
         if self.tensors:
             return
         for split, indices in self.splits.items():
-            x, y = to_tensors(self.data.subset(indices), self.cfg.image_size, self.cfg.normalize)
-            self.tensors[split] = TensorDataset(x, y)
+            self.tensors[split] = to_tensors(
+                self.data.subset(indices), self.cfg.image_size, self.cfg.normalize
+            )
 
     def names(self, split: str) -> list[str]:
         return [self.data.names[i] for i in self.splits[split]]
 
-    def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
-        n = len(self.tensors[split])
-        return DataLoader(
-            self.tensors[split],
+    def _device(self) -> torch.device:
+        trainer = getattr(self, "trainer", None)
+        return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+
+    def batches(self, split: str, *, shuffle: bool = False) -> DeviceBatches:
+        """The split as device batches; its tensors move to the device once per run."""
+        self.setup()
+        device = self._device()
+        if split not in self.placed:
+            self.placed[split] = place(self.tensors[split], device, self.cfg.placement)
+        (x, y), on_device = self.placed[split]
+        self.on_device = on_device
+        return DeviceBatches(
+            x,
+            y,
             batch_size=self.cfg.batch_size,
+            device=device,
+            on_device=on_device,
             shuffle=shuffle,
-            drop_last=split == "train" and drop_last_single(n, self.cfg.batch_size),
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+            seed=self.seed,
+            epoch=self._epoch,
+            transform=self.transform if split == "train" else None,
+            drop_last=split == "train" and drop_last_single(len(x), self.cfg.batch_size),
         )
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+    def _epoch(self) -> int:
+        trainer = getattr(self, "trainer", None)
+        return trainer.current_epoch if trainer is not None else 0
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+    def train_dataloader(self) -> DeviceBatches:
+        return self.batches("train", shuffle=True)
 
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+    def val_dataloader(self) -> DeviceBatches:
+        return self.batches("val")
+
+    def test_dataloader(self) -> DeviceBatches:
+        return self.batches("test")

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["MIN_SIZE", "SIZE_MULTIPLE", "AttentionUNet", "FCN8s", "ResUNet", "UNet"]
+__all__ = ["MIN_SIZE", "SIZE_MULTIPLE", "AttentionUNet", "FCN8s", "Null", "ResUNet", "UNet"]
 
-SIZE_MULTIPLE: dict[str, int] = {"UNet": 16, "ResUNet": 16, "AttentionUNet": 16, "FCN8s": 32}
+SIZE_MULTIPLE: dict[str, int] = {"UNet": 16, "ResUNet": 16, "AttentionUNet": 16, "FCN8s": 32, "Null": 1}
 MIN_SIZE: dict[str, int] = dict(SIZE_MULTIPLE)
 
 Block = Callable[[int, int], nn.Module]
@@ -196,3 +196,14 @@ class FCN8s(nn.Module):
         score = self.up_pool4(score) + self.score_pool4(pool4)
         score = self.up_pool3(score) + self.score_pool3(pool3)
         return self.up_final(score)
+
+
+class Null(nn.Module):
+    """One 1×1 convolution: almost no arithmetic, so a run of it measures the framework's own cost (P7)."""
+
+    def __init__(self, in_channels: int = 3, classes: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, classes, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)

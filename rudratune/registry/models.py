@@ -100,7 +100,7 @@ _MONAI = {
     "UNETR": (dict(feature_size=16, hidden_size=384, mlp_dim=1536, num_heads=6), 16, 16),
     "SwinUNETR": (dict(feature_size=24), 32, 64),
 }
-_SCRATCH = ("UNet", "ResUNet", "AttentionUNet", "FCN8s")
+_SCRATCH = ("UNet", "ResUNet", "AttentionUNet", "FCN8s", "Null")
 
 
 def _smp_info(arch: str) -> ModelInfo:

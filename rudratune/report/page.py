@@ -7,10 +7,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rudratune.report.pareto import pareto_section
+from rudratune.report.section import Section
 from rudratune.report.tables import table as _table
 from rudratune.report.tables import trials_table
 from rudratune.report.trials import trial_dir, trial_history, trial_params
@@ -33,17 +34,6 @@ img{max-width:100%;height:auto;display:block;margin:6px 0}p.note{color:#5b6475;f
 table.sortable th{cursor:pointer;user-select:none}table.sortable th[data-dir=asc]:after{content:" ▲"}
 table.sortable th[data-dir=desc]:after{content:" ▼"}h3{font-size:15px;margin:18px 0 2px}
 """
-
-
-@dataclass
-class Section:
-    title: str
-    notes: list[str] = field(default_factory=list)
-    images: list[Path] = field(default_factory=list)
-    table: str = ""
-    figures: list[tuple[str, str, str]] = field(default_factory=list)
-    """Interactive figures: (title, sentence, the plotly ``<div>`` and its script)."""
-    importances: list[Any] = field(default_factory=list)
 
 
 def write_report(record: SweepRecord, *, log: bool = True) -> Path:
@@ -71,6 +61,7 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
     importance = importance_section(record, scored, out)
     sections = [
         trials_section(record, rows, scored, best),
+        pareto_section(record, rows, out),
         curves_section(record, rows, histories, best, out),
         interactive_section(record, scored, histories, importance),
         parallel_section(record, scored, out),

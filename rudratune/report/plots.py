@@ -241,7 +241,7 @@ def best_predictions(
     # the checkpoint holds every weight, so a pretrained encoder need not be downloaded again
     cfg = record.sweep.trial_config({**params, "model.encoder_weights": None})
     data = load_data(cfg.data.root, record.output_root, cfg.data.intensity)
-    splits = SegDataModule(data, cfg.data, seed=cfg.seed, max_workers=1).splits
+    splits = SegDataModule(data, cfg.data, seed=cfg.seed).splits
     shown = data.subset(splits["val"][:GRID_ROWS])
     images, masks = to_tensors(shown, cfg.data.image_size, cfg.data.normalize)
     display = to_tensors(shown, cfg.data.image_size)[0] if cfg.data.normalize != "none" else None

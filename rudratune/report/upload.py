@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rudratune.runtime import quiet_loggers
-from rudratune.tracking.common import find_sweep_run, mlflow_uri, redact, wandb_mode
+from rudratune.tracking.common import (
+    find_sweep_run,
+    mlflow_uri,
+    output_environment,
+    redact,
+    wandb_mode,
+    wandb_settings,
+)
 
 if TYPE_CHECKING:
     from rudratune.search.record import SweepRecord
@@ -48,10 +55,17 @@ def _log_wandb(record: SweepRecord, page: Path, images: list[Path]) -> None:
     import wandb
 
     cfg = record.sweep.base_config.tracking
+    output_environment(record.output_root)  # staging of the uploaded figures: under the output root
     run = wandb.init(
-        project=cfg.wandb_project, group=record.name, job_type="report", name=f"{record.name}-report",
-        mode=wandb_mode(cfg), dir=str(record.run_dir.resolve()), reinit="create_new",
-    )  # fmt: skip
+        project=cfg.wandb_project,
+        group=record.name,
+        job_type="report",
+        name=f"{record.name}-report",
+        mode=wandb_mode(cfg),
+        dir=str(record.run_dir.resolve()),
+        reinit="create_new",
+        settings=wandb_settings(),
+    )
     run.log(
         {"report": wandb.Html(page.read_text()), **{f"report/{p.stem}": wandb.Image(str(p)) for p in images}}
     )

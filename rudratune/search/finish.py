@@ -4,14 +4,16 @@ that ran the sweep says what the summary holds and writes the report."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from rudratune.search.objectives import pareto_front
 from rudratune.search.record import SweepRecord, mark_finished
 from rudratune.search.results import ranked, trial_rows, write_results
-from rudratune.search.runner import Outcome, finish_parent
+from rudratune.search.runner import Outcome
+from rudratune.search.tracking import finish_parent, log_best_model
 from rudratune.tracking.common import TrialEnding, stop_reason_text
 
 
@@ -33,6 +35,10 @@ class SweepSummary:
     """The rows that reported a result, best first."""
     results: Path | None = None
     disk_bytes: int = 0
+    front: list[dict[str, Any]] = field(default_factory=list)
+    """A multi-objective sweep's Pareto front (feasible, non-dominated trials)."""
+    warnings: tuple[str, ...] = ()
+    """Said by the command as ``rudratune: warning: …`` lines (e.g. the best model could not be logged)."""
 
     @property
     def first_error(self) -> dict[str, Any] | None:
@@ -63,8 +69,23 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
     )
     results = write_results(rows, record)
     mark_finished(record)
+    warning = log_best_model(outcome.tracker, record, best_rows[0]) if best_rows else None
     finish_parent(outcome.tracker, best_rows[0] if best_rows else None, settings.metric, status="FINISHED")
-    return SweepSummary(Ending.FINISHED, ended, rows, best_rows, results, disk_usage(record.run_dir))
+    front = pareto(rows, settings, outcome.tracker) if settings.secondary else []
+    warnings = (warning,) if warning else ()
+    return SweepSummary(
+        Ending.FINISHED, ended, rows, best_rows, results, disk_usage(record.run_dir), front, warnings
+    )
+
+
+def pareto(rows: list[dict[str, Any]], settings: Any, tracker: Any) -> list[dict[str, Any]]:
+    """The Pareto front of a multi-objective sweep, tagged on the MLflow parent run."""
+    front = pareto_front(rows, settings.objectives, settings.modes)
+    if tracker.client is not None and tracker.parent_run_id is not None:
+        ids = ",".join(r["trial_id"] for r in front)
+        tracker.client.set_tag(tracker.parent_run_id, "rudratune.pareto_front", ids)
+        tracker.client.log_metric(tracker.parent_run_id, "pareto_front_size", len(front))
+    return front
 
 
 def relabel_budget_stops(rows: list[dict[str, Any]], record: SweepRecord) -> None:

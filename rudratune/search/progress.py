@@ -89,13 +89,26 @@ class LiveTable(Callback):
                 f"  best {best_id}: {self.metric} {value:.4f} (epoch {epoch})  {_params(by_id[best_id])}"
             )
         for t in trials:
-            if t.status == "RUNNING" and "epoch" in (t.last_result or {}):
-                r = t.last_result
+            r = t.last_result or {}
+            if r.get("refused"):
+                lines.append(f"  {t.trial_id} {r['refused']}  {_params(t)}")
+            elif t.status == "RUNNING" and "epoch" in r:
                 lines.append(
                     f"  {t.trial_id} epoch {r.get('epoch', '?')}: val_loss {r.get('val_loss', float('nan')):.4f} "
                     f"val_dice {r.get('val_dice', float('nan')):.4f}  {_params(t)}"
                 )
         print("\n".join(lines), file=sys.stdout, flush=True)
+
+
+def _number(value: Any) -> bool:
+    """A score that can rank (a refused trial reports NaN)."""
+    return isinstance(value, (int, float)) and not math.isnan(value)
+
+
+def short_keys(keys: list[str]) -> list[str]:
+    """Each key's last part (``lr``), or its last two where the last is shared (``flip.p``, ``noise.p``)."""
+    last = [k.split(".")[-1] for k in keys]
+    return [".".join(k.split(".")[-2:]) if last.count(x) > 1 else x for k, x in zip(keys, last, strict=True)]
 
 
 def _params(trial: Any) -> str:

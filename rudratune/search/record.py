@@ -34,6 +34,8 @@ class SweepRecord:
     """When the sweep ran to its end (UTC, ISO 8601); a finished sweep is not resumed again."""
 
     def save(self) -> None:
+        from rudratune.tracking.common import redact_tree
+
         payload = {
             "name": self.name,
             "experiment_path": self.experiment_path,
@@ -47,6 +49,7 @@ class SweepRecord:
             "objective": objective_record(self.sweep),
             "finished": self.finished,
         }
+        payload = redact_tree(payload)  # credentials in URIs and secret-looking keys never reach the disk
         tmp = self.run_dir / f".{RECORD}.tmp"
         tmp.write_text(json.dumps(payload, indent=2))
         tmp.replace(self.run_dir / RECORD)

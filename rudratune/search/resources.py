@@ -15,18 +15,18 @@ def check_fits(
     """Refuse a request that no node can hold (``cpus`` and ``gpus``: the largest node's), in one line."""
     if isinstance(settings.resources, Resources):
         wanted = settings.resources
-        if wanted.gpu > gpus:
+        if wanted.gpu != "auto" and wanted.gpu > gpus:
             valid = f"0 to {gpus:g}" if gpus else "0 (there is no GPU)"
             raise UserError(
                 f"{source}: resources.gpu: a trial asks for {wanted.gpu:g} GPU(s) but {where} has "
                 f"{gpus:g}; valid: {valid}"
             )
-        if wanted.cpu > cpus:
+        if wanted.cpu != "auto" and wanted.cpu > cpus:
             raise UserError(
                 f"{source}: resources.cpu: a trial asks for {wanted.cpu:g} CPU(s) but {where} has "
                 f"{cpus:g}; valid: 1 to {cpus:g}, or resources: auto"
             )
-        trial_gpus = wanted.gpu
+        trial_gpus = gpus if wanted.gpu == "auto" else wanted.gpu
     else:
         trial_gpus = gpus
     if accelerator in ("gpu", "cuda") and not trial_gpus:

@@ -8,15 +8,19 @@ import math
 from pathlib import Path
 from typing import Any
 
+from rudratune.search.objectives import first_violation
 from rudratune.search.record import RESULTS, RESULTS_JSON, SweepRecord
 from rudratune.tracking.common import TrialEnding, stop_reason, trial_ending
+from rudratune.train.cost import COST_KEYS
 from rudratune.train.metrics import METRICS, running_best_key
 
 FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
          "best_val_iou", "best_val_ref_loss", "last_val_loss", "last_val_dice", "last_val_ref_loss",
-         "checkpoint", "trial_dir", "error")  # fmt: skip
+         *COST_KEYS, "feasible", "violation", "checkpoint", "trial_dir", "error")  # fmt: skip
 """``best_<metric>``: the best value over the trial's epochs (the running best at its last epoch), for
-every metric of ``METRICS``; ``best_epoch``: the epoch with the best value of the sweep's metric."""
+every metric of ``METRICS``; ``best_epoch``: the epoch with the best value of the sweep's metric;
+``params_m``, ``latency_ms``, ``peak_mem_mb``: the model's cost, measured once before training;
+``feasible``: every constraint held (``violation``: the first that did not)."""
 
 
 def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[dict[str, Any]]:
@@ -24,8 +28,8 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
     rows = []
     for result in grid:
         history = result.metrics_dataframe
-        rows_ = [] if history is None else history.to_dict("records")
         last = result.metrics or {}
+        rows_ = [] if history is None or last.get("refused") else history.to_dict("records")
         trial_id = last.get("trial_id") or Path(result.path).name.split("_")[-1]
         failed = result.error is not None
         row: dict[str, Any] = {
@@ -38,6 +42,7 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
             "checkpoint": "",
             "trial_dir": str(result.path),
             "torch_threads": last.get("torch_threads"),
+            **{key: last[key] for key in COST_KEYS if last.get(key) is not None},
         }
         if rows_:
             pick = min if settings.direction == "min" else max
@@ -51,6 +56,8 @@ def trial_rows(grid: Any, record: SweepRecord, reasons: dict[str, str]) -> list[
         best_ckpt = _best_checkpoint(result, settings.metric, settings.direction)
         if best_ckpt:
             row["checkpoint"] = best_ckpt
+        broken = first_violation(settings.constraint_list, row)
+        row.update(feasible=broken is None, violation=broken or "")
         config = result.config or {}
         row.update({key: config.get(key, "") for key in record.sweep.order})
         rows.append(row)
@@ -92,10 +99,11 @@ def read_results(record: SweepRecord) -> list[dict[str, Any]]:
 
 
 def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str, Any]]:
-    """Trials with a score, best first."""
+    """Trials with a score, best first; feasible trials (every constraint held) before the others."""
     key = f"best_{metric}"
     scored = [r for r in rows if r.get(key) not in (None, "")]
-    return sorted(scored, key=lambda r: float(r[key]), reverse=mode == "max")
+    sign = -1 if mode == "max" else 1
+    return sorted(scored, key=lambda r: (r.get("feasible") is False, sign * float(r[key])))
 
 
 def stopped_by_asha(row: dict[str, Any]) -> bool:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import atexit
+import os
+import secrets
+import shutil
 import socket
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
 import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search import ConcurrencyLimiter
-from ray.tune.search.optuna import OptunaSearch
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
@@ -22,16 +27,15 @@ from rudratune.search.callbacks import DriverCallbacks
 from rudratune.search.progress import LiveTable
 from rudratune.search.record import SweepRecord
 from rudratune.search.sampling import make_sampler
+from rudratune.search.searcher import ConstrainedOptunaSearch
 from rudratune.search.settings import Resources, SweepSettings
 from rudratune.search.space import define_by_run, grid_points
-from rudratune.tracking.common import (
-    ensure_mlflow_experiment,
-    find_sweep_run,
-    flat_params,
-    mlflow_uri,
-    wandb_mode,
-)
-from rudratune.tracking.sweep import SweepTracker
+from rudratune.search.tracking import build_tracker, finish_parent, start_tracking
+from rudratune.train.cost import COST_KEYS
+
+STUDY_DB = "optuna.db"
+RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
+"""Longest temp folder that leaves room for Ray's session and socket names (AF_UNIX: 107 bytes)."""
 
 
 @dataclass
@@ -58,11 +62,14 @@ def init_ray(address: str | None) -> None:
             ) from None
         return
     # address="local": always a new local Ray, never one someone else left running on this machine
+    if not os.environ.get("RAY_AUTH_TOKEN_PATH"):  # its token in the environment, not in ~/.ray/auth_token
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     ray.init(
         address="local",
         num_cpus=usable_cpus(),
         include_dashboard=False,
         _node_ip_address="127.0.0.1",
+        _temp_dir=ray_temp_dir(),
         **common,
     )
     from rudratune.search.watchdog import start_watchdog
@@ -70,14 +77,37 @@ def init_ray(address: str | None) -> None:
     start_watchdog()  # its agents would otherwise outlive a driver killed with kill -9
 
 
+def ray_temp_dir() -> str | None:
+    """A private folder for the local Ray's session (logs, sockets), removed when the driver exits.
+
+    Ray's default, ``/tmp/ray/session_*``, is never removed. ``$RAY_TMPDIR``, when set, wins. The folder
+    is in the system temp dir, not the output root: Ray's socket paths must stay under 108 bytes.
+    """
+    if os.environ.get("RAY_TMPDIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="rudratune-ray-")
+    if len(path) > RAY_TEMP_MAX and Path("/tmp").is_dir():  # a long $TMPDIR: Ray's sockets would not fit
+        os.rmdir(path)
+        path = tempfile.mkdtemp(prefix="rudratune-ray-", dir="/tmp")
+
+    def remove() -> None:
+        ray.shutdown()  # Ray's own exit hook runs after this one: its processes must be gone first
+        shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
+    return path
+
+
 def check_address(address: str | None) -> None:
     """A quick TCP check of ``host:port`` and ``ray://host:port`` (ray.init would retry for a long time)."""
     if not address:
         return
+    if address == "auto":
+        return
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
-    if address == "auto" or not sep or not port.isdigit():
-        return
+    if not sep or not host or not port.isdigit():  # ray.init would retry such an address for ~30 s
+        raise UserError(f"--address: '{address}' is not auto, host:port or ray://host:port")
     try:
         socket.create_connection((host, int(port)), timeout=3).close()
     except OSError as err:
@@ -86,27 +116,44 @@ def check_address(address: str | None) -> None:
         ) from None
 
 
-def resources_for(settings: Any) -> dict[str, float]:
-    """A trial's CPUs and (fractional) GPUs; ``auto`` splits the cluster between concurrent trials."""
-    if isinstance(settings.resources, Resources):
-        return {"cpu": settings.resources.cpu, "gpu": settings.resources.gpu}
-    total = ray.cluster_resources()
-    concurrent = settings.search.max_concurrent
-    cpu = max(1, int(total.get("CPU", 1) // concurrent))
-    gpu = round(total.get("GPU", 0) / concurrent, 4) if total.get("GPU") else 0
-    return {"cpu": cpu, "gpu": min(gpu, 1.0)}
+def resources_for(sweep: Any, *, samples: int = 0) -> dict[str, float]:
+    """A trial's CPUs and (fractional) GPUs. ``auto`` (the whole section or one key) splits the cluster's
+    CPUs between concurrent trials and packs GPUs by the measured memory of the space's models."""
+    return resource_plan(sweep, samples=samples)[0]
+
+
+def resource_plan(sweep: Any, *, samples: int = 0) -> tuple[dict[str, float], str]:
+    """``resources_for`` and a line that says what ``auto`` resolved to (empty when nothing was auto)."""
+    res = sweep.settings.resources
+    res = Resources(cpu="auto", gpu="auto") if res == "auto" else res
+    if res.cpu != "auto" and res.gpu != "auto":
+        return {"cpu": res.cpu, "gpu": res.gpu}, ""
+    from rudratune.search.packing import estimate  # local: it imports the training code (torch)
+
+    packing = estimate(sweep, res, ray.cluster_resources(), samples=samples)
+    return {"cpu": packing.cpu, "gpu": packing.gpu}, packing.describe()
 
 
 def build_searcher(record: SweepRecord) -> Any:
     sweep = record.sweep
-    searcher = OptunaSearch(
+    searcher = ConstrainedOptunaSearch(
+        constraints=sweep.settings.constraint_list,
         space=define_by_run(sweep),
-        metric=sweep.settings.rank_metric,
-        mode=sweep.settings.direction,
+        # several objectives: lists (Ray's OptunaSearch then makes a multi-objective study)
+        metric=sweep.settings.tune_objectives if sweep.settings.secondary else sweep.settings.rank_metric,
+        mode=sweep.settings.modes if sweep.settings.secondary else sweep.settings.direction,
         sampler=make_sampler(sweep),
         points_to_evaluate=grid_points(sweep) or None,
+        storage=study_storage(record),
+        study_name=record.name,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=sweep.settings.search.max_concurrent)
+
+
+def study_storage(record: SweepRecord) -> Any:
+    """The Optuna study in ``<sweep>/optuna.db``: optuna-dashboard and ``optuna.load_study`` read it live."""
+    # get_storage: RDBStorage behind Optuna's trial cache (a bare RDBStorage re-reads every trial per ask)
+    return optuna.storages.get_storage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
 
 
 def build_scheduler(record: SweepRecord) -> Any:
@@ -132,74 +179,6 @@ def build_stopper(settings: SweepSettings) -> Any:
 def epochs_used(grid: Any) -> int:
     """Trial-epochs the sweep ran: the last reported epoch of every trial, summed."""
     return sum(int((result.metrics or {}).get("epoch", 0)) for result in grid or [])
-
-
-def build_tracker(record: SweepRecord, *, resume: bool) -> Any:
-    cfg = record.sweep.base_config
-    output_root = Path(record.output_root)
-    uri = experiment_id = parent = None
-    if cfg.tracking.mlflow:
-        uri = mlflow_uri(cfg.tracking, output_root)
-        experiment_id = ensure_mlflow_experiment(uri, cfg.tracking.experiment, output_root)
-        parent = _parent_run(uri, experiment_id, record, resume=resume)
-    mode = wandb_mode(cfg.tracking)
-    wandb = None
-    if cfg.tracking.wandb and mode != "disabled":
-        wandb = {"project": cfg.tracking.wandb_project, "mode": mode, "dir": str(record.run_dir.resolve())}
-    return SweepTracker(
-        sweep=record.name,
-        mlflow_uri=uri,
-        experiment_id=experiment_id,
-        parent_run_id=parent,
-        wandb=wandb,
-        base_params=flat_params(record.sweep.base_dict),
-        max_epochs=record.sweep.max_epochs,
-    )
-
-
-def _parent_run(uri: str, experiment_id: str, record: SweepRecord, *, resume: bool) -> str:
-    # local: mlflow is imported only when the sweep tracks to it
-    from mlflow.entities import Param
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    run_dir = str(record.run_dir.resolve())
-    if resume and (found := find_sweep_run(client, experiment_id, run_dir)):
-        parent = found.info.run_id
-        for child in client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
-        ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
-            client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
-            client.set_terminated(child.info.run_id, "KILLED")
-        client.update_run(parent, status="RUNNING")
-        return parent
-    settings = record.sweep.settings
-    run = client.create_run(
-        experiment_id,
-        run_name=record.name,
-        tags={"rudratune.kind": "sweep", "rudratune.run_dir": run_dir, "rudratune.sweep": record.name},
-    )
-    params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
-    params.update(
-        {
-            f"space.{k}": json.dumps(p.model_dump(mode="json", exclude_unset=True))
-            for k, p in record.sweep.space.items()
-        }
-    )
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
-    client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
-    return run.info.run_id
-
-
-def finish_parent(tracker: Any, best: dict[str, Any] | None, metric: str, *, status: str) -> None:
-    if tracker.client is None or tracker.parent_run_id is None:
-        return
-    client, run_id = tracker.client, tracker.parent_run_id
-    if best:
-        client.log_metric(run_id, f"best_{metric}", float(best[f"best_{metric}"]))
-        client.set_tag(run_id, "rudratune.best_trial", best["trial_id"])
-    client.set_terminated(run_id, status)
 
 
 def build_tuner(
@@ -253,18 +232,35 @@ def execute(
     fail_fast: bool = False,
     resume: bool = False,
     reuse_actors: bool = True,
+    announce: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
-    """Run (or resume) the sweep to completion; trial errors are results, not exceptions."""
+    """Run (or resume) the sweep to completion; trial errors are results, not exceptions.
+
+    ``announce`` receives what ``resources: auto`` resolved to (the command prints it)."""
     # local: the trial imports lightning; only execute needs it (P5 measures the driver without it)
-    from rudratune.search.trial import run_trial
+    from rudratune.search.trial import CheckpointPolicy, run_trial
 
     sweep, settings = record.sweep, record.sweep.settings
     init_ray(address)
-    res = resources_for(settings)
-    if settings.data_transfer == "shared_path":
-        data = None
-    trainable = tune.with_resources(tune.with_parameters(run_trial, base=sweep.base_dict, data=data), res)
-    tracker = build_tracker(record, resume=resume)
+    res, said = resource_plan(sweep, samples=max((len(d) for d in (data or {}).values()), default=0))
+    if said:
+        announce(said)
+    shipped = None if settings.data_transfer == "shared_path" else data
+    policy = CheckpointPolicy(
+        rungs=settings.search.scheduler.rungs(sweep.max_epochs), every_s=settings.checkpoints.every_s
+    )
+    trainable = tune.with_resources(
+        tune.with_parameters(
+            run_trial,
+            base=sweep.base_dict,
+            data=shipped,
+            policy=policy,
+            constraints=settings.constraint_list,
+            required=tuple(k for k in settings.tune_objectives if k not in COST_KEYS),
+        ),
+        res,
+    )
+    tracker = build_tracker(record)
     table = LiveTable(
         metric=settings.rank_metric, mode=settings.direction, num_samples=settings.search.num_samples
     )
@@ -283,6 +279,7 @@ def execute(
     budget, epoch_budget = settings.search.time_budget_s, settings.search.budget_trial_epochs
     start = time.monotonic()
     try:
+        start_tracking(tracker, record, data, resume=resume)  # after the Tuner accepted storage and space
         grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rudratune.config.schema import SafeName
 from rudratune.search.distributions import DISTRIBUTIONS
+from rudratune.search.objectives import Constraint, direction_of, objective_names, parse_constraints
 from rudratune.train.metrics import METRICS, running_best_key
 
 ALIASES = {"log_uniform_values": "log_uniform"}
@@ -93,7 +95,8 @@ class Param(_Strict):
 
 
 class SearcherSettings(_Strict):
-    name: Literal["optuna", "random"] = "optuna"
+    name: Literal["optuna", "nsga2", "random"] = "optuna"
+    """``optuna``: TPE; ``nsga2``: Optuna's NSGA-II (multi-objective, evolutionary); ``random``."""
     seed: int = 42
     n_startup_trials: int | None = Field(None, ge=1)
     """Random trials before TPE starts modelling (optuna only); unset: ``default_startup_trials``."""
@@ -102,6 +105,12 @@ class SearcherSettings(_Strict):
         """The Optuna sampler's class and every argument it is built with (recorded in sweep.json)."""
         if self.name == "random":
             return {"sampler": "RandomSampler", "seed": self.seed}
+        if self.name == "nsga2":  # generations of a few trials: a sweep here has tens, not thousands
+            return {
+                "sampler": "NSGAIISampler",
+                "seed": self.seed,
+                "population_size": nsga2_population(planned_trials),
+            }
         startup = self.n_startup_trials or default_startup_trials(planned_trials)
         return {
             "sampler": "TPESampler",
@@ -112,6 +121,11 @@ class SearcherSettings(_Strict):
             "constant_liar": True,  # concurrent trials count as bad until reported: no near-duplicates
             "n_ei_candidates": 24,
         }
+
+
+def nsga2_population(planned_trials: int) -> int:
+    """A third of the trials, at least 4 and at most 50 (Optuna's default): three or more generations."""
+    return max(4, min(50, planned_trials // 3))
 
 
 def default_startup_trials(planned_trials: int) -> int:
@@ -125,6 +139,15 @@ class TrialSchedulerSettings(_Strict):
     grace_period: int = Field(1, ge=1)
     reduction_factor: float = Field(3, gt=1)
 
+    def rungs(self, max_t: int) -> tuple[int, ...]:
+        """The epochs at which ASHA decides (Ray's milestones ``grace * rf**k`` below ``max_t``, rounded up):
+        a trial checkpoints there, so a paused or resumed trial goes on from the decision point."""
+        if self.name != "asha":
+            return ()
+        grace = min(self.grace_period, max_t)
+        count = int(math.log(max_t / grace) / math.log(self.reduction_factor) + 1)
+        return tuple(sorted({math.ceil(grace * self.reduction_factor**k) for k in range(count)}))
+
 
 class SearchSettings(_Strict):
     num_samples: int = Field(16, ge=1)
@@ -137,8 +160,10 @@ class SearchSettings(_Strict):
 
 
 class Resources(_Strict):
-    cpu: float = Field(1, gt=0)
-    gpu: float = Field(0, ge=0)
+    """Per trial; ``auto`` in a key splits the cluster's CPUs (or packs GPUs by measured memory)."""
+
+    cpu: Annotated[float, Field(gt=0)] | Literal["auto"] = 1
+    gpu: Annotated[float, Field(ge=0)] | Literal["auto"] = 0
 
 
 class CheckpointSettings(_Strict):
@@ -146,6 +171,9 @@ class CheckpointSettings(_Strict):
     """Best checkpoints each trial keeps while it runs (Tune also keeps the latest, to resume from)."""
     keep_top_trials: int = Field(3, ge=0)
     """Trials stopped early lose their checkpoints, except the best ``keep_top_trials`` of the sweep."""
+    every_s: float = Field(60, ge=0)
+    """Besides ASHA's rung epochs and its last epoch, a trial saves a checkpoint when this many seconds
+    have passed since its last one (0: every epoch)."""
 
 
 class SweepSettings(_Strict):
@@ -163,6 +191,75 @@ class SweepSettings(_Strict):
     """``object_store``: the driver decodes the data once and Ray ships it to every node;
     ``shared_path``: trials read ``data.root`` themselves (a filesystem every node mounts)."""
     space: dict[str, Param] = Field(default_factory=dict)
+    constraints: dict[str, str | float] = Field(default_factory=dict)
+    """``{params_m: "<= 10", latency_ms: "<= 5", val_dice: ">= 0.5"}`` (see ``rudratune.search.objectives``)."""
+
+    @field_validator("constraints")
+    @classmethod
+    def _parse_constraints(cls, value: dict[str, str | float]) -> dict[str, str | float]:
+        parse_constraints(value)
+        return value
+
+    @property
+    def constraint_list(self) -> tuple[Constraint, ...]:
+        return parse_constraints(self.constraints)
+
+    secondary: list[str] = Field(default_factory=list)
+    """The objectives after the first of ``metric: [val_dice, latency_ms]`` (the first stays ``metric``)."""
+    secondary_modes: list[Literal["min", "max"]] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_objectives(cls, data: Any) -> Any:
+        """``metric: [a, b]``, ``mode: [x, y]`` → ``metric: a``, ``mode: x``, ``secondary: [b]`` (+ modes)."""
+        if not isinstance(data, dict) or not isinstance(data.get("metric"), list):
+            return data
+        names, modes = data["metric"], data.get("mode")
+        if not names or not all(isinstance(n, str) for n in names):
+            raise ValueError("metric: give a metric name or a list of them, e.g. [val_dice, latency_ms]")
+        if modes is not None and (not isinstance(modes, list) or len(modes) != len(names)):
+            raise ValueError(
+                f"mode: give one mode per metric, e.g. {[direction_of(n) or 'min' for n in names]}"
+            )
+        if names[0] not in METRICS:
+            raise ValueError(
+                f"metric: the first metric is the one ASHA stops trials on, so it must be trained: "
+                f"{', '.join(METRICS)} (got '{names[0]}'; list costs after it)"
+            )
+        data = {**data, "metric": names[0], "secondary": names[1:]}
+        if modes is not None:
+            data.update(mode=modes[0], secondary_modes=modes[1:])
+        return data
+
+    @model_validator(mode="after")
+    def _secondary_objectives(self) -> SweepSettings:
+        for i, name in enumerate(self.secondary):
+            expected = direction_of(name)
+            if expected is None:
+                raise ValueError(f"metric: unknown objective '{name}'; valid: {', '.join(objective_names())}")
+            if name == self.metric or self.secondary.count(name) > 1:
+                raise ValueError(f"metric: '{name}' is listed twice")
+            if i < len(self.secondary_modes) and self.secondary_modes[i] != expected:
+                raise ValueError(
+                    f"mode {self.secondary_modes[i]} makes no sense for {name}; use mode: {expected}"
+                )
+        if self.secondary_modes and len(self.secondary_modes) != len(self.secondary):
+            raise ValueError("mode: give one mode per metric")
+        return self
+
+    @property
+    def objectives(self) -> list[str]:
+        """Every objective, the primary one (which ASHA stops trials on) first."""
+        return [self.metric, *self.secondary]
+
+    @property
+    def modes(self) -> list[str]:
+        return [self.direction, *(direction_of(name) or "min" for name in self.secondary)]
+
+    @property
+    def tune_objectives(self) -> list[str]:
+        """The reported keys the searcher is told: running bests of trained metrics, costs as measured."""
+        return [running_best_key(n) if n in METRICS else n for n in self.objectives]
 
     @field_validator("resources", mode="before")
     @classmethod

@@ -90,6 +90,10 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     for text in overrides or []:
         key = text.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
         (sweep_overrides if key in SWEEP_KEYS else experiment_overrides).append(text)
+    if raw.get("resources") == "auto" and any(
+        t.lstrip("+~").startswith("resources.") for t in sweep_overrides
+    ):
+        raw = {**raw, "resources": {"cpu": "auto", "gpu": "auto"}}  # one key overridden, the other stays auto
     raw = apply_overrides(raw, sweep_overrides, source=f"{path} (command line)")
     if "experiment" not in raw:
         raise UserError(f"{path}: missing key 'experiment' (the experiment YAML this space starts from)")

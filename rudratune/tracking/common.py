@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from rudratune.config.schema import TrackingConfig
 from rudratune.errors import UserError
@@ -16,18 +20,30 @@ from rudratune.runtime import quiet_loggers
 
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
 _URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+REDACTED = "***"
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+"""Opens the experiment in the MLflow 3 UI's model-training view (the UI's own enum value)."""
 
 
 def redact(value: Any) -> Any:
     """Hide credentials inside URIs (``https://user:pass@host`` → ``https://***@host``)."""
-    return _URI_CREDENTIALS.sub("***@", value) if isinstance(value, str) else value
+    return _URI_CREDENTIALS.sub(f"{REDACTED}@", value) if isinstance(value, str) else value
+
+
+def redact_tree(tree: Any) -> Any:
+    """A copy of a nested config with URI credentials hidden and secret-looking keys' values masked."""
+    if isinstance(tree, dict):
+        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redact_tree(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [redact_tree(v) for v in tree]
+    return redact(tree)
 
 
 def flat_params(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Flatten a nested config into ``a.b`` keys, dropping secret-looking keys and redacting URIs."""
+    """Flatten a nested config into ``a.b`` keys, dropping secret-looking keys, ``None`` and URI credentials."""
     out: dict[str, Any] = {}
     for key, value in tree.items():
-        if _SECRET_KEY.search(str(key)):
+        if _SECRET_KEY.search(str(key)) or value is None:
             continue
         if isinstance(value, dict):
             out.update(flat_params(value, f"{prefix}{key}."))
@@ -36,35 +52,101 @@ def flat_params(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def uri_source(cfg: TrackingConfig) -> str:
+    """Where the MLflow URI came from, as a user would name it in an error message."""
+    if cfg.mlflow_uri:
+        return "tracking.mlflow_uri"
+    return "$MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "tracking.mlflow_uri"
+
+
 def mlflow_uri(cfg: TrackingConfig, output_root: str | Path) -> str:
-    """The configured URI, else ``$MLFLOW_TRACKING_URI``, else a sqlite store under the output root."""
+    """The configured URI, else ``$MLFLOW_TRACKING_URI``, else a sqlite store under the output root.
+
+    Credentials in an ``http(s)://user:pass@host`` URI move to ``MLFLOW_TRACKING_USERNAME`` /
+    ``_PASSWORD`` (what MLflow reads), so the URI MLflow keeps and shows holds none.
+    """
     uri = cfg.mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    return f"sqlite:///{(Path(output_root) / 'mlflow.db').resolve()}"
+    if not uri:
+        return f"sqlite:///{(Path(output_root) / 'mlflow.db').resolve()}"
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https") and parts.username is not None:
+        if parts.username != REDACTED:  # a redacted record's URI: the credentials are in the environment
+            os.environ["MLFLOW_TRACKING_USERNAME"] = parts.username
+            os.environ["MLFLOW_TRACKING_PASSWORD"] = parts.password or ""
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        netloc += f":{parts.port}" if parts.port else ""
+        uri = urlunsplit(parts._replace(netloc=netloc))
+    return uri
 
 
 def artifact_location(output_root: str | Path) -> str:
     return (Path(output_root) / "mlartifacts").resolve().as_uri()
 
 
-def check_server(uri: str, *, timeout: float = 5.0) -> None:
+def _auth_headers() -> dict[str, str]:
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+    if os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        return {"Authorization": f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"}
+    return {}
+
+
+def check_server(uri: str, *, source: str = "tracking.mlflow_uri", timeout: float = 5.0) -> None:
     """Fail fast on an unreachable tracking server (the MLflow client would retry for minutes)."""
     if not uri.startswith(("http://", "https://")):
         return
+    request = urllib.request.Request(f"{uri.rstrip('/')}/health", headers=_auth_headers())
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+        with urllib.request.urlopen(request, timeout=timeout):
             pass
-    except urllib.error.HTTPError:
+    except urllib.error.HTTPError as err:
+        if err.code in (401, 403):
+            raise UserError(
+                f"{source}: MLflow at {redact(uri)} refused the credentials (HTTP {err.code}); "
+                "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+            ) from None
         return  # it answered: a server is there (some have no /health)
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
-        raise UserError(f"tracking.mlflow_uri: cannot reach MLflow at {redact(uri)} ({reason})") from None
+        raise UserError(f"{source}: cannot reach MLflow at {redact(uri)} ({reason})") from None
 
 
-def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path) -> str:
-    """Create the store and the experiment once, before any run or trial touches them; return its id."""
-    check_server(uri)
+def check_store(uri: str, *, source: str) -> None:
+    """Pre-flight without writing: a server answers and takes the credentials (a read), a sqlite store's
+    folder exists and is writable."""
+    check_server(uri, source=source)
+    if uri.startswith(("http://", "https://")):
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+
+        try:
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        except MlflowException as err:
+            denied = "401" in str(err) or "403" in str(err) or "PERMISSION_DENIED" in str(err)
+            if denied:
+                raise UserError(
+                    f"{source}: MLflow at {redact(uri)} refused the credentials; "
+                    "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or user:password@ in the URI)"
+                ) from None
+            raise UserError(f"{source}: cannot use MLflow at {redact(uri)}: {_first_line(err)}") from None
+    elif uri.startswith("sqlite:///"):
+        folder = Path(uri.removeprefix("sqlite:///")).parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise UserError(
+                f"{source}: cannot create the MLflow store {uri}: {folder} is not a writable folder"
+            )
+
+
+def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path, *, source: str = "") -> str:
+    """Create the store and the experiment once, before any run or trial touches them; return its id.
+
+    A soft-deleted experiment (deleted in the UI) is restored, with a warning line.
+    """
+    source = source or "tracking.mlflow_uri"
+    check_server(uri, source=source)
     # local: `rudratune export` and `train` import this module; mlflow takes seconds and may be off
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -73,24 +155,28 @@ def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path) -> st
     try:
         client = MlflowClient(tracking_uri=uri)
         found = client.get_experiment_by_name(name)
+        if found is not None and found.lifecycle_stage == "deleted":
+            client.restore_experiment(found.experiment_id)
+            warn(
+                f"tracking.experiment: MLflow experiment '{name}' was deleted; restored it (id {found.experiment_id})"
+            )
         if found is not None:
+            if found.tags.get("mlflow.experimentKind") is None:
+                client.set_experiment_tag(found.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
             return found.experiment_id
         location = artifact_location(output_root) if uri.startswith("sqlite:") else None
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
     except MlflowException as err:
-        raise UserError(
-            f"tracking.mlflow_uri: cannot use MLflow store {redact(uri)}: {_first_line(err)}"
-        ) from None
+        raise UserError(f"{source}: cannot use MLflow store {redact(uri)}: {_first_line(err)}") from None
     except Exception as err:  # connection errors of a tracking server come in many types
-        raise UserError(
-            f"tracking.mlflow_uri: cannot reach MLflow at {redact(uri)}: {type(err).__name__}"
-        ) from None
+        raise UserError(f"{source}: cannot reach MLflow at {redact(uri)}: {type(err).__name__}") from None
 
 
 def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:
-    """Check the MLflow store (and create it) before a command writes anything else."""
+    """Check the MLflow store before a command writes anything; writes nothing itself."""
     if cfg.mlflow:
-        ensure_mlflow_experiment(mlflow_uri(cfg, output_root), cfg.experiment, output_root)
+        check_store(mlflow_uri(cfg, output_root), source=uri_source(cfg))
+    output_environment(output_root)
 
 
 def find_sweep_run(client: Any, experiment_id: str, run_dir: str | Path) -> Any | None:
@@ -110,6 +196,56 @@ def wandb_mode(cfg: TrackingConfig) -> str:
     return "online" if os.environ.get("WANDB_API_KEY") else "offline"
 
 
+def output_environment(output_root: str | Path) -> None:
+    """Keep W&B's artifact staging, cache and logs under the output root, not in $HOME. Only sets variables
+    (those the user set win); creates nothing."""
+    home = (Path(output_root) / ".wandb").resolve()
+    for key, sub in (
+        ("WANDB_DATA_DIR", "data"),
+        ("WANDB_CACHE_DIR", "cache"),
+        ("WANDB_ARTIFACT_DIR", "artifacts"),
+    ):
+        os.environ.setdefault(key, str(home / sub))
+
+
+def wandb_settings() -> Any:
+    """Settings of every W&B run we open: no console capture, no system metrics, no machine metadata.
+
+    The metadata holds ``sys.argv``, where a secret passed on the command line would be stored.
+    """
+    import wandb
+
+    return wandb.Settings(
+        console="off", x_disable_stats=True, x_disable_meta=True, disable_git=True, save_code=False
+    )
+
+
+def git_commit() -> str | None:
+    """The commit of the source tree rudratune runs from, if it is a git checkout."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def run_tags(description: str) -> dict[str, str]:
+    """MLflow's description (``mlflow.note.content``) and the git commit, where there is one."""
+    tags = {"mlflow.note.content": description}
+    if commit := git_commit():
+        tags["mlflow.source.git.commit"] = commit
+    return tags
+
+
+def warn(message: str) -> None:
+    print(f"rudratune: warning: {message}", file=sys.stderr)
+
+
 def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
@@ -123,12 +259,16 @@ class TrialEnding(StrEnum):
     STOPPED_BY_BUDGET = "stopped_by_budget"
     """The sweep's ``search.budget_trial_epochs`` ran out (told apart from ASHA by the rungs, at the end)."""
     FAILED = "failed"
+    REFUSED = "refused"
+    """A cost constraint broke before training: no epoch ran."""
 
 
 def trial_ending(failed: bool, last_result: dict | None, max_epochs: int) -> TrialEnding:
     last_result = last_result or {}
     if failed:
         return TrialEnding.FAILED
+    if last_result.get("refused"):
+        return TrialEnding.REFUSED
     if int(last_result.get("epoch", 0)) >= max_epochs:
         return TrialEnding.COMPLETED
     return TrialEnding.EARLY_STOPPED if last_result.get("early_stopped") else TrialEnding.STOPPED_BY_ASHA
@@ -139,6 +279,7 @@ REASONS = {
     TrialEnding.COMPLETED: "completed {epoch} epochs",
     TrialEnding.EARLY_STOPPED: "early-stopped (no val_loss progress) at epoch {epoch}",
     TrialEnding.STOPPED_BY_ASHA: "stopped by ASHA at epoch {epoch}",
+    TrialEnding.REFUSED: "{refused}",
     TrialEnding.STOPPED_BY_BUDGET: "stopped at epoch {epoch}: the sweep's budget ran out",
 }
 
@@ -146,8 +287,9 @@ REASONS = {
 def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
     """How a trial ended, in words: completed, stopped early (by whom, at which epoch), or failed."""
     epoch = int((last_result or {}).get("epoch", 0))
-    return stop_reason_text(trial_ending(failed, last_result, max_epochs), epoch)
+    refused = (last_result or {}).get("refused", "")
+    return stop_reason_text(trial_ending(failed, last_result, max_epochs), epoch, refused)
 
 
-def stop_reason_text(ending: TrialEnding, epoch: int) -> str:
-    return REASONS[ending].format(epoch=epoch, next=epoch + 1)
+def stop_reason_text(ending: TrialEnding, epoch: int, refused: str = "") -> str:
+    return REASONS[ending].format(epoch=epoch, next=epoch + 1, refused=refused)

@@ -14,7 +14,8 @@ from typing import Any
 
 from ray.tune import Callback
 
-from rudratune.tracking.common import flat_params, stop_reason
+from rudratune.tracking.common import flat_params, stop_reason, wandb_settings
+from rudratune.tracking.lightning import best_values, define_summaries
 
 METRIC_PREFIXES = ("train_", "val_", "best_")
 """A trial's reported keys that trackers log: its metrics, their running bests and ``lr``."""
@@ -39,6 +40,8 @@ class SweepTracker(Callback):
         wandb: ``wandb.init`` settings shared by every trial (project, mode, dir); ``None`` turns W&B off.
         base_params: the base experiment, flattened; each child run logs it with the trial's params on top.
         max_epochs: ASHA's max_t, to tell a completed trial from a stopped one.
+        cost_keys: the once-per-trial measurements a trial reports (params_m, ...): logged once, at step 0.
+        metric: the sweep's metric; a trial's ``best_epoch`` is its best epoch by this metric.
     """
 
     def __init__(
@@ -51,17 +54,23 @@ class SweepTracker(Callback):
         wandb: dict[str, Any] | None,
         base_params: dict[str, Any],
         max_epochs: int,
+        cost_keys: tuple[str, ...] = (),
+        metric: str = "val_loss",
     ) -> None:
         self.sweep, self.mlflow_uri = sweep, mlflow_uri
         self.experiment_id, self.parent_run_id = experiment_id, parent_run_id
         self.wandb_settings, self.base_params, self.max_epochs = wandb, base_params, max_epochs
+        self.metric = metric
         self.reasons: dict[str, str] = {}
+        self._history: dict[str, list[dict[str, float]]] = {}
         self._runs: dict[str, str] = {}
         self._wandb_runs: dict[str, Any] = {}
         self._client: Any = None
+        self._cost_logged: set[str] = set()
+        self.cost_keys = cost_keys
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_wandb_runs": {}, "_client": None}
+        return {**self.__dict__, "_wandb_runs": {}, "_client": None, "_history": {}}
 
     @property
     def client(self) -> Any:
@@ -92,12 +101,13 @@ class SweepTracker(Callback):
                 self._log_params(run_id, params)
             else:
                 self.client.update_run(run_id, status="RUNNING")
+                self._history[trial.trial_id] = self._logged_history(run_id)
             self._runs[trial.trial_id] = run_id
         if self.wandb_settings is not None and trial.trial_id not in self._wandb_runs:
             # local: each tracker's library is imported only when it is on
             import wandb
 
-            self._wandb_runs[trial.trial_id] = wandb.init(
+            run = wandb.init(
                 **self.wandb_settings,
                 group=self.sweep,
                 job_type="trial",
@@ -106,25 +116,42 @@ class SweepTracker(Callback):
                 config={**params, "trial_id": trial.trial_id},
                 resume="allow",
                 reinit="create_new",
+                settings=wandb_settings(),  # the driver's console and machine are not the trial's
             )
+            define_summaries(run)
+            self._wandb_runs[trial.trial_id] = run
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        # local: each tracker's library is imported only when it is on
+        from mlflow.entities import Metric
+
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
         metrics = {
             k: float(v)
             for k, v in result.items()
             if (k.startswith(METRIC_PREFIXES) or k == "lr") and isinstance(v, (int, float))
         }
+        history = self._history.setdefault(trial.trial_id, [])
+        history[:] = [row for row in history if row["epoch"] < epoch] + [{**metrics, "epoch": epoch}]
+        best = best_values(history, self.metric)
         run_id = self._runs.get(trial.trial_id)
+        now = int(time.time() * 1000)
         if run_id is not None:
-            # local: each tracker's library is imported only when it is on
-            from mlflow.entities import Metric
-
-            now = int(time.time() * 1000)
-            self.client.log_batch(run_id, metrics=[Metric(k, v, now, epoch) for k, v in metrics.items()])
+            logged = {**metrics, **best}
+            self.client.log_batch(
+                run_id, metrics=[Metric(k, float(v), now, epoch) for k, v in logged.items()]
+            )
         run = self._wandb_runs.get(trial.trial_id)
         if run is not None:
             run.log({**metrics, "epoch": epoch}, step=epoch)
+            run.summary.update(best)
+        cost = {k: float(result[k]) for k in self.cost_keys if result.get(k) is not None}
+        if cost and trial.trial_id not in self._cost_logged:  # measured once per trial: logged once
+            self._cost_logged.add(trial.trial_id)
+            if run_id is not None:
+                self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in cost.items()])
+            if run is not None:
+                run.summary.update(cost)
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         run_id = self._runs.get(trial.trial_id)
@@ -178,6 +205,14 @@ class SweepTracker(Callback):
             max_results=1,
         )
         return found[0].info.run_id if found else None
+
+    def _logged_history(self, run_id: str) -> list[dict[str, float]]:
+        """The epochs a resumed trial logged before the driver stopped (its best values build on them)."""
+        rows: dict[int, dict[str, float]] = {}
+        for key in ("val_loss", "val_dice"):
+            for m in self.client.get_metric_history(run_id, key):
+                rows.setdefault(m.step, {"epoch": m.step})[key] = m.value
+        return [rows[k] for k in sorted(rows)]
 
     def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
         # local: each tracker's library is imported only when it is on

@@ -14,9 +14,12 @@ from rudratune.registry.losses import build_loss
 from rudratune.registry.models import build_model
 from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
+from rudratune.train.augment import build_augmenter
+from rudratune.train.cost import measure_cost
 from rudratune.train.metrics import METRICS, running_best_key
 from rudratune.train.module import SegmentationModule
 from rudratune.train.outputs import write_artifacts
+from rudratune.train.settings import configure
 from rudratune.train.types import RunOptions, TrainResult
 
 __all__ = ["History", "RunOptions", "TrainResult", "build_module", "train"]
@@ -84,6 +87,7 @@ def build_module(cfg: ExperimentConfig, in_channels: int = 3) -> SegmentationMod
         scheduler=get_scheduler_info(cfg.scheduler.name).bind(
             max_epochs=cfg.trainer.max_epochs, **cfg.scheduler.model_dump()
         ),
+        augment=build_augmenter(cfg.augment, image_size=cfg.data.image_size, normalize=cfg.data.normalize),
     )
 
 
@@ -128,8 +132,9 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     cpus = options.cpus or usable_cpus()
     threads = set_threads(cfg.trainer.threads or cpus)
-    datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, max_workers=cpus)
+    datamodule = SegDataModule(data, cfg.data, seed=cfg.seed, transform=options.transform)
     module = build_module(cfg, data.channels)
+    precision = configure(module, cfg.trainer)
 
     history = History()
     checkpoint, callbacks = _callbacks(cfg, options, history)
@@ -138,7 +143,7 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         max_epochs=cfg.trainer.max_epochs,
         accelerator=cfg.trainer.accelerator,
         devices=1,  # one process per run: "auto" would spawn one per GPU and re-run the command line
-        precision=cfg.trainer.precision,
+        precision=precision,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         check_val_every_n_epoch=1,
         num_sanity_val_steps=0,
@@ -150,9 +155,13 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
         enable_progress_bar=options.progress,
         enable_model_summary=options.progress,
     )
+    cost = _cost(cfg, module, trainer, data.channels) if options.cost else {}
+    refused = options.admit(cost) if options.admit else None
+    if refused:
+        return TrainResult(history=[], threads=threads, cost=cost, refused=refused)
     trainer.fit(module, datamodule=datamodule, ckpt_path=options.resume_from)
 
-    result = TrainResult(history=history.rows, threads=threads)
+    result = TrainResult(history=history.rows, threads=threads, cost=cost)
     if checkpoint is not None and checkpoint.best_model_path:
         result.best_checkpoint = checkpoint.best_model_path
     if options.test:
@@ -163,3 +172,15 @@ def train(cfg: ExperimentConfig, data: SegmentationData, options: RunOptions) ->
     if options.artifacts:
         write_artifacts(cfg, module, datamodule, result, options)
     return result
+
+
+def _cost(
+    cfg: ExperimentConfig, module: SegmentationModule, trainer: L.Trainer, channels: int
+) -> dict[str, float]:
+    return measure_cost(
+        module,
+        device=trainer.strategy.root_device,
+        image_size=cfg.data.image_size,
+        batch_size=cfg.data.batch_size,
+        channels=channels,
+    )

@@ -24,6 +24,7 @@ class SegmentationModule(L.LightningModule):
         loss: maps (logits, target) to a scalar.
         optimizer: builds the optimizer from the parameters.
         scheduler: builds a Lightning ``lr_scheduler`` dict (or None) from the optimizer.
+        augment: maps a training batch (x, y) to an augmented one on the same device (None: no augmentation).
     """
 
     def __init__(
@@ -33,12 +34,17 @@ class SegmentationModule(L.LightningModule):
         *,
         optimizer: Callable[[Any], torch.optim.Optimizer],
         scheduler: Callable[[torch.optim.Optimizer], dict[str, Any] | None],
+        augment: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> None:
         super().__init__()
         self.net, self.loss = net, loss
-        self._optimizer, self._scheduler = optimizer, scheduler
+        self._optimizer, self._scheduler, self._augment = optimizer, scheduler, augment
+        self.channels_last = False
+        """Feed the net channels-last inputs (set with ``train.settings.prepare_net`` on a GPU)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
@@ -68,6 +74,8 @@ class SegmentationModule(L.LightningModule):
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        if self._augment is not None:  # here, not in the data pipeline: works whatever serves the batches
+            batch = self._augment(*batch)
         return self._step(batch, "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:

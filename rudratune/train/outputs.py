@@ -1,4 +1,5 @@
-"""Files a finished ``rudratune train`` leaves: prediction grids, learning curves, metrics.json, logged to both trackers."""
+"""Files a finished ``rudratune train`` leaves: prediction grids, learning curves, metrics.json, logged to both
+trackers with the trained model."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def write_artifacts(
     net = module.net.cpu()
     paths = []
     for split in ("train", "val", "test"):
-        images, masks = datamodule.tensors[split].tensors
+        images, masks = datamodule.tensors[split]
         names = datamodule.names(split)
         display = None
         if cfg.data.normalize != "none":
@@ -54,16 +55,20 @@ def write_artifacts(
     paths.append(learning_curves(result.history, out / "learning_curves.png", title=cfg.name))
     paths.append(write_metrics(result, out / "metrics.json"))
     for logger in options.loggers:
-        _log_files(logger, paths, result.best_checkpoint)
+        _log_files(logger, paths)
+    if options.loggers:
+        from rudratune.tracking.lightning import log_run_end
+
+        images = datamodule.tensors["test"].tensors[0]
+        log_run_end(options.loggers, result.history, result.best_checkpoint, net, images)
     return paths
 
 
-def _log_files(logger: Any, paths: list[Path], checkpoint: str | None) -> None:
+def _log_files(logger: Any, paths: list[Path]) -> None:
+    """Pictures and metrics.json; not the checkpoint (it stays in the run folder: the model is logged instead)."""
     if isinstance(logger, MLFlowLogger):
         for path in paths:
             logger.experiment.log_artifact(logger.run_id, str(path), artifact_path="artifacts")
-        if checkpoint:
-            logger.experiment.log_artifact(logger.run_id, checkpoint, artifact_path="checkpoints")
     elif isinstance(logger, WandbLogger):
         # local: wandb is imported only when a W&B logger is on
         import wandb
@@ -73,8 +78,6 @@ def _log_files(logger: Any, paths: list[Path], checkpoint: str | None) -> None:
         files = wandb.Artifact(f"run-{run.id}-outputs", type="results")
         for path in paths:
             files.add_file(str(path))
-        if checkpoint:
-            files.add_reference(Path(checkpoint).resolve().as_uri(), name="best.ckpt")
         run.log_artifact(files)
 
 
@@ -86,6 +89,7 @@ def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
                 "best": result.best,
                 "best_checkpoint": result.best_checkpoint,
                 "torch_threads": result.threads,
+                "cost": result.cost,
                 "history": result.history,
                 **extra,
             },

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.callbacks import Callback
+
+from rudratune.data.batches import Transform
 
 
 @dataclass
@@ -28,6 +30,12 @@ class RunOptions:
     progress: bool = True
     callbacks: Sequence[Callback] = ()
     resume_from: str | None = None
+    cost: bool = True
+    """Measure the model's cost (params, latency, GPU memory of a step) on the run's device before fit."""
+    admit: Callable[[dict[str, float]], str | None] | None = None
+    """Given the measured cost, a reason to refuse the run (then nothing trains), or None to go on."""
+    transform: Transform | None = None
+    """Applied to each training batch on the device (augmentation), ``(x, y) -> (x, y)``."""
 
 
 @dataclass
@@ -36,6 +44,9 @@ class TrainResult:
     test: dict[str, float] = field(default_factory=dict)
     best_checkpoint: str | None = None
     threads: int = 1
+    cost: dict[str, float] = field(default_factory=dict)
+    refused: str | None = None
+    """Why the run was refused before training (``RunOptions.admit``), or None."""
 
     @property
     def best(self) -> dict[str, float]:

@@ -143,7 +143,7 @@ def test_show_a_running_sweep(tmp_path: Path, tiny_data: Path) -> None:
         run_dir,
         "aaaa0001",
         {"loss.name": "GeneralizedDiceLoss", "optimizer.lr": 0.001},
-        [(0.9, 0.2), (0.7, 0.3), (0.8, 0.35)],
+        [(0.9, 0.2), (0.7, 0.35), (0.8, 0.3)],
     )
     _ray_trial_folder(
         run_dir,
@@ -157,7 +157,7 @@ def test_show_a_running_sweep(tmp_path: Path, tiny_data: Path) -> None:
     assert [t["trial_id"] for t in summary["trials"]] == ["aaaa0001", "bbbb0002"]
     best = summary["best"]
     assert (
-        best["trial_id"] == "aaaa0001" and best["value"] == 0.7 and best["best_epoch"] == 2
+        best["trial_id"] == "aaaa0001" and best["value"] == 0.35 and best["best_epoch"] == 2
     )  # best, not last
     assert best["params"] == {"loss.name": "GeneralizedDiceLoss", "optimizer.lr": 0.001}
     assert summary["trials"][1]["params"]["loss.gamma"] == 2.0
@@ -171,7 +171,7 @@ def test_show_a_running_sweep(tmp_path: Path, tiny_data: Path) -> None:
     text = cli("show", str(run_dir)).stdout
     header = text.splitlines()[1].split()
     assert header[-3:] == ["loss.name", "loss.gamma", "optimizer.lr"]  # full dotted keys, no three `name`s
-    assert "best trial aaaa0001: val_loss 0.7000 (epoch 2)" in text
+    assert "best trial aaaa0001: val_dice 0.3500 (epoch 2)" in text
 
 
 class _Trial(SimpleNamespace):

@@ -21,7 +21,6 @@ pytestmark = pytest.mark.slow
 CONSTANTS = {
     "data.image_size": 32,
     "data.batch_size": 4,
-    "data.num_workers": 0,
     "model.name": "monai.UNet",
     "trainer.max_epochs": 1,
     "trainer.threads": 1,
@@ -42,7 +41,7 @@ def test_recipe_trains_on_15_pairs(tiny_data: Path, out: Path, capsys: pytest.Ca
     root = copy_pairs(tiny_data, out.parent / "fifteen", 15)  # 9 / 3 / 3: the last batch of 8 holds one pair
     code = main(
         ["--output-root", str(out), "train", str(EXPERIMENT), "-q", f"data.root={root}", "data.image_size=64"]
-        + ["data.num_workers=0", "trainer.max_epochs=1", "tracking.mlflow=false", "tracking.wandb=false"]
+        + ["trainer.max_epochs=1", "tracking.mlflow=false", "tracking.wandb=false"]
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err

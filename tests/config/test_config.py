@@ -12,7 +12,7 @@ from tests.helpers import EXPERIMENT
 
 def test_recipe_matches_the_published_values() -> None:
     cfg = load_experiment(EXPERIMENT)
-    assert (cfg.seed, cfg.data.image_size, cfg.data.batch_size, cfg.data.num_workers) == (42, 256, 8, 4)
+    assert (cfg.seed, cfg.data.image_size, cfg.data.batch_size) == (42, 256, 8)
     assert (cfg.model.name, cfg.model.encoder_weights, cfg.loss.name) == (
         "smp.DeepLabV3Plus",
         None,
@@ -51,7 +51,7 @@ def test_overrides_use_hydra_grammar() -> None:
         (["model.name=smp.DPT", "model.encoder=resnet18"], "takes only timm encoders"),
         (
             ["trainer.precision=8"],
-            "trainer.precision: got 8; valid values: '32-true', '32', '16-mixed' or 'bf16-mixed'",
+            "trainer.precision: got 8; valid values: 'auto', '32-true', '32', '16-mixed' or 'bf16-mixed'",
         ),
         (["optimizer.lr=-1"], "optimizer.lr: Input should be greater than 0"),
         (["data.val_fraction=0.5", "data.test_fraction=0.5"], "must be below 1"),
@@ -83,3 +83,16 @@ def test_apply_overrides_does_not_touch_the_input() -> None:
     base = {"a": {"b": 1}}
     assert apply_overrides(base, ["a.b=2", "~a.b", "+c.d=x"]) == {"a": {}, "c": {"d": "x"}}
     assert base == {"a": {"b": 1}}
+
+
+def test_num_workers_is_deprecated_loads_and_warns_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from rudratune.config import experiment
+
+    experiment._DEPRECATION_SAID.clear()
+    cfg = load_experiment(EXPERIMENT, ["data.num_workers=4"])
+    load_experiment(EXPERIMENT, ["data.num_workers=2"])
+    assert cfg.data.num_workers == 4  # an old config still loads; the value does nothing
+    err = capsys.readouterr().err
+    assert err.count("rudratune: warning:") == 1 and "data.num_workers is ignored" in err
+    load_experiment(EXPERIMENT)
+    assert "num_workers" not in capsys.readouterr().err

@@ -84,10 +84,9 @@ def test_published_split_sizes_and_determinism() -> None:
     assert [len(s) for s in split_indices(10)] == [6, 2, 2]
 
 
-def test_datamodule_resizes_once_and_caps_workers(tiny_data: Path) -> None:
+def test_datamodule_resizes_once(tiny_data: Path) -> None:
     data = load_folder(tiny_data)
-    dm = SegDataModule(data, DataConfig(image_size=32, batch_size=4, num_workers=4), seed=42, max_workers=1)
-    assert dm.num_workers == 1
+    dm = SegDataModule(data, DataConfig(image_size=32, batch_size=4), seed=42)
     dm.setup()
     x, y = next(iter(dm.val_dataloader()))
     assert x.shape == (4, 1, 32, 32) and y.shape == (4, 1, 32, 32)  # grey data: one channel

@@ -220,7 +220,7 @@ def test_a_model_learns_from_uint16_tiffs(tmp_path: Path) -> None:
 
     root = write_tiffs(tmp_path / "tiffs", *disks(24, 48))
     overrides = [
-        *(f"data.{k}" for k in (f"root={root}", "image_size=32", "batch_size=4", "num_workers=0")),
+        *(f"data.{k}" for k in (f"root={root}", "image_size=32", "batch_size=4")),
         *("model.name=monai.UNet", "trainer.max_epochs=4", "optimizer.lr=1e-2", "trainer.threads=1"),
         *("tracking.mlflow=false", "tracking.wandb=false"),
     ]

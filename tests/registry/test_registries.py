@@ -35,7 +35,7 @@ def test_model_forward_backward_at_smallest_size(name: str) -> None:
     out.float().mean().backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
     assert info.size_error(size) is None
-    assert info.size_error(size + 1) is not None
+    assert info.size_multiple == 1 or info.size_error(size + 1) is not None  # scratch.Null takes any size
 
 
 @pytest.mark.parametrize("name", ["smp.Unet", "monai.UNet", "scratch.UNet"])

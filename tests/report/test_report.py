@@ -109,7 +109,7 @@ def test_report_is_logged_to_both_trackers(sweep: tuple[Path, Path], report: Pat
     )
     logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert {"report/report.html", "report/learning_curves.png", "report/predictions_val.png"} <= logged
-    assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 4 + 1  # one per trial, one for the report
+    assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 4 + 2  # per trial, best model, report
 
 
 @pytest.mark.slow

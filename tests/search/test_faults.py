@@ -24,6 +24,7 @@ def faulty_space(tmp_path: Path, data: Path) -> Path:
     path.write_text(f"""
 experiment: {EXPERIMENT}
 max_failures: 1
+checkpoints: {{every_s: 0}}  # every epoch: the retry below goes on from epoch 1
 search:
   num_samples: 3
   max_concurrent: 2
@@ -32,7 +33,6 @@ space:
   data.root: {{value: {data}}}
   data.image_size: {{value: 32}}
   data.batch_size: {{value: 4}}
-  data.num_workers: {{value: 0}}
   trainer.max_epochs: {{value: 3}}
   model.name: {{value: monai.UNet}}
   loss.name: {{grid: [GeneralizedDiceLoss, DiceLoss, DiceCELoss]}}

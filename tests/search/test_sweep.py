@@ -4,27 +4,66 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
 from rudratune.search.dry_run import draw
 from rudratune.search.space import load_sweep
-from tests.helpers import REPO, TEST_ENV, cli, history, mlflow_runs, read_rows, run_file, tiny_space
+from tests.helpers import (
+    REPO,
+    TEST_ENV,
+    cli,
+    files_under,
+    history,
+    mlflow_runs,
+    read_rows,
+    records,
+    run_file,
+    summary,
+    tiny_space,
+)
 
 pytestmark = pytest.mark.slow
 
 
+SECRETS = ("S3CRET-ON-THE-COMMAND-LINE", "PW-IN-A-CONFIG-URI")
+
+
 def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> None:
     space = tiny_space(tmp_path, tiny_data)
-    result = cli("--output-root", str(out), "run", str(space), "--name", "tiny", "--no-report")
+    home = tmp_path / "home"  # what the run may leave outside the output root
+    home.mkdir()
+    tmp = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
+    secrets = [f"+provenance.api_key={SECRETS[0]}", f"+provenance.source=http://alice:{SECRETS[1]}@host/x"]
+    result = cli(
+        "--output-root",
+        str(out),
+        "run",
+        str(space),
+        "--name",
+        "tiny",
+        "--no-report",
+        *secrets,
+        env={"HOME": str(home), "TMPDIR": str(tmp)},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
+    left = {p.name for p in tmp.iterdir()} - {"torchinductor_root"}  # torch's cache: importing smp makes it
+    shutil.rmtree(tmp)
+    assert not left, left  # Ray's session folder was removed; no W&B staging there
+    assert not [p for p in files_under(home) if "wandb" in str(p) or "ray" in p.name], files_under(home)
+    for path in files_under(out):  # W&B run files, sweep.json, mlflow.db, checkpoints...
+        if path.is_file():
+            assert not any(s.encode() in path.read_bytes() for s in SECRETS), path
     assert "best val Dice" in result.stdout
     run_dir = out / "tiny"
 
@@ -56,23 +95,45 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
 
     parents, children = mlflow_runs(out)
     assert len(parents) == 1 and len(children) == 6
-    assert parents[0].info.status == "FINISHED" and "best_val_dice" in parents[0].data.metrics
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and "best_val_dice" in parent.data.metrics
+    best = max(rows, key=lambda r: float(r["best_val_dice"]))
+    assert parent.data.metrics["best_val_dice"] == pytest.approx(float(best["best_val_dice"]))
+    assert "6 trials of tiny.yaml" in parent.data.tags["mlflow.note.content"]
+    assert parent.data.tags["rudratune.model_uri"].startswith("models:/")  # the best trial's network
     client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
     by_trial = {c.data.tags["rudratune.trial_id"]: c for c in children}
     for r in rows:
         child = by_trial[r["trial_id"]]
         assert child.info.status == "FINISHED"
+        for key in ("best_val_loss", "best_val_dice", "best_epoch"):  # best values, as well as the last
+            assert child.data.metrics[key] == pytest.approx(float(r[key])), key
         assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
         assert child.data.tags["rudratune.status"] == r["reason"]
         steps = [m.step for m in client.get_metric_history(child.info.run_id, "val_loss")]
         assert steps == list(range(1, int(r["epochs"]) + 1))
 
-    wandb_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
-    assert len(wandb_runs) == 6
     epochs = {r["trial_id"]: int(r["epochs"]) for r in rows}
-    for wandb_dir in wandb_runs:
+    wandb_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
+    trial_runs = [d for d in wandb_runs if d.name.rsplit("-", 1)[-1] in epochs]
+    assert len(trial_runs) == 6 and len(wandb_runs) == 7  # and the best trial's model run
+    (best_run,) = set(wandb_runs) - set(trial_runs)
+    (model,) = [r.artifact for r in records(run_file(best_run)) if r.WhichOneof("record_type") == "artifact"]
+    assert model.type == "model" and "model/data/model.pt2" in {e.path for e in model.manifest.contents}
+    best_dice = {r["trial_id"]: float(r["best_val_dice"]) for r in rows}
+    for wandb_dir in trial_runs:
         trial_id = wandb_dir.name.rsplit("-", 1)[-1]
         assert sum("val_loss" in h for h in history(run_file(wandb_dir))) == epochs[trial_id]
+        kinds = {r.WhichOneof("record_type") for r in records(run_file(wandb_dir))}
+        assert not kinds & {"output", "output_raw", "stats", "environment"}, kinds  # no driver console
+        assert summary(run_file(wandb_dir))["best_val_dice"] == pytest.approx(best_dice[trial_id])
+
+    # the Optuna study is in a real storage: optuna-dashboard and load_study read it
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+    assert len(study.trials) == 6
+    assert {round(t.params["optimizer.lr"], 12) for t in study.trials} == {
+        round(float(r["optimizer.lr"]), 12) for r in rows
+    }
 
     exported = tmp_path / "best.yaml"
     result = cli("--output-root", str(out), "export", str(run_dir), "-o", str(exported))
@@ -113,6 +174,8 @@ def test_sigint_then_resume_completes(tmp_path: Path, tiny_data: Path, out: Path
     while time.monotonic() < deadline and not list(run_dir.glob("run_trial_*/checkpoint_*")):
         time.sleep(0.5)
     assert list(run_dir.glob("run_trial_*/checkpoint_*")), "no trial reached a checkpoint"
+    live = optuna.load_study(study_name="intr", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+    assert live.trials and "optimizer.lr" in live.trials[0].params  # readable while the sweep runs
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 130, output

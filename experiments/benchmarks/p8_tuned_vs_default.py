@@ -1,4 +1,4 @@
-"""P7 tuned beats default: the search's exported best config, retrained, against the recipe's default.
+"""P8 tuned beats default: the search's exported best config, retrained, against the recipe's default.
 
 For each seed (the experiment seed, so the split and the initialisation change too): the ASHA + TPE sweep
 of P3 (same space, budget and sizes; reused when P3 ran in the same output root) is exported and
@@ -18,7 +18,7 @@ from typing import Any
 from common import EXPERIMENT, figure, md_table, verdict
 from p3_search_efficiency import data_root, retrain_options, run_arm, size_for
 
-PNG = "p7_tuned_vs_default.png"
+PNG = "p8_tuned_vs_default.png"
 
 
 def train_default(seed: int, smoke: bool, output_root: Path) -> float:
@@ -73,7 +73,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     seeds = size.seeds
     default, tuned, configs = [], [], []
     for seed in seeds:
-        print(f"  P7 seed {seed}", file=sys.stderr, flush=True)
+        print(f"  P8 seed {seed}", file=sys.stderr, flush=True)
         arm = run_arm("ASHA+TPE", seed, size, output_root)
         tuned.append(arm["test_dice"])
         configs.append(arm["config"])
@@ -85,9 +85,9 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     summary = (f"default {statistics.fmean(default):.4f} ± {spread(default):.4f}, tuned {statistics.fmean(tuned):.4f} "
                f"± {spread(tuned):.4f} (mean ± sd over {len(seeds)} seeds)")  # fmt: skip
     png = plot(default, tuned, seeds, output_root / PNG,
-               f"P7: test Dice, {size.image_size} px, {size.epochs} epochs; search cost {size.budget} trial-epochs")  # fmt: skip
+               f"P8: test Dice, {size.image_size} px, {size.epochs} epochs; search cost {size.budget} trial-epochs")  # fmt: skip
     return {
-        "title": "P7 tuned vs default",
+        "title": "P8 tuned vs default",
         "conditions": (
             f"per seed ({', '.join(map(str, seeds))}; the experiment seed changes the split): the recipe "
             f"`experiments/rudraksha.yaml` (smp.DeepLabV3Plus resnet34, GeneralizedDiceLoss, Adam 1e-3, plateau) "
@@ -101,11 +101,11 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 ["seed", "default test Dice", "tuned test Dice", "tuned − default", "tuned config"], rows
             ),
             "",
-            f"![P7: test Dice of the recipe and of the tuned config]({PNG})",
+            f"![P8: test Dice of the recipe and of the tuned config]({PNG})",
         ],  # fmt: skip
         "figures": [
             figure(
-                "P7 tuned − default test Dice, mean over seeds",
+                "P8 tuned − default test Dice, mean over seeds",
                 statistics.fmean(diffs),
                 f"{statistics.fmean(diffs):.4f}",
                 goal="> 0",

@@ -1,0 +1,91 @@
+"""Batches drawn by index from tensors that already sit on the trial's device: no workers, no collation.
+
+A split's decoded, resized tensors are moved to the device once; each epoch a seeded permutation (a
+function of the seed and the epoch only, so a resumed run draws the same batches) picks the batches.
+When the data would take too much of the GPU, it stays in pinned host memory and each batch is copied
+to the device on its own (``non_blocking``), which overlaps the copy with the previous step's work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+Transform = Callable[[torch.Tensor, torch.Tensor], Batch]
+"""Applied to every training batch on the device (augmentation hooks in here), ``(x, y) -> (x, y)``."""
+
+DEVICE_DATA_FRACTION = 0.25
+"""Data goes on the GPU when it takes at most this share of the memory free there at the start."""
+
+
+def epoch_order(n: int, *, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled order of ``n`` samples for one epoch: the same on every device and every resume."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator)
+
+
+def place(tensors: Batch, device: torch.device, placement: str) -> tuple[Batch, bool]:
+    """Move a split's tensors where batches will be drawn: ``(tensors, on_device)``.
+
+    ``placement``: ``device`` always moves them, ``host`` never does, ``auto`` moves them when they fit in
+    ``DEVICE_DATA_FRACTION`` of the device's free memory. On a CPU the host is the device.
+    """
+    if device.type == "cpu":
+        return tensors, True
+    nbytes = sum(t.numel() * t.element_size() for t in tensors)
+    if placement == "auto" and device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        placement = "device" if nbytes <= DEVICE_DATA_FRACTION * free else "host"
+    if placement == "host":
+        return tuple(t.pin_memory() if device.type == "cuda" else t for t in tensors), False  # type: ignore[return-value]
+    return tuple(t.to(device) for t in tensors), True  # type: ignore[return-value]
+
+
+@dataclass
+class DeviceBatches:
+    """An iterable of ``(x, y)`` batches that Lightning takes in place of a DataLoader.
+
+    Args:
+        x, y: the split's images and masks, on ``device`` or (``on_device=False``) in host memory.
+        batch_size: samples per batch; the last batch of an epoch may be smaller.
+        device: where batches are delivered.
+        shuffle: draw a new seeded order each epoch (training) or keep the split's order.
+        seed, epoch: the order is ``epoch_order(len, seed=seed, epoch=epoch())``.
+        transform: applied to each batch after it reaches the device (training batches only).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    batch_size: int
+    device: torch.device
+    on_device: bool = True
+    shuffle: bool = False
+    seed: int = 0
+    epoch: Callable[[], int] = lambda: 0
+    transform: Transform | None = None
+    drop_last: bool = False
+    """Leave out the epoch's last, short batch (the datamodule asks for it when it would hold one pair)."""
+
+    def __len__(self) -> int:
+        n = len(self.x)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        n = len(self.x)
+        order = epoch_order(n, seed=self.seed, epoch=self.epoch()) if self.shuffle else None
+        if order is not None and self.on_device:
+            order = order.to(self.x.device)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            if order is None:
+                x, y = self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
+            else:
+                index = order[start : start + self.batch_size]
+                x, y = self.x[index], self.y[index]
+            if not self.on_device:
+                x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            if self.transform is not None:
+                x, y = self.transform(x, y)
+            yield x, y

@@ -1,0 +1,44 @@
+"""The Python API in ``rudratune/__init__.py``: cheap to import, the same behaviour as the commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rudratune
+from tests.helpers import EXPERIMENT, REPO, tiny_space
+
+
+def test_import_is_cheap_and_exports_are_lazy() -> None:
+    code = "import sys, rudratune; print(sorted(m for m in ('torch', 'ray', 'mlflow') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "[]"
+    assert set(rudratune.__all__) >= {"run_sweep", "train", "load_experiment", "load_sweep", "list_models"}
+    with pytest.raises(AttributeError):
+        rudratune.no_such_thing  # noqa: B018
+
+
+def test_version_matches_the_package_metadata() -> None:
+    from importlib import metadata
+
+    assert rudratune.__version__ == metadata.version("rudratune")
+
+
+def test_load_experiment_and_registries() -> None:
+    cfg = rudratune.load_experiment(EXPERIMENT, ["trainer.max_epochs=3"])
+    assert cfg.trainer.max_epochs == 3 and cfg.model.name in rudratune.list_models()
+    with pytest.raises(rudratune.UserError, match="unknown model"):
+        rudratune.load_experiment(EXPERIMENT, ["model.name=smp.Nope"])
+
+
+@pytest.mark.slow
+def test_run_sweep_from_python(tmp_path: Path, tiny_data: Path) -> None:
+    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=1)
+    run_dir = rudratune.run_sweep(
+        space, ["tracking.wandb=false"], name="nb", output_root=tmp_path / "runs", report=False
+    )
+    rows = rudratune.sweep_results(run_dir)
+    assert len(rows) == 2 and rows[0]["best_val_dice"] >= rows[1].get("best_val_dice", -1)
