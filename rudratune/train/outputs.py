@@ -59,7 +59,7 @@ def write_artifacts(
     if options.loggers:
         from rudratune.tracking.lightning import log_run_end
 
-        images = datamodule.tensors["test"].tensors[0]
+        images = datamodule.tensors["test"][0]
         log_run_end(options.loggers, result.history, result.best_checkpoint, net, images)
     return paths
 
