@@ -35,6 +35,7 @@ print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning'
 cat "$out/versions.txt"
 
 echo "== P6 $(date -u +%T)"
+rm -rf /tmp/rt-p6  # a warm machine keeps the last try's sweeps, whose names would be taken
 timeout 210 python3 experiments/benchmarks/run.py --only P6 --out "$out/BENCHMARKS-P6.md" --output-root /tmp/rt-p6 \
   || echo "== P6 ended with rc $?"
 mkdir -p "$out/p6-logs" && cp /tmp/rt-p6/logs/* "$out/p6-logs/" 2>/dev/null
