@@ -109,6 +109,6 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                     else "."
                 ),
             ),
-        ],  # fmt: skip
+        ],
         "raw": {"otsu_embedded": otsu, "otsu_same_images": otsu_same, "model_test_dice": model_dice},
     }

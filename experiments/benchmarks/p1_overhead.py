@@ -186,8 +186,13 @@ def train_cli(smoke: bool, output_root: Path, s: Setup | None = None) -> dict[st
     )
     (run_dir,) = set((output_root / "train").glob("p1-*")) - before
     metrics = json.loads((run_dir / "artifacts" / "metrics.json").read_text())
-    record = {"wall_s": run.wall_s, "test": metrics["test"], "threads": metrics["torch_threads"],
-              "data_root": s.data_root, "overrides": s.overrides}  # fmt: skip
+    record = {
+        "wall_s": run.wall_s,
+        "test": metrics["test"],
+        "threads": metrics["torch_threads"],
+        "data_root": s.data_root,
+        "overrides": s.overrides,
+    }
     (output_root / "p1").mkdir(exist_ok=True)
     (output_root / "p1" / "train_cli.json").write_text(json.dumps(record, indent=1))
     return record
@@ -204,7 +209,7 @@ def sweep_cli(output_root: Path, s: Setup, loss: str) -> float:
             "max_concurrent": 1,
             "searcher": {"name": "optuna", "seed": 42, "n_startup_trials": 1},
             "scheduler": {"name": "fifo"},
-        },  # fmt: skip
+        },
         "resources": {"cpu": usable_cpus(), "gpu": 0},  # the trial gets every core, as `rudratune train` does
         "space": {
             "loss.name": {"values": [loss]}
@@ -257,12 +262,22 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     table = md_table(
         ["run", "what", "torch threads", "time"],
         [
-            ["(a)", "bare PyTorch loop", threads_a, f"fastest {a:.3f} s, median {a_med:.3f} s / epoch (each: {', '.join(f'{t:.2f}' for t in a_epochs)})"],
-            ["(b)", "rudratune `train()`, trackers off", threads_b, f"fastest {b:.3f} s, median {b_med:.3f} s / epoch (each: {', '.join(f'{t:.2f}' for t in b_epochs)})"],
+            [
+                "(a)",
+                "bare PyTorch loop",
+                threads_a,
+                f"fastest {a:.3f} s, median {a_med:.3f} s / epoch (each: {', '.join(f'{t:.2f}' for t in a_epochs)})",
+            ],
+            [
+                "(b)",
+                "rudratune `train()`, trackers off",
+                threads_b,
+                f"fastest {b:.3f} s, median {b_med:.3f} s / epoch (each: {', '.join(f'{t:.2f}' for t in b_epochs)})",
+            ],
             ["(c)", "`rudratune train` command", "all usable CPUs", f"{c:.1f} s"],
             ["(d)", "`rudratune run`, 1 trial", "all usable CPUs (trial resources)", f"{d:.1f} s"],
         ],
-    )  # fmt: skip
+    )
     return {
         "title": "P1 overhead",
         "conditions": conditions,
@@ -287,7 +302,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 meaning=f"Running the same training as a 1-trial sweep (Ray start, worker imports, driver-side trackers) takes "
                 f"{ratio_d:.3f}× the wall time of `rudratune train` ({d:.1f} s vs {c:.1f} s): {verdict(met_d)} (≤ {GOAL_SWEEP:.2f}×).",
             ),
-        ],  # fmt: skip
+        ],
         "raw": {
             "ratio_median": ratio_med,
             "a_epochs": a_epochs,

@@ -107,6 +107,6 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 meaning=f"From the first trial's first step to the last trial's end, {busy:.1%} of the {cores} cores' time was "
                 f"busy ({tree:.1%} used by the sweep's own processes; {baseline:.1%} busy before it started): {verdict(met)} (≥ {GOAL:.0%}).",
             ),
-        ],  # fmt: skip
+        ],
         "raw": {"busy": busy, "tree": tree, "baseline": baseline, "window_s": end - start, "whole": whole},
     }

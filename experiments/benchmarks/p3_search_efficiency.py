@@ -85,8 +85,12 @@ def overrides(arm: str, seed: int, size: Size, data_root: Path) -> list[str]:
         f"search.searcher.seed={seed}",
     ]
     if arm == "random+FIFO":
-        return [*shared, "search.searcher.name=random", "search.scheduler.name=fifo",
-                f"search.num_samples={size.trials}"]  # fmt: skip
+        return [
+            *shared,
+            "search.searcher.name=random",
+            "search.scheduler.name=fifo",
+            f"search.num_samples={size.trials}",
+        ]
     return [*shared, "search.num_samples=1000", f"search.budget_trial_epochs={size.budget}"]
 
 
@@ -181,8 +185,14 @@ def plot(
     for (arm, runs), color in zip(curves.items(), ("tab:orange", "tab:blue"), strict=True):
         for c in runs:
             ax.plot(range(1, len(c) + 1), c, color=color, alpha=0.25, lw=1, drawstyle="steps-post")
-        ax.plot(range(1, len(medians[arm]) + 1), medians[arm], color=color, lw=2.2, drawstyle="steps-post",
-                label=f"{arm} (median of {len(runs)} seeds)")  # fmt: skip
+        ax.plot(
+            range(1, len(medians[arm]) + 1),
+            medians[arm],
+            color=color,
+            lw=2.2,
+            drawstyle="steps-post",
+            label=f"{arm} (median of {len(runs)} seeds)",
+        )
     budget = len(next(iter(medians.values())))
     for fraction in POINTS:
         ax.axvline(fraction * budget, color="grey", lw=0.8, ls=":")
@@ -221,19 +231,52 @@ def summarize(
     rows = []
     for i, seed in enumerate(size.seeds):
         r, a = results["random+FIFO"][i], results["ASHA+TPE"][i]
-        rows.append([seed, r["trials"], f"{r['curve'][-1]:.4f}", f"{r['test_dice']:.4f}", a["trials"],
-                     f"{a['curve'][-1]:.4f}", f"{a['test_dice']:.4f}",
-                     epochs_to_reach(a["curve"], r["curve"][-1]) or "not reached"])  # fmt: skip
-    table = md_table(["seed", "random+FIFO trials", "its best val Dice", "its retrained test Dice",
-                      "ASHA+TPE trials", "its best val Dice", "its retrained test Dice",
-                      f"ASHA+TPE trial-epochs to reach random's best (of {size.budget})"], rows)  # fmt: skip
+        rows.append(
+            [
+                seed,
+                r["trials"],
+                f"{r['curve'][-1]:.4f}",
+                f"{r['test_dice']:.4f}",
+                a["trials"],
+                f"{a['curve'][-1]:.4f}",
+                f"{a['test_dice']:.4f}",
+                epochs_to_reach(a["curve"], r["curve"][-1]) or "not reached",
+            ]
+        )
+    table = md_table(
+        [
+            "seed",
+            "random+FIFO trials",
+            "its best val Dice",
+            "its retrained test Dice",
+            "ASHA+TPE trials",
+            "its best val Dice",
+            "its retrained test Dice",
+            f"ASHA+TPE trial-epochs to reach random's best (of {size.budget})",
+        ],
+        rows,
+    )
     anytime = md_table(
-        ["arm", *(f"median best val Dice at {int(p * 100)} % ({round(p * size.budget)} trial-epochs)" for p in POINTS),
-         "median retrained test Dice"],
-        [[arm, *(f"{at_fraction(medians[arm], p, size.budget):.4f}" for p in POINTS), f"{test[arm]:.4f}"] for arm in ARMS],
-    )  # fmt: skip
-    png = plot(curves, medians, output_root / PNG, f"P3: best val Dice vs budget ({size.trials} x {size.epochs} "
-               f"trial-epochs, {size.image_size} px, {len(size.seeds)} seeds)")  # fmt: skip
+        [
+            "arm",
+            *(
+                f"median best val Dice at {int(p * 100)} % ({round(p * size.budget)} trial-epochs)"
+                for p in POINTS
+            ),
+            "median retrained test Dice",
+        ],
+        [
+            [arm, *(f"{at_fraction(medians[arm], p, size.budget):.4f}" for p in POINTS), f"{test[arm]:.4f}"]
+            for arm in ARMS
+        ],
+    )
+    png = plot(
+        curves,
+        medians,
+        output_root / PNG,
+        f"P3: best val Dice vs budget ({size.trials} x {size.epochs} "
+        f"trial-epochs, {size.image_size} px, {len(size.seeds)} seeds)",
+    )
     met_b = fraction is not None and fraction <= GOAL_FRACTION
     record = json.loads((arm_dir(output_root, "ASHA+TPE", size.seeds[0]) / "sweep.json").read_text())
     startup = record["searcher"]["n_startup_trials"]
@@ -290,7 +333,7 @@ def summarize(
                 meaning="Each arm's best configuration retrained (export -> train, the same epochs) and scored on "
                 f"the test split, median over seeds: {verdict(test['ASHA+TPE'] >= test['random+FIFO'])}.",
             ),
-        ],  # fmt: skip
+        ],
         "artifacts": [png],
         "raw": {"results": results, "medians": medians},
     }

@@ -106,8 +106,13 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
         step = seen.first_step.get(trial_id)
         if step is None:
             continue
-        rows.append({"from_started": step - started.times[trial_id], "from_seen": step - seen.times[trial_id],
-                     "tracker": tracked.times[trial_id] - started.times[trial_id]})  # fmt: skip
+        rows.append(
+            {
+                "from_started": step - started.times[trial_id],
+                "from_seen": step - seen.times[trial_id],
+                "tracker": tracked.times[trial_id] - started.times[trial_id],
+            }
+        )
     if len(rows) < 2:
         raise RuntimeError(f"{name}: fewer than 2 trials reached a first step; see {run_dir}")
     return rows
@@ -125,12 +130,26 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
         return statistics.median(r[key] for r in modes[reuse][1:])
 
     table = md_table(
-        ["reuse_actors", "first trial: started → step", "later trials: started → step", "later: seen → step",
-         "later: tracker's share", "every trial, started → step (s)"],
-        [[str(reuse), f"{rows[0]['from_started']:.2f} s", f"{med(reuse, 'from_started'):.2f} s", f"{med(reuse, 'from_seen'):.2f} s",
-          f"{med(reuse, 'tracker'):.2f} s", ", ".join(f"{r['from_started']:.2f}" for r in rows)]
-         for reuse, rows in modes.items()],
-    )  # fmt: skip
+        [
+            "reuse_actors",
+            "first trial: started → step",
+            "later trials: started → step",
+            "later: seen → step",
+            "later: tracker's share",
+            "every trial, started → step (s)",
+        ],
+        [
+            [
+                str(reuse),
+                f"{rows[0]['from_started']:.2f} s",
+                f"{med(reuse, 'from_started'):.2f} s",
+                f"{med(reuse, 'from_seen'):.2f} s",
+                f"{med(reuse, 'tracker'):.2f} s",
+                ", ".join(f"{r['from_started']:.2f}" for r in rows),
+            ]
+            for reuse, rows in modes.items()
+        ],
+    )
     reused, fresh = med(True, "from_started"), med(False, "from_started")
     reused_seen, fresh_seen = med(True, "from_seen"), med(False, "from_seen")
     met = reused <= GOAL_S
@@ -160,6 +179,6 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 meaning=f"Counted from the first driver step that lists the trial, so that a fresh actor's process start and "
                 f"imports count too, reuse takes start-up from {fresh_seen:.2f} s to {reused_seen:.2f} s ({ratio:.2f}×).",
             ),
-        ],  # fmt: skip
+        ],
         "raw": {str(k): v for k, v in modes.items()},
     }

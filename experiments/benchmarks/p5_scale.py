@@ -95,10 +95,17 @@ def worker(n: int, out: Path) -> None:
     half = len(completed) // 2
     steady = (completed[-1] - completed[half]) / max(1, len(completed) - 1 - half)
     result = {
-        "trials": len(grid), "errors": grid.num_errors, "epochs": epochs, "wall_s": wall, "own_s": own,
-        "max_concurrent": settings.search.max_concurrent, "steady_s": steady, "rss_before_mib": rss_before,
-        "peak_rss_mib": peak, "max_t": swp.max_epochs,
-    }  # fmt: skip
+        "trials": len(grid),
+        "errors": grid.num_errors,
+        "epochs": epochs,
+        "wall_s": wall,
+        "own_s": own,
+        "max_concurrent": settings.search.max_concurrent,
+        "steady_s": steady,
+        "rss_before_mib": rss_before,
+        "peak_rss_mib": peak,
+        "max_t": swp.max_epochs,
+    }
     (out / "p5.json").write_text(json.dumps(result, indent=1))
 
 
@@ -133,7 +140,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 [
                     "driver RSS before `Tuner.fit` (after `load_sweep`, whose model checks import torch and smp, and ray.init)",
                     f"{r['rss_before_mib']:.0f} MiB",
-                ],  # fmt: skip
+                ],
                 ["driver peak RSS", f"{r['peak_rss_mib']:.0f} MiB"],
             ],
         ),
@@ -154,7 +161,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 meaning=f"The driver peaked at {r['peak_rss_mib']:.0f} MiB, {r['peak_rss_mib'] - r['rss_before_mib']:.0f} MiB above "
                 f"its size before the sweep ({r['peak_rss_mib'] / r['rss_before_mib']:.2f}×).",
             ),
-        ],  # fmt: skip
+        ],
         "raw": r,
     }
 

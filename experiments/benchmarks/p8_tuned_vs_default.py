@@ -32,9 +32,19 @@ def train_default(seed: int, smoke: bool, output_root: Path) -> float:
     from rudratune.train.loop import train
 
     root = data_root(size, output_root)
-    cfg = load_experiment(EXPERIMENT, [f"data.root={root}", f"data.image_size={size.image_size}",
-                                       f"trainer.max_epochs={size.epochs}", f"seed={seed}", "data.num_workers=0",
-                                       "tracking.mlflow=false", "tracking.wandb=false", "trainer.threads=1"])  # fmt: skip
+    cfg = load_experiment(
+        EXPERIMENT,
+        [
+            f"data.root={root}",
+            f"data.image_size={size.image_size}",
+            f"trainer.max_epochs={size.epochs}",
+            f"seed={seed}",
+            "data.num_workers=0",
+            "tracking.mlflow=false",
+            "tracking.wandb=false",
+            "trainer.threads=1",
+        ],
+    )
     result = train(
         cfg, load_data(str(root), output_root), retrain_options(cached.parent / f"default-seed{seed}")
     )
@@ -80,12 +90,27 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
         default.append(train_default(seed, smoke, output_root))
     diffs = [t - d for t, d in zip(tuned, default, strict=True)]
     met = statistics.fmean(tuned) > statistics.fmean(default)
-    rows = [[seed, f"{d:.4f}", f"{t:.4f}", f"{t - d:+.4f}", ", ".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in c.items())]
-            for seed, d, t, c in zip(seeds, default, tuned, configs, strict=True)]  # fmt: skip
-    summary = (f"default {statistics.fmean(default):.4f} ± {spread(default):.4f}, tuned {statistics.fmean(tuned):.4f} "
-               f"± {spread(tuned):.4f} (mean ± sd over {len(seeds)} seeds)")  # fmt: skip
-    png = plot(default, tuned, seeds, output_root / PNG,
-               f"P8: test Dice, {size.image_size} px, {size.epochs} epochs; search cost {size.budget} trial-epochs")  # fmt: skip
+    rows = [
+        [
+            seed,
+            f"{d:.4f}",
+            f"{t:.4f}",
+            f"{t - d:+.4f}",
+            ", ".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in c.items()),
+        ]
+        for seed, d, t, c in zip(seeds, default, tuned, configs, strict=True)
+    ]
+    summary = (
+        f"default {statistics.fmean(default):.4f} ± {spread(default):.4f}, tuned {statistics.fmean(tuned):.4f} "
+        f"± {spread(tuned):.4f} (mean ± sd over {len(seeds)} seeds)"
+    )
+    png = plot(
+        default,
+        tuned,
+        seeds,
+        output_root / PNG,
+        f"P8: test Dice, {size.image_size} px, {size.epochs} epochs; search cost {size.budget} trial-epochs",
+    )
     return {
         "title": "P8 tuned vs default",
         "conditions": (
@@ -102,7 +127,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
             ),
             "",
             f"![P8: test Dice of the recipe and of the tuned config]({PNG})",
-        ],  # fmt: skip
+        ],
         "figures": [
             figure(
                 "P8 tuned − default test Dice, mean over seeds",
@@ -114,7 +139,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
                 f"(tuned ahead in {sum(d > 0 for d in diffs)} of {len(seeds)} seeds), for a search of "
                 f"{size.budget} trial-epochs: {verdict(met)}.",
             ),
-        ],  # fmt: skip
+        ],
         "artifacts": [png],
         "raw": {"default": default, "tuned": tuned},
     }

@@ -100,8 +100,13 @@ def render(
     results: dict[str, dict[str, Any]], info: dict[str, Any], args: argparse.Namespace, wall_s: float
 ) -> str:
     m = info["machine"]
-    command = " ".join(["python experiments/benchmarks/run.py", *(["--smoke"] if args.smoke else []),
-                        *([f"--only {','.join(results)}"] if args.only else [])])  # fmt: skip
+    command = " ".join(
+        [
+            "python experiments/benchmarks/run.py",
+            *(["--smoke"] if args.smoke else []),
+            *([f"--only {','.join(results)}"] if args.only else []),
+        ]
+    )
     lines = [
         "# rudratune benchmarks",
         "",
@@ -110,8 +115,11 @@ def render(
         "",
     ]
     if args.smoke:
-        lines += ["**Smoke mode**: tiny sizes (32 px, 1–3 epochs, 2–3 trials a sweep, 30 mock trials) that check every benchmark still "
-                  "runs end to end. Its figures are dominated by fixed costs and noise: they are not performance results.", ""]  # fmt: skip
+        lines += [
+            "**Smoke mode**: tiny sizes (32 px, 1–3 epochs, 2–3 trials a sweep, 30 mock trials) that check every benchmark still "
+            "runs end to end. Its figures are dominated by fixed costs and noise: they are not performance results.",
+            "",
+        ]
     gpu = "yes" if m["cuda"] else "none (`torch.cuda.is_available()` is False)"
     lines += [
         "## Machine",
@@ -167,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     output_root.mkdir(parents=True, exist_ok=True)
     print(f"output root: {output_root}; Ray's temp dir: {ray_tmp}", file=sys.stderr)
-    info = {"date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "load_start": load_average(),
-            "machine": machine()}  # fmt: skip
+    info = {
+        "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "load_start": load_average(),
+        "machine": machine(),
+    }
     start = time.perf_counter()
     results: dict[str, dict[str, Any]] = {}
     try:

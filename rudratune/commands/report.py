@@ -15,7 +15,9 @@ def run(args: argparse.Namespace) -> int:
 
     record = load_record(args.run_dir)
     if not read_results(record):
-        raise UserError(f"{args.run_dir}: no finished trial to report (no results.json yet; finish it with "
-                        f"rudratune resume {args.run_dir})")  # fmt: skip
+        raise UserError(
+            f"{args.run_dir}: no finished trial to report (no results.json yet; finish it with "
+            f"rudratune resume {args.run_dir})"
+        )
     print(write_report(record))
     return 0

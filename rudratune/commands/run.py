@@ -103,23 +103,29 @@ def _warn(sweep: Sweep) -> None:
 def show_dry_run(sweep: Sweep, samples: int) -> int:
     base = sweep.base_config
     settings = sweep.settings
-    print(f"{sweep.source}: base {base.name}, metric {settings.metric} ({settings.direction}), "
-          f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
-          f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
-          f"max_t {sweep.max_epochs} epochs")  # fmt: skip
+    print(
+        f"{sweep.source}: base {base.name}, metric {settings.metric} ({settings.direction}), "
+        f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
+        f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
+        f"max_t {sweep.max_epochs} epochs"
+    )
     args = sweep.sampler_args()
     shown = ", ".join(f"{k}={v}" for k, v in args.items() if k != "sampler")
     print(
         f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler {args['sampler']}({shown})"
     )
     if settings.secondary:
-        print(f"objectives {settings.objectives} ({', '.join(settings.modes)}), optimised jointly; "
-              f"ASHA stops trials on {settings.rank_metric}")  # fmt: skip
+        print(
+            f"objectives {settings.objectives} ({', '.join(settings.modes)}), optimised jointly; "
+            f"ASHA stops trials on {settings.rank_metric}"
+        )
     if settings.constraints:
         before = [str(c) for c in settings.constraint_list if c.before_training]
         after = [str(c) for c in settings.constraint_list if not c.before_training]
-        print(f"constraints: checked before training: {', '.join(before) or 'none'}; "
-              f"at a trial's end: {', '.join(after) or 'none'}")  # fmt: skip
+        print(
+            f"constraints: checked before training: {', '.join(before) or 'none'}; "
+            f"at a trial's end: {', '.join(after) or 'none'}"
+        )
     print("space:")
     for key in sweep.order:
         print(describe(key, sweep.space[key]))

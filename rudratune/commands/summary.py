@@ -16,8 +16,11 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
     """Print the summary, write the report (unless ``report`` is False) and return the exit code."""
     planned = record.sweep.settings.search.num_samples
     if summary.ending is Ending.INTERRUPTED:
-        print(f"sweep interrupted after {summary.ended} of {planned} trials; "
-              f"continue with: rudratune resume {record.run_dir}", file=sys.stderr)  # fmt: skip
+        print(
+            f"sweep interrupted after {summary.ended} of {planned} trials; "
+            f"continue with: rudratune resume {record.run_dir}",
+            file=sys.stderr,
+        )
         return 130
     rows, best_rows = summary.rows, summary.best
     if summary.ending is Ending.FAILED_FAST:
@@ -35,8 +38,10 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
     print_top(best_rows[:5], record)
     if best_rows:
         best = best_rows[0]
-        print(f"best trial {best['trial_id']}: val_loss {best.get('best_val_loss', float('nan')):.4f}, "
-              f"best val Dice {best.get('best_val_dice', float('nan')):.4f} (epoch {best.get('best_epoch')})")  # fmt: skip
+        print(
+            f"best trial {best['trial_id']}: val_loss {best.get('best_val_loss', float('nan')):.4f}, "
+            f"best val Dice {best.get('best_val_dice', float('nan')):.4f} (epoch {best.get('best_epoch')})"
+        )
     if record.sweep.settings.secondary:
         print_front(summary.front, record.sweep.settings.objectives)
     for warning in summary.warnings:
@@ -47,8 +52,11 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
         try:
             print(f"report: {write_report(record)}")
         except Exception as err:  # the sweep's results are saved; a report failure must not hide them
-            print(f"rudratune: warning: no report ({type(err).__name__}: {err}); "
-                  f"retry with: rudratune report {record.run_dir}", file=sys.stderr)  # fmt: skip
+            print(
+                f"rudratune: warning: no report ({type(err).__name__}: {err}); "
+                f"retry with: rudratune report {record.run_dir}",
+                file=sys.stderr,
+            )
     if len(rows) < planned:
         print(f"{len(rows)} of {planned} trials ran within the budget (time or trial-epochs)")
     return 0 if best_rows else 1

@@ -88,9 +88,19 @@ def _scratch(cls_name: str) -> Callable[[ModelSpec], nn.Module]:
 
 _SMP_SIZES = {"PAN": (32, 128), "DPT": (16, 32)}
 _SMP_ARCHS = (
-    "Unet", "UnetPlusPlus", "MAnet", "Linknet", "FPN", "PSPNet",
-    "DeepLabV3", "DeepLabV3Plus", "PAN", "UPerNet", "Segformer", "DPT",
-)  # fmt: skip
+    "Unet",
+    "UnetPlusPlus",
+    "MAnet",
+    "Linknet",
+    "FPN",
+    "PSPNet",
+    "DeepLabV3",
+    "DeepLabV3Plus",
+    "PAN",
+    "UPerNet",
+    "Segformer",
+    "DPT",
+)
 _MONAI = {
     # name: (constructor kwargs, size multiple, min size: instance norm needs > 1 pixel at the bottom)
     "UNet": (dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2), 16, 32),
@@ -109,13 +119,20 @@ def _smp_info(arch: str) -> ModelInfo:
         return ModelInfo(
             f"smp.{arch}",
             lambda spec: _smp(arch, spec, img_size=spec.image_size, decoder_readout="ignore"),
-            multiple, min_size, uses_encoder=True, encoder_prefix="tu-",
+            multiple,
+            min_size,
+            uses_encoder=True,
+            encoder_prefix="tu-",
             default_encoder="tu-vit_tiny_patch16_224",
-        )  # fmt: skip
+        )
     return ModelInfo(
-        f"smp.{arch}", functools.partial(_smp, arch), multiple, min_size,
-        uses_encoder=True, default_encoder="resnet18",
-    )  # fmt: skip
+        f"smp.{arch}",
+        functools.partial(_smp, arch),
+        multiple,
+        min_size,
+        uses_encoder=True,
+        default_encoder="resnet18",
+    )
 
 
 def _build_registry() -> dict[str, ModelInfo]:

@@ -65,19 +65,28 @@ def figures(study: optuna.Study, metric: str, importances: list[Importance]) -> 
     out = []
     if study.trials and study.trials[0].distributions and len(study.trials) >= 2:
         out.append(
-            ("Parallel coordinates", "One line per trial; drag along an axis to filter.",
-             vis.plot_parallel_coordinate(study, target_name=target))
-        )  # fmt: skip
+            (
+                "Parallel coordinates",
+                "One line per trial; drag along an axis to filter.",
+                vis.plot_parallel_coordinate(study, target_name=target),
+            )
+        )
     if any(t.intermediate_values for t in study.trials):
         out.append(
-            ("Intermediate values", f"{metric} per epoch of every trial (hover for the trial number).",
-             _per_epoch(vis.plot_intermediate_values(study), metric))
-        )  # fmt: skip
+            (
+                "Intermediate values",
+                f"{metric} per epoch of every trial (hover for the trial number).",
+                _per_epoch(vis.plot_intermediate_values(study), metric),
+            )
+        )
     if study.trials and study.trials[0].distributions:
         out.append(
-            ("Slice", "The best metric against each parameter, one panel per parameter.",
-             vis.plot_slice(study, target_name=target))
-        )  # fmt: skip
+            (
+                "Slice",
+                "The best metric against each parameter, one panel per parameter.",
+                vis.plot_slice(study, target_name=target),
+            )
+        )
     if importances:
         out.append(
             ("Importance", "fANOVA importance, as in the table below.", importance_figure(importances))

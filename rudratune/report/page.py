@@ -160,9 +160,11 @@ def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Pat
     best = scored[0]["trial_id"]
     section.images.append(plots.parallel_coordinates(*args, out / "parallel_coordinates.png", best=best))
     section.images.append(plots.slices(*args, out / "metric_by_parameter.png", best=best))
-    section.notes.append("Top: one line per trial, coloured by its best metric (thickest: the best trial); "
-                         "a gap is a parameter that is inactive in that trial. Below: the best metric against each "
-                         "parameter (red star: the best trial, hollow: stopped by ASHA).")  # fmt: skip
+    section.notes.append(
+        "Top: one line per trial, coloured by its best metric (thickest: the best trial); "
+        "a gap is a parameter that is inactive in that trial. Below: the best metric against each "
+        "parameter (red star: the best trial, hollow: stopped by ASHA)."
+    )
     return section
 
 
@@ -266,8 +268,10 @@ def render(
         "searcher / scheduler": f"{search.searcher.name} / {search.scheduler.name}, max_t {record.sweep.max_epochs}",
     }
     if best is not None:
-        facts["best"] = (f"trial {best['trial_id']}: {settings.metric} {float(best[f'best_{settings.metric}']):.4f}, "
-                         f"val Dice {float(best['best_val_dice']):.4f} (epoch {best['best_epoch']})")  # fmt: skip
+        facts["best"] = (
+            f"trial {best['trial_id']}: {settings.metric} {float(best[f'best_{settings.metric}']):.4f}, "
+            f"val Dice {float(best['best_val_dice']):.4f} (epoch {best['best_epoch']})"
+        )
     summary = "".join(f"<div><b>{html.escape(k)}</b>{html.escape(v)}</div>" for k, v in facts.items())
     made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     parts = [

@@ -145,8 +145,16 @@ def parallel_coordinates(
         ys = [_position(space[k], row[k]) if present(row, k) else math.nan for k in order]
         ys.append((score - lo) / span if hi > lo else 0.5)
         is_best = row["trial_id"] == best
-        ax.plot(x, ys, color=cmap((score - lo) / span), linewidth=3 if is_best else 1.5, marker="o", markersize=4,
-                alpha=1.0 if is_best else 0.8, zorder=3 if is_best else 2)  # fmt: skip
+        ax.plot(
+            x,
+            ys,
+            color=cmap((score - lo) / span),
+            linewidth=3 if is_best else 1.5,
+            marker="o",
+            markersize=4,
+            alpha=1.0 if is_best else 0.8,
+            zorder=3 if is_best else 2,
+        )
     for i, k in enumerate(order):
         ax.axvline(i, color="0.3", linewidth=0.8, zorder=1)
         for y, label in _ticks(space[k]):
@@ -186,14 +194,21 @@ def slices(
     """The metric against each parameter, one panel each, over the trials where the parameter is active."""
     plt = _plt()
     cols = min(len(order), 5)
-    fig, axes = plt.subplots(math.ceil(len(order) / cols), cols, figsize=(3.1 * cols, 2.7 * math.ceil(len(order) / cols)),
-                             squeeze=False, sharey=True)  # fmt: skip
+    fig, axes = plt.subplots(
+        math.ceil(len(order) / cols),
+        cols,
+        figsize=(3.1 * cols, 2.7 * math.ceil(len(order) / cols)),
+        squeeze=False,
+        sharey=True,
+    )
     for ax, key in zip(axes.flat, order, strict=False):
         param, active = space[key], [r for r in rows if present(r, key)]
         if param.choices is not None:
             labels = [str(c) for c in param.choices]
-            xs = [labels.index(str(r[key])) + 0.06 * (i % 5 - 2) if str(r[key]) in labels else math.nan
-                  for i, r in enumerate(active)]  # fmt: skip
+            xs = [
+                labels.index(str(r[key])) + 0.06 * (i % 5 - 2) if str(r[key]) in labels else math.nan
+                for i, r in enumerate(active)
+            ]
             ax.set_xticks(
                 range(len(labels)), [t.removeprefix("smp.") for t in labels], fontsize=7, rotation=15
             )
@@ -204,8 +219,11 @@ def slices(
             ax.set_xlim(float(param.min), float(param.max))
         for x, row in zip(xs, active, strict=True):
             stopped = stopped_by_asha(row)
-            marker = {"marker": "*", "s": 160, "color": "tab:red", "zorder": 3} if row["trial_id"] == best else {
-                "s": 28, "edgecolors": "tab:blue", "facecolors": "none" if stopped else "tab:blue"}  # fmt: skip
+            marker = (
+                {"marker": "*", "s": 160, "color": "tab:red", "zorder": 3}
+                if row["trial_id"] == best
+                else {"s": 28, "edgecolors": "tab:blue", "facecolors": "none" if stopped else "tab:blue"}
+            )
             ax.scatter([x], [float(row[f"best_{metric}"])], **marker)
         ax.set_title(f"{key}{' (conditional)' if param.when else ''}", fontsize=9)
         ax.tick_params(labelsize=7)

@@ -14,9 +14,26 @@ from rudratune.tracking.common import TrialEnding, stop_reason, trial_ending
 from rudratune.train.cost import COST_KEYS
 from rudratune.train.metrics import METRICS, running_best_key
 
-FIXED = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice",
-         "best_val_iou", "best_val_ref_loss", "last_val_loss", "last_val_dice", "last_val_ref_loss",
-         *COST_KEYS, "feasible", "violation", "checkpoint", "trial_dir", "error")  # fmt: skip
+FIXED = (
+    "trial_id",
+    "status",
+    "reason",
+    "epochs",
+    "best_epoch",
+    "best_val_loss",
+    "best_val_dice",
+    "best_val_iou",
+    "best_val_ref_loss",
+    "last_val_loss",
+    "last_val_dice",
+    "last_val_ref_loss",
+    *COST_KEYS,
+    "feasible",
+    "violation",
+    "checkpoint",
+    "trial_dir",
+    "error",
+)
 """``best_<metric>``: the best value over the trial's epochs (the running best at its last epoch), for
 every metric of ``METRICS``; ``best_epoch``: the epoch with the best value of the sweep's metric;
 ``params_m``, ``latency_ms``, ``peak_mem_mb``: the model's cost, measured once before training;

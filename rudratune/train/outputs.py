@@ -50,7 +50,7 @@ def write_artifacts(
                 title=f"{cfg.name}: {split} split",
                 display=display,
                 limit=GRID_ROWS,
-            )  # fmt: skip
+            )
         )
     paths.append(learning_curves(result.history, out / "learning_curves.png", title=cfg.name))
     paths.append(write_metrics(result, out / "metrics.json"))
@@ -94,6 +94,6 @@ def write_metrics(result: TrainResult, path: Path, **extra: Any) -> Path:
                 **extra,
             },
             indent=2,
-        )  # fmt: skip
+        )
     )
     return path

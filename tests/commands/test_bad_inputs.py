@@ -62,77 +62,202 @@ def sweep_dir(tmp: Path) -> str:
 
 TRAIN = ["train", str(EXPERIMENT)]
 CASES = [
-    Case("malformed YAML", lambda t, d: ["run", space(t, "space: {optimizer.lr: [1\n"), "--dry-run"],
-         "{tmp}/space.yaml: line 3 malformed YAML: expected ',' or ']', but got '<stream end>'"),
-    Case("duplicate key", lambda t, d: ["run", space(t, "metric: val_loss\nmetric: val_dice\n"), "--dry-run"],
-         "{tmp}/space.yaml: line 3: duplicate key 'metric'"),
-    Case("unknown distribution", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: normal, min: 0, max: 1}\n"), "--dry-run"],
-         "{tmp}/space.yaml: space.optimizer.lr: unknown distribution 'normal'; valid: uniform, log_uniform, int_uniform, int_log_uniform, q_uniform"),
-    Case("min > max", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: 0.01}\n"), "--dry-run"],
-         "{tmp}/space.yaml: space.optimizer.lr: min (0.1) must be below max (0.01)"),
-    Case("log with min <= 0", lambda t, d: ["run", space(t, "space:\n  optimizer.lr: {distribution: log_uniform, min: 0, max: 0.1}\n"), "--dry-run"],
-         "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0 (W&B's log_uniform takes exponents; here min and max are the values)"),
-    Case("when names an absent parameter", lambda t, d: ["run", space(t, "space:\n  loss.gamma: {values: [2.0], when: {loss.name: [DiceFocalLoss]}}\n"), "--dry-run"],
-         "{tmp}/space.yaml: space.loss.gamma.when: names 'loss.name', which is not a parameter of the space"),
-    Case("unknown sweep key", lambda t, d: ["run", space(t, "serach: {num_samples: 4}\n"), "--dry-run"],
-         "{tmp}/space.yaml: unknown key 'serach' (did you mean 'search'?); valid keys here: experiment, name, metric, mode, search, resources, checkpoints, max_failures, storage, data_transfer, space"),
-    Case("loss-dependent metric over a space that varies the loss",
-         lambda t, d: ["run", space(t, "metric: val_loss\nspace:\n  loss.name: {values: [DiceLoss, DiceFocalLoss]}\n"), "--dry-run"],
-         "{tmp}/space.yaml: metric: val_loss depends on the training loss, and space.loss.name varies the loss, so trials would be ranked on different scales; use a comparable metric: val_dice, val_iou, val_ref_loss"),
-    Case("unknown metric", lambda t, d: ["run", space(t, "metric: val_acc\n"), "--dry-run"],
-         "{tmp}/space.yaml: metric: unknown metric 'val_acc'; valid: val_loss, val_dice, val_iou, val_ref_loss"),
-    Case("constraint without an operator", lambda t, d: ["run", space(t, 'constraints: {latency_ms: "< 5"}\n'), "--dry-run"],
-         "{tmp}/space.yaml: constraints: latency_ms: '< 5' is not a constraint; write '<= NUMBER' or '>= NUMBER'"),
-    Case("unknown objective", lambda t, d: ["run", space(t, "metric: [val_dice, flops]\n"), "--dry-run"],
-         "{tmp}/space.yaml: metric: unknown objective 'flops'; valid: val_loss, val_dice, val_iou, val_ref_loss, params_m, latency_ms, peak_mem_mb"),
-    Case("a cost as the first objective", lambda t, d: ["run", space(t, "metric: [latency_ms, val_dice]\n"), "--dry-run"],
-         "{tmp}/space.yaml: metric: the first metric is the one ASHA stops trials on, so it must be trained: val_loss, val_dice, val_iou, val_ref_loss (got 'latency_ms'; list costs after it)"),
-    Case("one mode for two objectives", lambda t, d: ["run", space(t, "metric: [val_dice, latency_ms]\nmode: [max]\n"), "--dry-run"],
-         "{tmp}/space.yaml: mode: give one mode per metric, e.g. ['max', 'min']"),
-    Case("augmentation probability above 1", lambda t, d: [*TRAIN, "augment.flip.p=1.5"],
-         f"{EXPERIMENT}: augment.flip.p: Input should be less than or equal to 1 (got 1.5)"),
-    Case("unknown model", lambda t, d: [*TRAIN, "model.name=smp.Unett"],
-         f"{EXPERIMENT}: model.name: unknown model 'smp.Unett' (did you mean 'smp.Unet'?); valid: monai.AttentionUnet, monai.BasicUNet, monai.SegResNet, monai.SwinUNETR, monai.UNETR, monai.UNet, scratch.AttentionUNet, scratch.FCN8s, scratch.Null, scratch.ResUNet, scratch.UNet, smp.DPT, smp.DeepLabV3, smp.DeepLabV3Plus, smp.FPN, smp.Linknet, smp.MAnet, smp.PAN, smp.PSPNet, smp.Segformer, smp.UPerNet, smp.Unet, smp.UnetPlusPlus"),
-    Case("unknown encoder", lambda t, d: [*TRAIN, "model.encoder=resnet35"],
-         "model.encoder: unknown encoder 'resnet35' (did you mean 'resnet50'?)"),
-    Case("unknown loss", lambda t, d: [*TRAIN, "loss.name=DiceFocal"],
-         "loss.name: unknown loss 'DiceFocal' (did you mean 'DiceFocalLoss'?)"),
-    Case("image size the model cannot take", lambda t, d: [*TRAIN, "model.name=smp.PAN", "data.image_size=64"],
-         f"{EXPERIMENT}: data.image_size: smp.PAN needs data.image_size >= 128, got 64"),
-    Case("unknown config key", lambda t, d: [*TRAIN, "optimizer.learning_rate=0.1"],
-         f"{EXPERIMENT}: unknown key 'optimizer.learning_rate'; valid keys here: name, lr, weight_decay, momentum"),
-    Case("missing data folder", lambda t, d: [*TRAIN, "data.root=/nonexistent/sem"],
-         "data.root: no such folder /nonexistent/sem"),
-    Case("empty data folder", lambda t, d: [*TRAIN, f"data.root={folder(t, d, empty=True)}"],
-         "data.root: {tmp}/data/images and {tmp}/data/masks hold no images (.png, .jpg, .jpeg, .tif, .tiff, .bmp)"),
-    Case("unpaired file", lambda t, d: [*TRAIN, f"data.root={folder(t, d, drop_mask=True)}"],
-         "data.root: image without a mask: {tmp}/data/images/sem_001.png (1 unpaired)"),
-    Case("corrupt image", lambda t, d: [*TRAIN, f"data.root={folder(t, d, corrupt=True)}"],
-         "data.root: cannot read image {tmp}/data/images/sem_001.png (UnidentifiedImageError: corrupt or unsupported)"),
-    Case("output dir that cannot be written", lambda t, d: ["--output-root", "/proc/rudratune", *TRAIN],
-         "--output-root: cannot create /proc/rudratune (No such file or directory)"),
-    Case("unreachable --address", lambda t, d: ["run", space(t, "space: {}\n"), "--address", "127.0.0.1:9"],
-         "--address: cannot reach a Ray cluster at 127.0.0.1:9 (Connection refused)"),
-    Case("unreachable MLflow URI", lambda t, d: [*TRAIN, f"data.root={d}", "tracking.mlflow_uri=http://127.0.0.1:9"],
-         "tracking.mlflow_uri: cannot reach MLflow at http://127.0.0.1:9 ([Errno 111] Connection refused)"),
-    Case("resume of a folder that is not a sweep", lambda t, d: ["resume", str(t)],
-         "{tmp}: not a rudratune sweep folder (no sweep.json)"),
-    Case("export of a sweep with no completed trial", lambda t, d: ["export", sweep_dir(t)],
-         "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export"),
-    Case("export into a missing folder", lambda t, d: ["export", sweep_dir(t), "-o", "/nonexistent/best.yaml"],
-         "-o: folder /nonexistent does not exist"),
-    Case("report of a folder that is not a sweep", lambda t, d: ["report", str(t)],
-         "{tmp}: not a rudratune sweep folder (no sweep.json)"),
-    Case("show of a folder that is not a sweep", lambda t, d: ["show", str(t), "--json"],
-         "{tmp}: not a rudratune sweep folder (no sweep.json)"),
-    Case("sweep name taken", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "sweeps"],
-         "--name: {out}/sweeps already exists; choose another name or `rudratune resume {out}/sweeps`"),
-    Case("bad sweep name", lambda t, d: ["run", space(t, "space: {}\n"), "--name", "../x"],
-         "--name: '../x' may hold only letters, digits, '_', '.' and '-'"),
-    Case("missing config file", lambda t, d: ["train", "experiments/nope.yaml"], "experiments/nope.yaml: no such file"),
-    Case("unknown option", lambda t, d: ["train", str(EXPERIMENT), "--epochs", "3"],
-         "unrecognized arguments: --epochs 3 (see rudratune --help)"),
-]  # fmt: skip
+    Case(
+        "malformed YAML",
+        lambda t, d: ["run", space(t, "space: {optimizer.lr: [1\n"), "--dry-run"],
+        "{tmp}/space.yaml: line 3 malformed YAML: expected ',' or ']', but got '<stream end>'",
+    ),
+    Case(
+        "duplicate key",
+        lambda t, d: ["run", space(t, "metric: val_loss\nmetric: val_dice\n"), "--dry-run"],
+        "{tmp}/space.yaml: line 3: duplicate key 'metric'",
+    ),
+    Case(
+        "unknown distribution",
+        lambda t, d: [
+            "run",
+            space(t, "space:\n  optimizer.lr: {distribution: normal, min: 0, max: 1}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space.optimizer.lr: unknown distribution 'normal'; valid: uniform, log_uniform, int_uniform, int_log_uniform, q_uniform",
+    ),
+    Case(
+        "min > max",
+        lambda t, d: [
+            "run",
+            space(t, "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: 0.01}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space.optimizer.lr: min (0.1) must be below max (0.01)",
+    ),
+    Case(
+        "log with min <= 0",
+        lambda t, d: [
+            "run",
+            space(t, "space:\n  optimizer.lr: {distribution: log_uniform, min: 0, max: 0.1}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space.optimizer.lr: log_uniform needs min > 0, got 0.0 (W&B's log_uniform takes exponents; here min and max are the values)",
+    ),
+    Case(
+        "when names an absent parameter",
+        lambda t, d: [
+            "run",
+            space(t, "space:\n  loss.gamma: {values: [2.0], when: {loss.name: [DiceFocalLoss]}}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space.loss.gamma.when: names 'loss.name', which is not a parameter of the space",
+    ),
+    Case(
+        "unknown sweep key",
+        lambda t, d: ["run", space(t, "serach: {num_samples: 4}\n"), "--dry-run"],
+        "{tmp}/space.yaml: unknown key 'serach' (did you mean 'search'?); valid keys here: experiment, name, metric, mode, search, resources, checkpoints, max_failures, storage, data_transfer, space",
+    ),
+    Case(
+        "loss-dependent metric over a space that varies the loss",
+        lambda t, d: [
+            "run",
+            space(t, "metric: val_loss\nspace:\n  loss.name: {values: [DiceLoss, DiceFocalLoss]}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: metric: val_loss depends on the training loss, and space.loss.name varies the loss, so trials would be ranked on different scales; use a comparable metric: val_dice, val_iou, val_ref_loss",
+    ),
+    Case(
+        "unknown metric",
+        lambda t, d: ["run", space(t, "metric: val_acc\n"), "--dry-run"],
+        "{tmp}/space.yaml: metric: unknown metric 'val_acc'; valid: val_loss, val_dice, val_iou, val_ref_loss",
+    ),
+    Case(
+        "constraint without an operator",
+        lambda t, d: ["run", space(t, 'constraints: {latency_ms: "< 5"}\n'), "--dry-run"],
+        "{tmp}/space.yaml: constraints: latency_ms: '< 5' is not a constraint; write '<= NUMBER' or '>= NUMBER'",
+    ),
+    Case(
+        "unknown objective",
+        lambda t, d: ["run", space(t, "metric: [val_dice, flops]\n"), "--dry-run"],
+        "{tmp}/space.yaml: metric: unknown objective 'flops'; valid: val_loss, val_dice, val_iou, val_ref_loss, params_m, latency_ms, peak_mem_mb",
+    ),
+    Case(
+        "a cost as the first objective",
+        lambda t, d: ["run", space(t, "metric: [latency_ms, val_dice]\n"), "--dry-run"],
+        "{tmp}/space.yaml: metric: the first metric is the one ASHA stops trials on, so it must be trained: val_loss, val_dice, val_iou, val_ref_loss (got 'latency_ms'; list costs after it)",
+    ),
+    Case(
+        "one mode for two objectives",
+        lambda t, d: ["run", space(t, "metric: [val_dice, latency_ms]\nmode: [max]\n"), "--dry-run"],
+        "{tmp}/space.yaml: mode: give one mode per metric, e.g. ['max', 'min']",
+    ),
+    Case(
+        "augmentation probability above 1",
+        lambda t, d: [*TRAIN, "augment.flip.p=1.5"],
+        f"{EXPERIMENT}: augment.flip.p: Input should be less than or equal to 1 (got 1.5)",
+    ),
+    Case(
+        "unknown model",
+        lambda t, d: [*TRAIN, "model.name=smp.Unett"],
+        f"{EXPERIMENT}: model.name: unknown model 'smp.Unett' (did you mean 'smp.Unet'?); valid: monai.AttentionUnet, monai.BasicUNet, monai.SegResNet, monai.SwinUNETR, monai.UNETR, monai.UNet, scratch.AttentionUNet, scratch.FCN8s, scratch.Null, scratch.ResUNet, scratch.UNet, smp.DPT, smp.DeepLabV3, smp.DeepLabV3Plus, smp.FPN, smp.Linknet, smp.MAnet, smp.PAN, smp.PSPNet, smp.Segformer, smp.UPerNet, smp.Unet, smp.UnetPlusPlus",
+    ),
+    Case(
+        "unknown encoder",
+        lambda t, d: [*TRAIN, "model.encoder=resnet35"],
+        "model.encoder: unknown encoder 'resnet35' (did you mean 'resnet50'?)",
+    ),
+    Case(
+        "unknown loss",
+        lambda t, d: [*TRAIN, "loss.name=DiceFocal"],
+        "loss.name: unknown loss 'DiceFocal' (did you mean 'DiceFocalLoss'?)",
+    ),
+    Case(
+        "image size the model cannot take",
+        lambda t, d: [*TRAIN, "model.name=smp.PAN", "data.image_size=64"],
+        f"{EXPERIMENT}: data.image_size: smp.PAN needs data.image_size >= 128, got 64",
+    ),
+    Case(
+        "unknown config key",
+        lambda t, d: [*TRAIN, "optimizer.learning_rate=0.1"],
+        f"{EXPERIMENT}: unknown key 'optimizer.learning_rate'; valid keys here: name, lr, weight_decay, momentum",
+    ),
+    Case(
+        "missing data folder",
+        lambda t, d: [*TRAIN, "data.root=/nonexistent/sem"],
+        "data.root: no such folder /nonexistent/sem",
+    ),
+    Case(
+        "empty data folder",
+        lambda t, d: [*TRAIN, f"data.root={folder(t, d, empty=True)}"],
+        "data.root: {tmp}/data/images and {tmp}/data/masks hold no images (.png, .jpg, .jpeg, .tif, .tiff, .bmp)",
+    ),
+    Case(
+        "unpaired file",
+        lambda t, d: [*TRAIN, f"data.root={folder(t, d, drop_mask=True)}"],
+        "data.root: image without a mask: {tmp}/data/images/sem_001.png (1 unpaired)",
+    ),
+    Case(
+        "corrupt image",
+        lambda t, d: [*TRAIN, f"data.root={folder(t, d, corrupt=True)}"],
+        "data.root: cannot read image {tmp}/data/images/sem_001.png (UnidentifiedImageError: corrupt or unsupported)",
+    ),
+    Case(
+        "output dir that cannot be written",
+        lambda t, d: ["--output-root", "/proc/rudratune", *TRAIN],
+        "--output-root: cannot create /proc/rudratune (No such file or directory)",
+    ),
+    Case(
+        "unreachable --address",
+        lambda t, d: ["run", space(t, "space: {}\n"), "--address", "127.0.0.1:9"],
+        "--address: cannot reach a Ray cluster at 127.0.0.1:9 (Connection refused)",
+    ),
+    Case(
+        "unreachable MLflow URI",
+        lambda t, d: [*TRAIN, f"data.root={d}", "tracking.mlflow_uri=http://127.0.0.1:9"],
+        "tracking.mlflow_uri: cannot reach MLflow at http://127.0.0.1:9 ([Errno 111] Connection refused)",
+    ),
+    Case(
+        "resume of a folder that is not a sweep",
+        lambda t, d: ["resume", str(t)],
+        "{tmp}: not a rudratune sweep folder (no sweep.json)",
+    ),
+    Case(
+        "export of a sweep with no completed trial",
+        lambda t, d: ["export", sweep_dir(t)],
+        "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export",
+    ),
+    Case(
+        "export into a missing folder",
+        lambda t, d: ["export", sweep_dir(t), "-o", "/nonexistent/best.yaml"],
+        "-o: folder /nonexistent does not exist",
+    ),
+    Case(
+        "report of a folder that is not a sweep",
+        lambda t, d: ["report", str(t)],
+        "{tmp}: not a rudratune sweep folder (no sweep.json)",
+    ),
+    Case(
+        "show of a folder that is not a sweep",
+        lambda t, d: ["show", str(t), "--json"],
+        "{tmp}: not a rudratune sweep folder (no sweep.json)",
+    ),
+    Case(
+        "sweep name taken",
+        lambda t, d: ["run", space(t, "space: {}\n"), "--name", "sweeps"],
+        "--name: {out}/sweeps already exists; choose another name or `rudratune resume {out}/sweeps`",
+    ),
+    Case(
+        "bad sweep name",
+        lambda t, d: ["run", space(t, "space: {}\n"), "--name", "../x"],
+        "--name: '../x' may hold only letters, digits, '_', '.' and '-'",
+    ),
+    Case(
+        "missing config file",
+        lambda t, d: ["train", "experiments/nope.yaml"],
+        "experiments/nope.yaml: no such file",
+    ),
+    Case(
+        "unknown option",
+        lambda t, d: ["train", str(EXPERIMENT), "--epochs", "3"],
+        "unrecognized arguments: --epochs 3 (see rudratune --help)",
+    ),
+]
 
 
 # --- the data path (issue 11.1, issue 12 items 1, 2, 3, 12, 13, 17, 18): d ---
@@ -245,10 +370,27 @@ def test_catalogue_is_documented() -> None:
         assert f"| {case.name} |" in doc, case.name
 
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.floats(-10, 10, allow_nan=False),
-                    st.sampled_from(["smp.Unet", "DiceLoss", "resnet18", "x", "uniform", "log_uniform", ""]))  # fmt: skip
-keys = st.sampled_from(["optimizer.lr", "loss.name", "loss.gamma", "model.name", "model.encoder", "data.image_size",
-                        "scheduler.patience", "trainer.max_epochs", "nope.key", "seed"])  # fmt: skip
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 300),
+    st.floats(-10, 10, allow_nan=False),
+    st.sampled_from(["smp.Unet", "DiceLoss", "resnet18", "x", "uniform", "log_uniform", ""]),
+)
+keys = st.sampled_from(
+    [
+        "optimizer.lr",
+        "loss.name",
+        "loss.gamma",
+        "model.name",
+        "model.encoder",
+        "data.image_size",
+        "scheduler.patience",
+        "trainer.max_epochs",
+        "nope.key",
+        "seed",
+    ]
+)
 params = st.fixed_dictionaries(
     {},
     optional={
@@ -267,9 +409,15 @@ params = st.fixed_dictionaries(
 )
 spaces = st.fixed_dictionaries(
     {"space": st.dictionaries(keys, st.one_of(params, scalars), max_size=4)},
-    optional={"metric": scalars, "mode": scalars, "search": st.dictionaries(st.sampled_from(["num_samples", "seed", "x"]), scalars, max_size=2),
-              "resources": st.one_of(scalars, st.dictionaries(st.sampled_from(["cpu", "gpu"]), scalars, max_size=2))},
-)  # fmt: skip
+    optional={
+        "metric": scalars,
+        "mode": scalars,
+        "search": st.dictionaries(st.sampled_from(["num_samples", "seed", "x"]), scalars, max_size=2),
+        "resources": st.one_of(
+            scalars, st.dictionaries(st.sampled_from(["cpu", "gpu"]), scalars, max_size=2)
+        ),
+    },
+)
 
 
 @settings(

@@ -144,8 +144,16 @@ def test_logged_model_segments_like_the_training_module_without_rudratune(
 
 
 def test_train_is_deterministic(tiny_data: Path, out: Path) -> None:
-    args = ["--output-root", str(out), "train", str(EXPERIMENT), *tiny_overrides(tiny_data), "-q",
-            "tracking.mlflow=false", "tracking.wandb=false"]  # fmt: skip
+    args = [
+        "--output-root",
+        str(out),
+        "train",
+        str(EXPERIMENT),
+        *tiny_overrides(tiny_data),
+        "-q",
+        "tracking.mlflow=false",
+        "tracking.wandb=false",
+    ]
     first, second = cli(*args), cli(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]

@@ -118,12 +118,25 @@ def test_report_as_a_person_sees_it(report: Path, tmp_path: Path) -> None:
         pytest.skip("needs /usr/bin/chromium (apt-get install -y chromium)")
     shot = tmp_path / "shot.png"
     subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,4000",
-         report.resolve().as_uri()],
-        capture_output=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,4000",
+            report.resolve().as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert shot.is_file(), "chromium wrote no screenshot"
     pixels = np.asarray(Image.open(shot).convert("RGB"))
     assert pixels.shape[:2] == (4000, 1280)
@@ -137,11 +150,25 @@ def test_report_as_a_person_sees_it(report: Path, tmp_path: Path) -> None:
 
 def _chromium(page: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", *extra, page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            *extra,
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 @pytest.mark.slow
@@ -150,9 +177,15 @@ def test_report_figures_render_offline_without_console_errors(report: Path, tmp_
         pytest.skip("needs /usr/bin/chromium (apt-get install -y chromium)")
     net_log = tmp_path / "net.json"
     result = _chromium(
-        report, tmp_path, "--enable-logging=stderr", "--v=0", f"--log-net-log={net_log}",
-        "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=15000", "--dump-dom",
-    )  # fmt: skip
+        report,
+        tmp_path,
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--log-net-log={net_log}",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+    )
     console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], "\n".join(console)
     dom = result.stdout
@@ -281,9 +314,16 @@ def test_importance_of_conditional_params_is_measured_where_they_are_active() ->
     for i in range(8):
         focal = i % 2 == 0
         lr = float(10 ** rng.uniform(-4, -2))
-        rows.append({"trial_id": str(i), "loss.name": "DiceFocalLoss" if focal else "DiceLoss",
-                     "loss.gamma": float(rng.uniform(0.5, 3.0)) if focal else "", "optimizer.lr": lr,
-                     "trainer.max_epochs": int(rng.integers(2, 9)), "best_val_loss": 1 + np.log10(lr)})  # fmt: skip
+        rows.append(
+            {
+                "trial_id": str(i),
+                "loss.name": "DiceFocalLoss" if focal else "DiceLoss",
+                "loss.gamma": float(rng.uniform(0.5, 3.0)) if focal else "",
+                "optimizer.lr": lr,
+                "trainer.max_epochs": int(rng.integers(2, 9)),
+                "best_val_loss": 1 + np.log10(lr),
+            }
+        )
     found, notes = param_importances(rows, space, list(space), "val_loss")
     by_name = {i.param: i for i in found}
     assert set(by_name) == set(space) and not notes

@@ -43,8 +43,16 @@ space:
 
 def test_retry_from_checkpoint_failing_and_nan_trials(tmp_path: Path, tiny_data: Path, out: Path) -> None:
     faults = "2@loss.name=GeneralizedDiceLoss;always:1@loss.name=DiceLoss"
-    result = cli("--output-root", str(out), "run", str(faulty_space(tmp_path, tiny_data)), "--name", "faulty",
-                 "--no-report", env={"RUDRATUNE_TEST_FAULT": faults})  # fmt: skip
+    result = cli(
+        "--output-root",
+        str(out),
+        "run",
+        str(faulty_space(tmp_path, tiny_data)),
+        "--name",
+        "faulty",
+        "--no-report",
+        env={"RUDRATUNE_TEST_FAULT": faults},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 errored" in result.stdout
     rows = {r["loss.name"]: r for r in read_rows(out / "faulty")}
@@ -76,10 +84,24 @@ def test_retry_from_checkpoint_failing_and_nan_trials(tmp_path: Path, tiny_data:
 def test_kill_9_of_the_driver_then_resume(tmp_path: Path, tiny_data: Path, out: Path) -> None:
     space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=12)  # long enough to die mid-flight
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rudratune", "--output-root", str(out), "run", str(space), "--name", "k9", "--no-report"],
-        cwd=REPO, env={**os.environ, **TEST_ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "rudratune",
+            "--output-root",
+            str(out),
+            "run",
+            str(space),
+            "--name",
+            "k9",
+            "--no-report",
+        ],
+        cwd=REPO,
+        env={**os.environ, **TEST_ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
     run_dir = out / "k9"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(list(run_dir.glob("run_trial_*/checkpoint_*"))) < 2:
@@ -116,8 +138,19 @@ def test_two_node_cluster_and_shared_storage(tmp_path: Path, tiny_data: Path, ou
         cluster.wait_for_nodes()
         storage = tmp_path / "shared-storage"
         space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=2)
-        result = cli("--output-root", str(out), "run", str(space), "--name", "two", "--no-report",
-                     "--address", cluster.address, "--storage", str(storage))  # fmt: skip
+        result = cli(
+            "--output-root",
+            str(out),
+            "run",
+            str(space),
+            "--name",
+            "two",
+            "--no-report",
+            "--address",
+            cluster.address,
+            "--storage",
+            str(storage),
+        )
         assert result.returncode == 0, result.stdout + result.stderr
     finally:
         cluster.shutdown()
@@ -133,8 +166,17 @@ def test_two_node_cluster_and_shared_storage(tmp_path: Path, tiny_data: Path, ou
 
 
 def test_fail_fast_stops_at_the_first_error(tmp_path: Path, tiny_data: Path, out: Path) -> None:
-    result = cli("--output-root", str(out), "run", str(faulty_space(tmp_path, tiny_data)), "--name", "ff",
-                 "--no-report", "--fail-fast", env={"RUDRATUNE_TEST_FAULT": "always:1"})  # fmt: skip
+    result = cli(
+        "--output-root",
+        str(out),
+        "run",
+        str(faulty_space(tmp_path, tiny_data)),
+        "--name",
+        "ff",
+        "--no-report",
+        "--fail-fast",
+        env={"RUDRATUNE_TEST_FAULT": "always:1"},
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "--fail-fast: stopped at the first trial error" in result.stderr
     assert any(r["status"] == "ERROR" for r in read_rows(out / "ff"))

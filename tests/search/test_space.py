@@ -23,8 +23,18 @@ def write_space(tmp_path: Path, body: str, *, header: str = HEADER) -> Path:
 
 @pytest.mark.parametrize("name", ["quickstart", "unet", "architectures"])
 def test_shipped_spaces_dry_run(name: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code = main(["--output-root", str(tmp_path), "run", str(REPO / "search_spaces" / f"{name}.yaml"), "--dry-run",
-                 "--dry-run-samples", "6", "data.image_size=64"])  # fmt: skip
+    code = main(
+        [
+            "--output-root",
+            str(tmp_path),
+            "run",
+            str(REPO / "search_spaces" / f"{name}.yaml"),
+            "--dry-run",
+            "--dry-run-samples",
+            "6",
+            "data.image_size=64",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "ok:" in out and out.count("[builds") == 6
