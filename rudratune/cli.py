@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import shtab
 
@@ -32,20 +33,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"rudratune: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="rudratune", description="Hyperparameter search for image segmentation.", epilog=EPILOG
-    )
-    parser.add_argument("--version", action="version", version=f"rudratune {version()}")
-    # a static completion script (no Python start-up per TAB): rudratune --print-completion bash
-    shtab.add_argument_to(parser, ["--print-completion"], help="print a bash/zsh/tcsh completion script")
-    parser.add_argument(
-        "--output-root",
-        default=os.environ.get("RUDRATUNE_OUTPUT_ROOT", "runs"),
-        help="where every output goes (default: $RUDRATUNE_OUTPUT_ROOT or ./runs)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_train(sub: Any) -> None:
+    """``rudratune train CONFIG [key=value ...]``."""
     p = sub.add_parser("train", help="train one experiment config", epilog=EPILOG)
     p.add_argument("config", help="experiment YAML, e.g. experiments/rudraksha.yaml")
     p.add_argument(
@@ -55,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true", help="print the resolved experiment YAML and exit")
     p.set_defaults(module="train")
 
+
+def _add_run(sub: Any) -> None:
+    """``rudratune run SPACE [key=value ...]``."""
     p = sub.add_parser("run", help="run a hyperparameter search", epilog=EPILOG)
     p.add_argument("space", help="search-space YAML, e.g. search_spaces/quickstart.yaml")
     p.add_argument(
@@ -80,12 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-report", action="store_true", help="skip the HTML report at the end")
     p.set_defaults(module="run")
 
+
+def _add_resume(sub: Any) -> None:
+    """``rudratune resume RUN_DIR``."""
     p = sub.add_parser("resume", help="continue an interrupted sweep")
     p.add_argument("run_dir", help="the sweep's folder, e.g. runs/quickstart-20261125-120000")
     p.add_argument("--address", help="join a Ray cluster instead of starting a local one")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report at the end")
     p.set_defaults(module="resume")
 
+
+def _add_show(sub: Any) -> None:
+    """``rudratune show RUN_DIR [--json]``."""
     p = sub.add_parser("show", help="a finished or running sweep's trials and best trial")
     p.add_argument("run_dir", help="the sweep's folder")
     p.add_argument(
@@ -93,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(module="show")
 
+
+def _add_export(sub: Any) -> None:
+    """``rudratune export RUN_DIR [-o FILE] [--pick RULE M | --trial ID]``."""
     p = sub.add_parser("export", help="write a sweep's best trial as an experiment config")
     p.add_argument("run_dir", help="the sweep's folder")
     p.add_argument("-o", "--output", help="YAML to write (default: <run_dir>/best.yaml)")
@@ -108,10 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--trial", help="export this trial instead of the best")
     p.set_defaults(module="export")
 
+
+def _add_report(sub: Any) -> None:
+    """``rudratune report RUN_DIR``."""
     p = sub.add_parser("report", help="write a sweep's HTML report")
     p.add_argument("run_dir", help="the sweep's folder")
     p.set_defaults(module="report")
 
+
+def _add_data(sub: Any) -> None:
+    """``rudratune data synth [OUT]``."""
     p = sub.add_parser("data", help="dataset tools")
     data_sub = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     s = data_sub.add_parser("synth", help="write the embedded synthetic SEM dataset")
@@ -123,9 +130,43 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=42)
     s.set_defaults(module="data")
 
+
+def _add_listings(sub: Any) -> None:
+    """``rudratune models | losses | schedulers``."""
     for name, what in (("models", "model"), ("losses", "loss"), ("schedulers", "LR scheduler")):
         p = sub.add_parser(name, help=f"list the {what} registry")
         p.set_defaults(module="listing")
+
+
+SUBCOMMANDS = (
+    _add_train,
+    _add_run,
+    _add_resume,
+    _add_show,
+    _add_export,
+    _add_report,
+    _add_data,
+    _add_listings,
+)
+"""Each adds its subcommand(s) to the parser, in the order ``--help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rudratune", description="Hyperparameter search for image segmentation.", epilog=EPILOG
+    )
+    parser.add_argument("--version", action="version", version=f"rudratune {version()}")
+    # a static completion script (no Python start-up per TAB): rudratune --print-completion bash
+    shtab.add_argument_to(parser, ["--print-completion"], help="print a bash/zsh/tcsh completion script")
+    parser.add_argument(
+        "--output-root",
+        default=os.environ.get("RUDRATUNE_OUTPUT_ROOT", "runs"),
+        help="where every output goes (default: $RUDRATUNE_OUTPUT_ROOT or ./runs)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    for add in SUBCOMMANDS:
+        add(sub)
     return parser
 
 

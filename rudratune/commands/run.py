@@ -39,25 +39,9 @@ def run(args: argparse.Namespace) -> int:
             check_local(sweep.settings, accelerator, source=str(sweep.source))
         _warn(sweep)
         return show_dry_run(sweep, args.dry_run_samples)
-    if args.max_failures is not None and args.max_failures < -1:
-        raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
-    name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
-    try:
-        check_name(name)
-    except ValueError as err:
-        raise UserError(f"--name: {err}") from None
-    if args.storage:
-        storage = check_storage(args.storage)
-    else:
-        storage = check_storage(sweep.settings.storage, what="storage", base=sweep.source.parent)
-    output_root = writable_dir(args.output_root)
-    run_dir = output_root / name
-    if run_dir.exists():
-        raise UserError(
-            f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`"
-        )
+    name, storage, output_root, run_dir = _where(args, sweep)
 
-    # local: these import ray, mlflow and torch; a mistake in the space is reported before any of them
+    # local: ray, mlflow and torch; a mistake in the space is reported before any of them
     from rudratune.commands.summary import conclude
     from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
@@ -70,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         check_local(sweep.settings, accelerator, source=str(sweep.source))
     _warn(sweep)
     resources = sweep.settings.resources
-    gpus = isinstance(resources, Resources) and resources.gpu > 0
+    gpus = isinstance(resources, Resources) and resources.gpu != "auto" and resources.gpu > 0
     if not address:  # on a cluster the GPUs are the workers', not this machine's
         warn_without_cuda(gpus, f"resources.gpu={resources.gpu}" if gpus else "the sweep")
     data = load_sweep_data(sweep, output_root)  # each distinct dataset decoded once (and checked)
@@ -93,6 +77,28 @@ def run(args: argparse.Namespace) -> int:
         announce=lambda line: print(line, flush=True),
     )
     return conclude(record, finish(record, outcome), report=not args.no_report)
+
+
+def _where(args: argparse.Namespace, sweep: Sweep) -> tuple[str, str | None, Path, Path]:
+    """The sweep's name, storage, output root and folder, each checked before anything is created."""
+    if args.max_failures is not None and args.max_failures < -1:
+        raise UserError("--max-failures: must be >= -1 (-1 retries forever)")
+    name = args.name or sweep.settings.name or f"{Path(args.space).stem}-{stamp()}"
+    try:
+        check_name(name)
+    except ValueError as err:
+        raise UserError(f"--name: {err}") from None
+    if args.storage:
+        storage = check_storage(args.storage)
+    else:
+        storage = check_storage(sweep.settings.storage, what="storage", base=sweep.source.parent)
+    output_root = writable_dir(args.output_root)
+    run_dir = output_root / name
+    if run_dir.exists():
+        raise UserError(
+            f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`"
+        )
+    return name, storage, output_root, run_dir
 
 
 def _warn(sweep: Sweep) -> None:

@@ -223,6 +223,32 @@ def build_tuner(
     )
 
 
+def build_trainable(record: SweepRecord, data: Any, announce: Callable[[str], None]) -> Any:
+    """The trial function with its data, checkpoint policy, constraints and resources bound."""
+    # local: the trial imports lightning; only execute needs it (P5 measures the driver without it)
+    from rudratune.search.trial import CheckpointPolicy, run_trial
+
+    sweep, settings = record.sweep, record.sweep.settings
+    res, said = resource_plan(sweep, samples=max((len(d) for d in (data or {}).values()), default=0))
+    if said:
+        announce(said)
+    shipped = None if settings.data_transfer == "shared_path" else data
+    policy = CheckpointPolicy(
+        rungs=settings.search.scheduler.rungs(sweep.max_epochs), every_s=settings.checkpoints.every_s
+    )
+    return tune.with_resources(
+        tune.with_parameters(
+            run_trial,
+            base=sweep.base_dict,
+            data=shipped,
+            policy=policy,
+            constraints=settings.constraint_list,
+            required=tuple(k for k in settings.tune_objectives if k not in COST_KEYS),
+        ),
+        res,
+    )
+
+
 def execute(
     record: SweepRecord,
     data: Any,
@@ -237,29 +263,9 @@ def execute(
     """Run (or resume) the sweep to completion; trial errors are results, not exceptions.
 
     ``announce`` receives what ``resources: auto`` resolved to (the command prints it)."""
-    # local: the trial imports lightning; only execute needs it (P5 measures the driver without it)
-    from rudratune.search.trial import CheckpointPolicy, run_trial
-
-    sweep, settings = record.sweep, record.sweep.settings
+    settings = record.sweep.settings
     init_ray(address)
-    res, said = resource_plan(sweep, samples=max((len(d) for d in (data or {}).values()), default=0))
-    if said:
-        announce(said)
-    shipped = None if settings.data_transfer == "shared_path" else data
-    policy = CheckpointPolicy(
-        rungs=settings.search.scheduler.rungs(sweep.max_epochs), every_s=settings.checkpoints.every_s
-    )
-    trainable = tune.with_resources(
-        tune.with_parameters(
-            run_trial,
-            base=sweep.base_dict,
-            data=shipped,
-            policy=policy,
-            constraints=settings.constraint_list,
-            required=tuple(k for k in settings.tune_objectives if k not in COST_KEYS),
-        ),
-        res,
-    )
+    trainable = build_trainable(record, data, announce)
     tracker = build_tracker(record)
     table = LiveTable(
         metric=settings.rank_metric, mode=settings.direction, num_samples=settings.search.num_samples
