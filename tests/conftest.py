@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rudratune.data.synth import write_dataset  # noqa: I001
 from tests.helpers import TEST_ENV, TEST_ENV_DROP  # first: it sets Ray's loopback flag before ray is imported
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    """A command run in-process (``cli.main``) sets variables of its own: none may leak into the next test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(autouse=True)

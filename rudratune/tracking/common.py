@@ -205,7 +205,13 @@ def output_environment(output_root: str | Path) -> None:
         ("WANDB_CACHE_DIR", "cache"),
         ("WANDB_ARTIFACT_DIR", "artifacts"),
     ):
-        os.environ.setdefault(key, str(home / sub))
+        # ours from an earlier run in this process (a notebook's second sweep) follows the new output root
+        if os.environ.get(key) in (None, _SET_HERE.get(key)):
+            os.environ[key] = _SET_HERE[key] = str(home / sub)
+
+
+_SET_HERE: dict[str, str] = {}
+"""The W&B folders ``output_environment`` set in this process, told apart from the user's own."""
 
 
 def wandb_settings() -> Any:
