@@ -239,14 +239,15 @@ def test_show_a_finished_sweep(sweep: tuple[Path, Path]) -> None:
     summary = json.loads(result.stdout)
     rows = json.loads((run_dir / "results.json").read_text())
     assert summary["state"] == "finished" and len(summary["trials"]) == len(rows) == 4
-    best = min((r for r in rows if r.get("best_val_loss") is not None), key=lambda r: r["best_val_loss"])
+    # the sweep's metric is val_dice (the default since issue 9)
+    best = max((r for r in rows if r.get("best_val_dice") is not None), key=lambda r: r["best_val_dice"])
     assert summary["best"]["trial_id"] == best["trial_id"]
-    assert summary["best"]["value"] == best["best_val_loss"]
+    assert summary["best"]["value"] == best["best_val_dice"]
     assert summary["best"]["params"] == {
         k: best[k] for k in summary["params"] if best.get(k) not in (None, "")
     }
     text = cli("--output-root", str(out), "show", str(run_dir)).stdout
-    assert f"best trial {best['trial_id']}: val_loss {best['best_val_loss']:.4f}" in text
+    assert f"best trial {best['trial_id']}: val_dice {best['best_val_dice']:.4f}" in text
 
 
 @pytest.mark.slow
