@@ -51,7 +51,7 @@ def _plain(cfg: Any, data: Any, epochs: int) -> float:
 
     torch.set_num_threads(1)
     dm = SegDataModule(data, cfg.data, seed=cfg.seed)
-    module = build_module(cfg)
+    module = build_module(cfg, data.channels)
     optimizer = module._optimizer(module.parameters())
     times = []
     for _ in range(epochs):
