@@ -61,7 +61,7 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
         assert "P6 best packing" in text
     else:
         assert "P6 GPU packing skipped: `torch.cuda.is_available()` is False" in text
-    for png in ("p3_search_efficiency.png", "p7_tuned_vs_default.png"):
+    for png in ("p3_search_efficiency.png", "p8_tuned_vs_default.png"):
         assert (out.parent / "figures" / png).stat().st_size > 0
         assert f"](figures/{png})" in text
     assert "CPU: " in text and "torch " in text and "Load average" in text
