@@ -62,7 +62,9 @@ def files_under(path: Path) -> set[Path]:
     return {p for p in path.rglob("*")} if path.exists() else set()
 
 
-def tiny_space(tmp_path: Path, data: Path, *, num_samples: int = 6, epochs: int = 4) -> Path:
+def tiny_space(
+    tmp_path: Path, data: Path, *, num_samples: int = 6, epochs: int = 4, reduction_factor: float = 2
+) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(f"""
 experiment: {EXPERIMENT}
@@ -70,7 +72,7 @@ search:
   num_samples: {num_samples}
   max_concurrent: 2
   searcher: {{name: optuna, seed: 3, n_startup_trials: 3}}
-  scheduler: {{name: asha, grace_period: 1, reduction_factor: 2}}
+  scheduler: {{name: asha, grace_period: 1, reduction_factor: {reduction_factor}}}
 resources: {{cpu: 1, gpu: 0}}
 space:
   data.root: {{value: {data}}}

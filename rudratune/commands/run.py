@@ -14,6 +14,7 @@ from rudratune.search.dry_run import describe, dry_run
 from rudratune.search.packing import packing_estimate
 from rudratune.search.settings import Resources
 from rudratune.search.space import Sweep, load_sweep
+from rudratune.train.metrics import METRICS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,8 +118,10 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
     )
     args = sweep.sampler_args()
     shown = ", ".join(f"{k}={v}" for k, v in args.items() if k != "sampler")
+    ties = ", ties broken by val_ref_loss" if METRICS[settings.metric].ties else ""
     print(
-        f"ranked by {settings.rank_metric} (running best of {settings.metric}); sampler {args['sampler']}({shown})"
+        f"ranked by {settings.rank_metric} (running best of {settings.metric}{ties}); "
+        f"sampler {args['sampler']}({shown})"
     )
     if settings.secondary:
         print(

@@ -32,6 +32,7 @@ from rudratune.search.settings import Resources, SweepSettings
 from rudratune.search.space import define_by_run, grid_points
 from rudratune.search.tracking import build_tracker, finish_parent, start_tracking
 from rudratune.train.cost import COST_KEYS
+from rudratune.train.metrics import running_best_key
 
 STUDY_DB = "optuna.db"
 RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
@@ -268,7 +269,9 @@ def execute(
     trainable = build_trainable(record, data, announce)
     tracker = build_tracker(record)
     table = LiveTable(
-        metric=settings.rank_metric, mode=settings.direction, num_samples=settings.search.num_samples
+        metric=running_best_key(settings.metric),
+        mode=settings.direction,
+        num_samples=settings.search.num_samples,
     )
     callbacks = [DriverCallbacks(record.experiment_path, [tracker, table])]
 

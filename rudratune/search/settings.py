@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rudratune.config.schema import SafeName
 from rudratune.search.distributions import DISTRIBUTIONS
 from rudratune.search.objectives import Constraint, direction_of, objective_names, parse_constraints
-from rudratune.train.metrics import METRICS, running_best_key
+from rudratune.train.metrics import METRICS, ranking_key
 
 ALIASES = {"log_uniform_values": "log_uniform"}
 """W&B sweep spellings accepted as they are. W&B's own ``log_uniform`` takes exponents (e**min to e**max);
@@ -258,8 +258,8 @@ class SweepSettings(_Strict):
 
     @property
     def tune_objectives(self) -> list[str]:
-        """The reported keys the searcher is told: running bests of trained metrics, costs as measured."""
-        return [running_best_key(n) if n in METRICS else n for n in self.objectives]
+        """The reported keys the searcher is told: ranking keys of trained metrics, costs as measured."""
+        return [ranking_key(n) if n in METRICS else n for n in self.objectives]
 
     @field_validator("resources", mode="before")
     @classmethod
@@ -291,8 +291,9 @@ class SweepSettings(_Strict):
 
     @property
     def rank_metric(self) -> str:
-        """What ASHA and the searcher rank trials by: the running best of ``metric`` (``best_val_dice``)."""
-        return running_best_key(self.metric)
+        """What ASHA and the searcher rank trials by: the running best of ``metric``, ties of a thresholded
+        score broken by the reference loss (``rank_val_dice``; see ``rudratune.train.metrics``)."""
+        return ranking_key(self.metric)
 
 
 SWEEP_KEYS = tuple(SweepSettings.model_fields)

@@ -16,7 +16,7 @@ from rudratune.registry.optim import get_optimizer_info, get_scheduler_info
 from rudratune.runtime import quiet_loggers, set_threads, usable_cpus
 from rudratune.train.augment import build_augmenter
 from rudratune.train.cost import measure_cost
-from rudratune.train.metrics import METRICS, running_best_key
+from rudratune.train.metrics import METRICS, ranking_key, ranking_value, running_best_key
 from rudratune.train.module import SegmentationModule
 from rudratune.train.outputs import write_artifacts
 from rudratune.train.settings import configure
@@ -40,15 +40,19 @@ def epoch_metrics(trainer: L.Trainer) -> dict[str, float]:
 
 
 def with_running_best(row: dict[str, float], previous: dict[str, float] | None) -> dict[str, float]:
-    """``row`` plus ``best_<metric>``: the best value of each metric up to this epoch (a running min or max)."""
+    """``row`` plus ``best_<metric>``, the best value of each metric up to this epoch (a running min or max),
+    and ``rank_<metric>``, the running best of its ranking value (ties broken by the reference loss)."""
     out = dict(row)
     for name, info in METRICS.items():
         if name not in row:
             continue
-        key = running_best_key(name)
-        earlier = (previous or {}).get(key)
         pick = min if info.direction == "min" else max
-        out[key] = row[name] if earlier is None else pick(earlier, row[name])
+        for key, value in (
+            (running_best_key(name), row[name]),
+            (ranking_key(name), ranking_value(name, row)),
+        ):
+            earlier = (previous or {}).get(key)
+            out[key] = value if earlier is None else pick(earlier, value)
     return out
 
 

@@ -33,14 +33,17 @@ class MetricInfo:
     depends_on_loss: bool
     """True when its value depends on the training loss (so trials with different losses are not comparable)."""
     meaning: str
+    ties: bool = False
+    """True for thresholded scores: early in training many trials score exactly 0 (nothing predicted yet),
+    so their ranking key breaks ties with the reference loss (see ``ranking_value``)."""
 
 
 METRICS: dict[str, MetricInfo] = {
     info.name: info
     for info in (
         MetricInfo("val_loss", "min", True, "the trial's own training loss on the validation split"),
-        MetricInfo("val_dice", "max", False, "mean per-image Dice of the thresholded prediction (0.5)"),
-        MetricInfo("val_iou", "max", False, "mean per-image IoU of the thresholded prediction (0.5)"),
+        MetricInfo("val_dice", "max", False, "mean per-image Dice of the thresholded prediction (0.5)", True),
+        MetricInfo("val_iou", "max", False, "mean per-image IoU of the thresholded prediction (0.5)", True),
         MetricInfo("val_ref_loss", "min", False, REFERENCE_LOSS),
     )
 }
@@ -54,6 +57,28 @@ def comparable_metrics() -> list[str]:
 def running_best_key(metric: str) -> str:
     """The key under which a trial reports the best value of ``metric`` so far (what ASHA ranks on)."""
     return f"best_{metric}"
+
+
+TIE_BREAK = 1e-6
+"""Weight of ``val_ref_loss`` in the ranking value of a thresholded score: small enough never to reorder
+scores that differ by more than 1e-3 (the reference loss is clamped to [0, 1000]), large enough to order
+the trials that tie, e.g. every trial at val Dice 0.0 after its first epoch."""
+
+
+def ranking_key(metric: str) -> str:
+    """The key ASHA and the searcher rank on: the running best of ``ranking_value`` (``rank_val_dice``)."""
+    return f"rank_{metric}"
+
+
+def ranking_value(metric: str, row: dict[str, float]) -> float:
+    """``row[metric]``, with ties of a thresholded score broken by the reference loss of the same epoch:
+    of two trials at val Dice 0.0, the one whose probabilities are closer to the masks ranks higher."""
+    value, info = float(row[metric]), METRICS[metric]
+    ref = row.get("val_ref_loss")
+    if not info.ties or ref is None or ref != ref:  # ref != ref: NaN
+        return value
+    penalty = TIE_BREAK * min(max(float(ref), 0.0), 1000.0)
+    return value - penalty if info.direction == "max" else value + penalty
 
 
 def dice_iou(

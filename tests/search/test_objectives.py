@@ -68,9 +68,9 @@ def test_a_metric_list_is_primary_plus_secondary_and_round_trips_through_sweep_j
             "search": {"searcher": {"name": "nsga2"}},
         }
     )
-    assert settings.metric == "val_dice" and settings.rank_metric == "best_val_dice"
+    assert settings.metric == "val_dice" and settings.rank_metric == "rank_val_dice"
     assert settings.objectives == ["val_dice", "latency_ms"] and settings.modes == ["max", "min"]
-    assert settings.tune_objectives == ["best_val_dice", "latency_ms"]
+    assert settings.tune_objectives == ["rank_val_dice", "latency_ms"]
     assert settings.search.searcher.sampler_args(12)["sampler"] == "NSGAIISampler"
     again = SweepSettings.model_validate(settings.model_dump(mode="json"))  # what resume reads back
     assert again.objectives == settings.objectives and again.constraint_list == settings.constraint_list

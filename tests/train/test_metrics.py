@@ -7,7 +7,15 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rudratune.registry.losses import build_loss
 from rudratune.train.loop import with_running_best
-from rudratune.train.metrics import METRICS, comparable_metrics, dice_iou, reference_loss, running_best_key
+from rudratune.train.metrics import (
+    METRICS,
+    comparable_metrics,
+    dice_iou,
+    ranking_key,
+    ranking_value,
+    reference_loss,
+    running_best_key,
+)
 from rudratune.train.module import SegmentationModule
 
 
@@ -76,6 +84,23 @@ def test_running_best_follows_each_metrics_direction() -> None:
     assert [r["best_val_dice"] for r in rows] == [0.3, 0.5, 0.5]
     assert [r["best_val_ref_loss"] for r in rows] == [0.6, 0.6, 0.5]
     assert running_best_key("val_dice") == "best_val_dice"
+
+
+def test_trials_tied_at_dice_zero_rank_by_the_reference_loss() -> None:
+    """After one epoch many trials predict no pores (val Dice exactly 0): ASHA and TPE must still order them,
+    so the ranking value breaks ties with the reference loss, and only ties."""
+    closer = with_running_best({"epoch": 1, "val_dice": 0.0, "val_ref_loss": 0.4}, None)
+    farther = with_running_best({"epoch": 1, "val_dice": 0.0, "val_ref_loss": 0.9}, None)
+    assert closer["best_val_dice"] == farther["best_val_dice"] == 0.0
+    assert closer[ranking_key("val_dice")] > farther[ranking_key("val_dice")]
+    better = with_running_best({"epoch": 1, "val_dice": 0.001, "val_ref_loss": 999.0}, None)
+    assert better[ranking_key("val_dice")] > closer[ranking_key("val_dice")]  # a real Dice gain always wins
+    for name, info in METRICS.items():  # smooth metrics rank as they are
+        if not info.ties:
+            assert ranking_value(name, {"val_ref_loss": 0.5, name: 0.25}) == 0.25
+    # the rank is a running best too: a worse later epoch does not lower it
+    later = with_running_best({"epoch": 2, "val_dice": 0.0, "val_ref_loss": 0.95}, closer)
+    assert later[ranking_key("val_dice")] == closer[ranking_key("val_dice")]
 
 
 def test_metric_table_says_which_metrics_depend_on_the_loss() -> None:
