@@ -13,6 +13,20 @@ QUIET_ENV = {
     "WANDB_DISABLE_GIT": "true",
     "RAY_AIR_NEW_OUTPUT": "0",
 }
+"""What every rudratune process sets unless the user did: no telemetry, quiet libraries."""
+
+OFFLINE_ENV = {
+    **QUIET_ENV,
+    "WANDB_MODE": "offline",
+    "HF_HUB_OFFLINE": "1",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "PYTHONWARNINGS": "ignore",
+}
+"""The one table of the offline environment the tests and benchmarks run in: no tracker, hub or telemetry
+traffic, and Ray on 127.0.0.1 only (see shared/STACK.md)."""
+
+CALLER_ENV = ("WANDB_API_KEY", "MLFLOW_TRACKING_URI", "RUDRATUNE_OUTPUT_ROOT", "RAY_ADDRESS")
+"""Variables of the caller's shell that would point a test or benchmark at real services: dropped there."""
 
 
 def quiet_defaults() -> None:

@@ -14,21 +14,15 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 from wandb.proto import wandb_internal_pb2
 
+from rudratune.runtime import CALLER_ENV, OFFLINE_ENV
+
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT = REPO / "experiments" / "rudraksha.yaml"
 
-TEST_ENV = {
-    "WANDB_MODE": "offline",
-    "WANDB_SILENT": "true",
-    "HF_HUB_OFFLINE": "1",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    "PYTHONWARNINGS": "ignore",
-}
+TEST_ENV = OFFLINE_ENV
 # before anything imports ray: Ray reads it at import time and then binds to 127.0.0.1 only
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-TEST_ENV_DROP = ("WANDB_API_KEY", "MLFLOW_TRACKING_URI", "RUDRATUNE_OUTPUT_ROOT", "RAY_ADDRESS")
+TEST_ENV_DROP = CALLER_ENV
 
 
 def tiny_overrides(data: Path) -> list[str]:

@@ -14,23 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rudratune.runtime import CALLER_ENV, OFFLINE_ENV
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parents[1]
 EXPERIMENT = REPO / "experiments" / "rudraksha.yaml"
 QUICKSTART = REPO / "search_spaces" / "quickstart.yaml"
 
-OFFLINE_ENV = {
-    "WANDB_MODE": "offline",
-    "WANDB_SILENT": "true",
-    "WANDB_DISABLE_GIT": "true",
-    "HF_HUB_OFFLINE": "1",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    "PYTHONWARNINGS": "ignore",
-}
-"""No tracker, hub or telemetry traffic; Ray on 127.0.0.1 (see shared/STACK.md)."""
-DROPPED_ENV = ("WANDB_API_KEY", "MLFLOW_TRACKING_URI", "RUDRATUNE_OUTPUT_ROOT", "RAY_ADDRESS")
+DROPPED_ENV = CALLER_ENV
+"""Variables of the shell that would point a benchmark at real services (see rudratune.runtime)."""
 
 
 def apply_offline_env() -> None:
