@@ -287,7 +287,7 @@ def summarize(
         f"{'10 / 3 / 3' if smoke else '40 / 12 / 12'}, the split drawn by the seed) resized to {size.image_size} px, {size.epochs} epochs, budget {size.budget} "
         f"trial-epochs per sweep ({size.trials} random+FIFO trials x {size.epochs}); ASHA+TPE with rudratune's "
         f"defaults (TPE multivariate/group/constant_liar, {startup} start-up trials; ASHA grace 1, "
-        f"reduction 3, on best_val_dice) and `search.num_samples=1000 search.budget_trial_epochs={size.budget}`; "
+        f"reduction 3, on rank_val_dice: the running best val Dice, ties broken by val_ref_loss) and `search.num_samples=1000 search.budget_trial_epochs={size.budget}`; "
         f"2 trials at a time, 1 CPU each; seeds {', '.join(map(str, size.seeds))} (experiment seed, so the split, "
         "and searcher seed). Retrain: the exported best config, same epochs, test Dice of its best checkpoint."
         + (

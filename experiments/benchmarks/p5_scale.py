@@ -44,7 +44,13 @@ def mock_trial(config: dict[str, Any], *, max_t: int) -> None:
         val_loss = a + b * math.exp(-epoch / c) + rng.gauss(0.0, 0.005)
         best = max(best, 1.0 - val_loss)  # the running best a real trial reports (ASHA ranks on it)
         own += time.perf_counter() - start
-        row = {"epoch": epoch, "val_loss": val_loss, "val_dice": 1.0 - val_loss, "best_val_dice": best}
+        row = {
+            "epoch": epoch,
+            "val_loss": val_loss,
+            "val_dice": 1.0 - val_loss,
+            "best_val_dice": best,
+            "rank_val_dice": best,  # no reference loss here, so no ties to break: the rank is the best
+        }
         tune.report({**row, "own_s": own})
         start = time.perf_counter()
 
