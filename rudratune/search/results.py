@@ -116,11 +116,20 @@ def read_results(record: SweepRecord) -> list[dict[str, Any]]:
 
 
 def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str, Any]]:
-    """Trials with a score, best first; feasible trials (every constraint held) before the others."""
-    key = f"best_{metric}"
+    """Trials with a score, best first; feasible trials (every constraint held) before the others. Trials
+    tied on a thresholded score (val Dice 0.0, or 1.0) are ordered by the reference loss, as ASHA and the
+    searcher order them (``rudratune.train.metrics.ranking_value``)."""
+    key = running_best_key(metric)
     scored = [r for r in rows if r.get(key) not in (None, "")]
     sign = -1 if mode == "max" else 1
-    return sorted(scored, key=lambda r: (r.get("feasible") is False, sign * float(r[key])))
+    info = METRICS.get(metric)
+    ties = running_best_key("val_ref_loss") if info is not None and info.ties else None
+
+    def tie_break(row: dict[str, Any]) -> float:
+        value = row.get(ties) if ties else None
+        return float(value) if value not in (None, "") else math.inf
+
+    return sorted(scored, key=lambda r: (r.get("feasible") is False, sign * float(r[key]), tie_break(r)))
 
 
 def stopped_by_asha(row: dict[str, Any]) -> bool:

@@ -26,6 +26,16 @@ def test_ranked_keeps_scored_trials_best_first() -> None:
     assert [r["trial_id"] for r in ranked(rows, "val_dice", "max")] == ["c", "a", "d"]
 
 
+def test_trials_tied_on_dice_rank_by_the_reference_loss() -> None:
+    rows = [
+        row("far", 0.0, best_val_dice=0.0, best_val_ref_loss=0.9),
+        row("close", 0.0, best_val_dice=0.0, best_val_ref_loss=0.4),
+        row("unmeasured", 0.0, best_val_dice=0.0),
+        row("best", 0.0, best_val_dice=0.3, best_val_ref_loss=2.0),
+    ]
+    assert [r["trial_id"] for r in ranked(rows, "val_dice", "max")] == ["best", "close", "far", "unmeasured"]
+
+
 def test_results_round_trip_keeps_the_ending(tmp_path: Path) -> None:
     sweep = load_sweep(REPO / "search_spaces" / "quickstart.yaml")
     run_dir = tmp_path / "sweep"
