@@ -39,7 +39,6 @@ def train_default(seed: int, smoke: bool, output_root: Path) -> float:
             f"data.image_size={size.image_size}",
             f"trainer.max_epochs={size.epochs}",
             f"seed={seed}",
-            "data.num_workers=0",
             "tracking.mlflow=false",
             "tracking.wandb=false",
             "trainer.threads=1",
