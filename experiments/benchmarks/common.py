@@ -315,6 +315,8 @@ def drop_checkpoints(path: Path) -> None:
     for ckpt in list(Path(path).glob("**/checkpoint_*")):
         if ckpt.is_dir():
             shutil.rmtree(ckpt, ignore_errors=True)
+    for ckpt in list(Path(path).glob("**/checkpoints/*.ckpt")):  # what a `train` run keeps (top 3)
+        ckpt.unlink(missing_ok=True)
 
 
 # --- how a benchmark reports ----------------------------------------------------------------------

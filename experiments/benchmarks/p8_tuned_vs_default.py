@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common import EXPERIMENT, figure, md_table, verdict
+from common import EXPERIMENT, drop_checkpoints, figure, md_table, verdict
 from p3_search_efficiency import data_root, retrain_options, run_arm, size_for
 
 PNG = "p8_tuned_vs_default.png"
@@ -47,6 +47,7 @@ def train_default(seed: int, smoke: bool, output_root: Path) -> float:
     result = train(
         cfg, load_data(str(root), output_root), retrain_options(cached.parent / f"default-seed{seed}")
     )
+    drop_checkpoints(cached.parent / f"default-seed{seed}")  # scored already
     cached.write_text(json.dumps({"test_dice": result.test["test_dice"]}))
     return result.test["test_dice"]
 
