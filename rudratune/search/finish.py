@@ -12,6 +12,7 @@ from typing import Any
 from rudratune.search.objectives import pareto_front
 from rudratune.search.record import SweepRecord, mark_finished
 from rudratune.search.results import ranked, trial_rows, write_results
+from rudratune.search.rungs import rung_warning
 from rudratune.search.runner import Outcome
 from rudratune.search.tracking import finish_parent, log_best_model
 from rudratune.tracking.common import TrialEnding, stop_reason_text
@@ -72,10 +73,22 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
     warning = log_best_model(outcome.tracker, record, best_rows[0]) if best_rows else None
     finish_parent(outcome.tracker, best_rows[0] if best_rows else None, settings.metric, status="FINISHED")
     front = pareto(rows, settings, outcome.tracker) if settings.secondary else []
-    warnings = (warning,) if warning else ()
+    rungs = settings.search.scheduler.rungs(record.sweep.max_epochs)
+    early = rung_warning(rank_histories(grid, settings.rank_metric), rungs, record.sweep.max_epochs)
+    warnings = tuple(w for w in (warning, early) if w)
     return SweepSummary(
         Ending.FINISHED, ended, rows, best_rows, results, disk_usage(record.run_dir), front, warnings
     )
+
+
+def rank_histories(grid: Any, key: str) -> list[list[float]]:
+    """Each trial's ranking value (``rank_val_dice``), epoch by epoch."""
+    histories = []
+    for result in grid:
+        frame = result.metrics_dataframe
+        if frame is not None and key in frame:
+            histories.append([float(v) for v in frame[key].tolist() if v == v])  # v == v: not NaN
+    return histories
 
 
 def pareto(rows: list[dict[str, Any]], settings: Any, tracker: Any) -> list[dict[str, Any]]:

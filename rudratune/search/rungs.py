@@ -1,0 +1,70 @@
+"""Did ASHA's rungs judge on signal? A sweep checks itself: among the trials that ran to the end, how well
+did each epoch's ranking value predict their final best? Where rung decisions were close to chance, the
+sweep says so and names a later grace period (issue 9's P3: epoch 1 had Spearman 0.28 with the final
+ranking on the embedded data; epoch 5 of 8 had 0.72)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+MIN_TRIALS = 6
+"""Fewer finished trials than this say nothing about a ranking."""
+GOOD = 0.6
+"""A rank correlation from which a rung's cut is mostly signal."""
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """Ranks from 1, ties sharing their mean rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman's rank correlation (Pearson on ranks); 0 when either side is constant."""
+    ra, rb = ranks(a), ranks(b)
+    n = len(ra)
+    ma, mb = sum(ra) / n, sum(rb) / n
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
+    va = sum((x - ma) ** 2 for x in ra)
+    vb = sum((y - mb) ** 2 for y in rb)
+    return cov / (va * vb) ** 0.5 if va > 0 and vb > 0 else 0.0
+
+
+def agreement(histories: Sequence[Sequence[float]], max_epochs: int) -> dict[int, float]:
+    """Epoch → Spearman between the trials' ranking value at that epoch and at their end, over the trials
+    whose history covers ``max_epochs`` epochs (the value is a running best, so its end is the final best).
+    Empty with fewer than ``MIN_TRIALS`` such trials."""
+    full = [h for h in histories if len(h) >= max_epochs]
+    if len(full) < MIN_TRIALS:
+        return {}
+    final = [h[max_epochs - 1] for h in full]
+    return {e: spearman([h[e - 1] for h in full], final) for e in range(1, max_epochs)}
+
+
+def rung_warning(histories: Sequence[Sequence[float]], rungs: Sequence[int], max_epochs: int) -> str | None:
+    """One line when ASHA's first rung ranked the finished trials close to chance, else None."""
+    by_epoch = agreement(histories, max_epochs)
+    if not rungs or not by_epoch or by_epoch.get(rungs[0], 1.0) >= GOOD:
+        return None
+    first, n = rungs[0], sum(len(h) >= max_epochs for h in histories)
+    later = next((e for e, rho in sorted(by_epoch.items()) if e > first and rho >= GOOD), None)
+    advice = (
+        f"consider search.scheduler.grace_period: {later} (from epoch {later} the ranking agreed, "
+        f"Spearman {by_epoch[later]:.2f})"
+        if later
+        else "no earlier epoch agreed well: consider FIFO or more epochs"
+    )
+    return (
+        f"ASHA's rung at epoch {first} barely predicted how the {n} trials that ran all {max_epochs} epochs "
+        f"ended (Spearman {by_epoch[first]:.2f} between their ranking there and at the end), so its stops "
+        f"were close to chance; {advice}"
+    )

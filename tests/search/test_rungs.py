@@ -1,0 +1,47 @@
+"""The sweep's check on its own rungs: rank correlation of each epoch with the final ranking."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from rudratune.search.rungs import MIN_TRIALS, agreement, ranks, rung_warning, spearman
+
+
+def test_spearman_and_ranks_with_ties() -> None:
+    assert ranks([3.0, 1.0, 3.0, 2.0]) == [3.5, 1.0, 3.5, 2.0]
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([0, 0, 0, 0], [1, 2, 3, 4]) == 0.0  # every trial tied: no information
+
+
+def curves(n: int, *, early_noise: bool, seed: int = 0) -> list[list[float]]:
+    """Running-best curves over 8 epochs; with early_noise the first epochs are unrelated to the end."""
+    rng = random.Random(seed)
+    out = []
+    for quality in rng.sample(range(100), n):
+        values = [rng.random() if early_noise and e < 4 else quality / 100 * (e + 1) / 8 for e in range(8)]
+        out.append([max(values[: i + 1]) for i in range(8)])
+    return out
+
+
+def test_an_informative_first_rung_says_nothing() -> None:
+    assert rung_warning(curves(10, early_noise=False), (1, 3), 8) is None
+
+
+def test_a_first_rung_close_to_chance_is_said_with_a_later_grace_period() -> None:
+    histories = curves(12, early_noise=True, seed=3)
+    by_epoch = agreement(histories, 8)
+    assert by_epoch[1] < 0.6 <= by_epoch[5]
+    text = rung_warning(histories, (1, 3), 8)
+    assert text is not None and "rung at epoch 1" in text and "12 trials that ran all 8 epochs" in text
+    later = next(e for e in sorted(by_epoch) if e > 1 and by_epoch[e] >= 0.6)
+    assert f"grace_period: {later}" in text
+
+
+def test_too_few_finished_trials_or_no_rungs_say_nothing() -> None:
+    noisy = curves(12, early_noise=True, seed=3)
+    assert rung_warning(noisy[: MIN_TRIALS - 1], (1, 3), 8) is None
+    assert rung_warning([h[:3] for h in noisy], (1, 3), 8) is None  # stopped early: not finished
+    assert rung_warning(noisy, (), 8) is None  # FIFO
