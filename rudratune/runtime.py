@@ -8,6 +8,7 @@ import warnings
 
 QUIET_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # its bars land in the sweep's summary
     "RAY_USAGE_STATS_ENABLED": "0",
     "WANDB_SILENT": "true",
     "WANDB_DISABLE_GIT": "true",
