@@ -79,13 +79,11 @@ def _train_epoch_s(cfg: Any, data: Any, run_dir: Path, trackers: bool, output_ro
         def on_train_epoch_start(self, *args: Any) -> None:
             self.starts.append(time.perf_counter())
 
+    from rudratune.tracking.lightning import close_loggers, make_loggers
+
     loggers: list[Any] = []
     if trackers:
-        try:
-            from rudratune.commands.train import make_loggers
-        except ImportError:  # after the renovation (issue 8)
-            from rudratune.tracking.lightning import make_loggers  # type: ignore[no-redef]
-        loggers = make_loggers(cfg, run_dir, output_root, run_dir.name)
+        make_loggers(cfg, run_dir, output_root, run_dir.name, data, into=loggers)
     timer = Timer()
     options = RunOptions(
         run_dir=run_dir,
@@ -99,11 +97,7 @@ def _train_epoch_s(cfg: Any, data: Any, run_dir: Path, trackers: bool, output_ro
     )
     train(cfg, data, options)
     if loggers:
-        try:
-            from rudratune.commands.train import close_loggers
-        except ImportError:  # after the renovation (issue 8)
-            from rudratune.tracking.lightning import close_loggers  # type: ignore[no-redef]
-        close_loggers(loggers, failed=False)
+        close_loggers(loggers, status="FINISHED")
     gaps = [b - a for a, b in zip(timer.starts, timer.starts[1:], strict=False)]
     return statistics.median(gaps[1:] or gaps)
 
