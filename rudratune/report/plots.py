@@ -15,6 +15,7 @@ from rudratune.data.datamodule import SegDataModule, to_tensors
 from rudratune.data.source import load_data
 from rudratune.report.importance import present
 from rudratune.search.results import stopped_by_asha
+from rudratune.search.settings import TrialSchedulerSettings
 from rudratune.train.figures import prediction_grid
 from rudratune.train.loop import build_module
 
@@ -45,12 +46,9 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def asha_rungs(grace_period: int, reduction_factor: float, max_t: int) -> list[int]:
-    """Epochs at which ASHA compares trials: ``grace_period * reduction_factor**k`` below ``max_t``."""
-    rungs, milestone = [], float(min(grace_period, max_t))
-    while milestone < max_t:
-        rungs.append(math.ceil(milestone))  # Tune decides once ``epoch >= milestone``
-        milestone *= reduction_factor
-    return sorted(set(rungs))
+    """Epochs at which ASHA compares trials, below ``max_t`` (where every trial ends anyway)."""
+    scheduler = TrialSchedulerSettings(grace_period=grace_period, reduction_factor=reduction_factor)
+    return [rung for rung in scheduler.rungs(max_t) if rung < max_t]
 
 
 def learning_curves(

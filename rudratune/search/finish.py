@@ -103,11 +103,7 @@ def pareto(rows: list[dict[str, Any]], settings: Any, tracker: Any) -> list[dict
 
 def relabel_budget_stops(rows: list[dict[str, Any]], record: SweepRecord) -> None:
     """Trials the sweep's budget stopped, told apart from ASHA's stops: ASHA stops only at its rungs."""
-    sched, max_t = record.sweep.settings.search.scheduler, record.sweep.max_epochs
-    rungs, rung = set(), float(min(sched.grace_period, max_t))
-    while sched.name == "asha" and rung < max_t:
-        rungs.add(int(rung))
-        rung *= sched.reduction_factor
+    rungs = record.sweep.settings.search.scheduler.rungs(record.sweep.max_epochs)
     for row in rows:
         if row["ending"] != TrialEnding.STOPPED_BY_ASHA or (row["epochs"] and row["epochs"] in rungs):
             continue
