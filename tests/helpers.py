@@ -57,14 +57,20 @@ def files_under(path: Path) -> set[Path]:
 
 
 def tiny_space(
-    tmp_path: Path, data: Path, *, num_samples: int = 6, epochs: int = 4, reduction_factor: float = 2
+    tmp_path: Path,
+    data: Path,
+    *,
+    num_samples: int = 6,
+    epochs: int = 4,
+    reduction_factor: float = 2,
+    max_concurrent: int = 2,
 ) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(f"""
 experiment: {EXPERIMENT}
 search:
   num_samples: {num_samples}
-  max_concurrent: 2
+  max_concurrent: {max_concurrent}
   searcher: {{name: optuna, seed: 3, n_startup_trials: 3}}
   scheduler: {{name: asha, grace_period: 1, reduction_factor: {reduction_factor}}}
 resources: {{cpu: 1, gpu: 0}}

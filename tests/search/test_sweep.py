@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import yaml
@@ -40,9 +41,11 @@ SECRETS = ("S3CRET-ON-THE-COMMAND-LINE", "PW-IN-A-CONFIG-URI")
 
 
 def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> None:
-    # reduction 4: a trial goes past the epoch-1 rung only if it is in the top quarter of those before it,
-    # so at least one of six trials is stopped unless each beats nearly all before it (~1 in 700 by chance)
-    space = tiny_space(tmp_path, tiny_data, reduction_factor=4)
+    # one trial at a time, so results reach ASHA in trial order and the sweep is deterministic (seeded TPE,
+    # seeded training on the CPU): the rung decisions can be replayed below. With two at a time, a tiny
+    # trial can finish all its epochs before the driver reads its first result, and TPE's trials improve
+    # one after another, so whether anything is stopped depended on timing.
+    space = tiny_space(tmp_path, tiny_data, reduction_factor=4, max_concurrent=1)
     home = tmp_path / "home"  # what the run may leave outside the output root
     home.mkdir()
     tmp = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
@@ -82,6 +85,19 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
     assert record["searcher"]["sampler"] == "TPESampler" and record["searcher"]["multivariate"] is True
     assert record["searcher"]["optuna"] and record["objective"]["ranked_by"] == "rank_val_dice"
     assert all(r["status"] == "TERMINATED" for r in rows)
+    # ASHA's epoch-1 rung, replayed in trial order: a trial below the 75th percentile of those before it stops
+    first = {}
+    for result_json in run_dir.glob("*/result.json"):
+        reported = json.loads(result_json.read_text().splitlines()[0])
+        first[int(re.search(r"run_trial_\w{8}_(\d+)_", result_json.parent.name)[1])] = reported
+    seen: list[float] = []
+    expected = {}
+    for index in sorted(first):
+        value = first[index]["rank_val_dice"]
+        stopped = bool(seen) and value < np.percentile(seen, 75)
+        expected[first[index]["trial_id"]] = "stopped by ASHA at epoch 1" if stopped else "completed 4 epochs"
+        seen.append(value)
+    assert {r["trial_id"]: r["reason"] for r in rows} == expected
     assert sum(r["reason"].startswith("stopped by ASHA") for r in rows) >= 1
     for r in rows:  # Optuna's suggestions respect bounds and conditionals
         assert 1e-4 <= float(r["optimizer.lr"]) <= 1e-2
