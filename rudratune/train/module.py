@@ -16,6 +16,35 @@ class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite: the run cannot recover, so it ends with this reason."""
 
 
+PROGRESS = {"train": ("loss",), "val": ("loss", "dice"), "test": ()}
+"""What the progress bar of ``rudratune train`` shows, per stage."""
+
+
+class EpochMeans:
+    """A stage's metrics over an epoch: sums weighted by batch size, kept where the values are.
+
+    Lightning's ``self.log`` costs about 0.5 ms a call on a CPU (it walks its result collection each time),
+    and a check of the loss per step would make a GPU step wait for the host; the module logs each metric once
+    an epoch instead (P7 in BENCHMARKS.md).
+    """
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def reset(self) -> None:
+        self.sums, self.count = {}, 0
+
+    def add(self, values: dict[str, torch.Tensor], size: int) -> None:
+        for key, value in values.items():
+            weighted = value.detach().float() * size
+            self.sums[key] = weighted if key not in self.sums else self.sums[key] + weighted
+        self.count += size
+
+    def means(self) -> dict[str, torch.Tensor]:
+        return {key: total / self.count for key, total in self.sums.items()}
+
+
 class SegmentationModule(L.LightningModule):
     """Binary segmentation with per-stage loss, Dice and IoU.
 
@@ -41,6 +70,7 @@ class SegmentationModule(L.LightningModule):
         self._optimizer, self._scheduler, self._augment = optimizer, scheduler, augment
         self.channels_last = False
         """Feed the net channels-last inputs (set with ``train.settings.prepare_net`` on a GPU)."""
+        self._epoch = {stage: EpochMeans() for stage in ("train", "val", "test")}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
@@ -51,38 +81,62 @@ class SegmentationModule(L.LightningModule):
         x, y = batch
         logits = self(x)
         loss = self.loss(logits, y)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"{stage} loss became {loss.item()} at epoch {self.current_epoch + 1}"  # 1-based, as printed
-            )
         dice, iou = dice_iou(logits.detach(), y)
-        size = x.shape[0]
-        on_step = stage == "train"
-        self.log(f"{stage}_loss", loss, on_step=on_step, on_epoch=True, batch_size=size, prog_bar=True)
-        self.log(
-            f"{stage}_dice",
-            dice.mean(),
-            on_step=False,
-            on_epoch=True,
-            batch_size=size,
-            prog_bar=stage != "train",
-        )
-        self.log(f"{stage}_iou", iou.mean(), on_step=False, on_epoch=True, batch_size=size)
+        values = {"loss": loss, "dice": dice.mean(), "iou": iou.mean()}
         if stage != "train":  # the fixed reference loss: comparable across trials whatever their loss
-            ref = reference_loss(logits.detach(), y)
-            self.log(f"{stage}_ref_loss", ref, on_step=False, on_epoch=True, batch_size=size)
+            values["ref_loss"] = reference_loss(logits.detach(), y)
+        self._epoch[stage].add(values, x.shape[0])
+        if stage == "train" and self._per_step_wanted():
+            self.log(
+                "train_loss_step", loss, on_step=True, on_epoch=False, batch_size=x.shape[0], prog_bar=True
+            )
         return loss
+
+    def _per_step_wanted(self) -> bool:
+        """A per-step loss has readers only in ``rudratune train``: its loggers and its progress bar."""
+        return bool(self.trainer.loggers) or self.trainer.progress_bar_callback is not None
+
+    def _log_epoch(self, stage: str) -> None:
+        """The epoch's means, logged once: the names Lightning gave them when they were logged every step."""
+        means = self._epoch[stage].means()
+        if not torch.isfinite(means["loss"]):  # once an epoch, so a GPU step never waits for the check
+            epoch = self.current_epoch + 1  # 1-based, as printed
+            raise NonFiniteLossError(f"{stage} loss became {means['loss'].item()} at epoch {epoch}")
+        names = {"loss": f"{stage}_loss_epoch" if stage == "train" else f"{stage}_loss"}
+        for key, value in means.items():
+            name = names.get(key, f"{stage}_{key}")
+            self.log(name, value, on_step=False, on_epoch=True, prog_bar=key in PROGRESS[stage])
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch["train"].reset()
+
+    def on_validation_epoch_start(self) -> None:
+        self._epoch["val"].reset()
+
+    def on_test_epoch_start(self) -> None:
+        self._epoch["test"].reset()
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         if self._augment is not None:  # here, not in the data pipeline: works whatever serves the batches
             batch = self._augment(*batch)
-        return self._step(batch, "train")
+        loss = self._step(batch, "train")
+        # the last batch, not on_train_epoch_end: Lightning runs that hook of the callbacks that read the
+        # epoch's metrics (History, the trial's reporter) before the module's
+        if batch_idx + 1 == self.trainer.num_training_batches:
+            self._log_epoch("train")
+        return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "val")
 
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
 
     def configure_optimizers(self) -> Any:
         optimizer = self._optimizer(self.parameters())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import lightning as L
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -111,3 +112,41 @@ def test_metric_table_says_which_metrics_depend_on_the_loss() -> None:
         "val_iou": "max",
         "val_ref_loss": "min",
     }
+
+
+def test_epoch_metrics_are_per_image_means_over_uneven_batches() -> None:
+    # 7 images in batches of 3, 3 and 1: each metric is logged once an epoch, weighted by batch size
+    generator = torch.Generator().manual_seed(2)
+    x = torch.rand(7, 3, 16, 16, generator=generator)
+    y = (torch.rand(7, 1, 16, 16, generator=generator) > 0.6).float()
+    torch.manual_seed(0)
+    net = nn.Conv2d(3, 1, 3, padding=1)
+    loss = build_loss("DiceLoss", {})
+    module = SegmentationModule(
+        net, loss, optimizer=lambda params: torch.optim.SGD(params, lr=0.0), scheduler=lambda opt: None
+    )
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+    )
+    loader = DataLoader(TensorDataset(x, y), batch_size=3)
+    trainer.fit(module, loader, loader)  # lr 0: training leaves the weights as validation sees them
+    logged = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    with torch.no_grad():
+        logits = net(x)
+        dice, iou = dice_iou(logits, y)
+        batch_losses = [float(loss(net(xb), yb)) * len(xb) for xb, yb in loader]
+    assert logged["val_dice"] == pytest.approx(float(dice.mean()), abs=1e-6)
+    assert logged["val_iou"] == pytest.approx(float(iou.mean()), abs=1e-6)
+    assert logged["train_dice"] == pytest.approx(float(dice.mean()), abs=1e-6)
+    assert logged["val_loss"] == pytest.approx(sum(batch_losses) / 7, abs=1e-6)
+    assert logged["train_loss_epoch"] == pytest.approx(sum(batch_losses) / 7, abs=1e-6)
+    assert logged["val_ref_loss"] == pytest.approx(
+        sum(float(reference_loss(net(xb), yb)) * len(xb) for xb, yb in loader) / 7, abs=1e-6
+    )
+    assert "train_loss_step" not in logged  # no logger and no progress bar: no per-step logging
