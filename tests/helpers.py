@@ -64,6 +64,7 @@ def tiny_space(
     epochs: int = 4,
     reduction_factor: float = 2,
     max_concurrent: int = 2,
+    grace_period: int | str = 1,
 ) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(f"""
@@ -72,7 +73,7 @@ search:
   num_samples: {num_samples}
   max_concurrent: {max_concurrent}
   searcher: {{name: optuna, seed: 3, n_startup_trials: 3}}
-  scheduler: {{name: asha, grace_period: 1, reduction_factor: {reduction_factor}}}
+  scheduler: {{name: asha, grace_period: {grace_period}, reduction_factor: {reduction_factor}}}
 resources: {{cpu: 1, gpu: 0}}
 space:
   data.root: {{value: {data}}}

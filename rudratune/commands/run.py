@@ -12,7 +12,8 @@ from rudratune.errors import UserError
 from rudratune.search.checks import sweep_warnings
 from rudratune.search.dry_run import describe, dry_run
 from rudratune.search.packing import packing_estimate
-from rudratune.search.settings import Resources
+from rudratune.search.rungs import MIN_TRIALS
+from rudratune.search.settings import Resources, TrialSchedulerSettings
 from rudratune.search.space import Sweep, load_sweep
 from rudratune.train.metrics import METRICS
 
@@ -113,7 +114,7 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
     print(
         f"{sweep.source}: base {base.name}, metric {settings.metric} ({settings.direction}), "
         f"{settings.search.num_samples} trials, {settings.search.max_concurrent} at a time, "
-        f"searcher {settings.search.searcher.name}, scheduler {settings.search.scheduler.name}, "
+        f"searcher {settings.search.searcher.name}, scheduler {scheduler_text(settings.search.scheduler)}, "
         f"max_t {sweep.max_epochs} epochs"
     )
     args = sweep.sampler_args()
@@ -154,3 +155,14 @@ def show_dry_run(sweep: Sweep, samples: int) -> int:
     if said:
         print(said)
     return 0
+
+
+def scheduler_text(scheduler: TrialSchedulerSettings) -> str:
+    if scheduler.name != "asha":
+        return scheduler.name
+    grace = (
+        f"grace period measured once {MIN_TRIALS} trials have run every epoch"
+        if scheduler.measured
+        else f"grace period {scheduler.grace_period}"
+    )
+    return f"asha ({grace}, reduction factor {scheduler.reduction_factor:g})"

@@ -10,6 +10,7 @@ from rudratune.search.finish import Ending, SweepSummary
 from rudratune.search.objectives import trained_value
 from rudratune.search.record import SweepRecord
 from rudratune.search.results import stopped_by_asha
+from rudratune.search.rungs import decision_line
 
 
 def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int:
@@ -35,6 +36,9 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
     print(
         f"\n{len(rows)} trials: {len(rows) - errored} ran, {stopped} stopped early by ASHA, {errored} errored"
     )
+    settings = record.sweep.settings
+    if line := decision_line(settings.search.scheduler, record.run_dir, record.sweep.max_epochs):
+        print(line)
     print_top(best_rows[:5], record)
     if best_rows:
         best = best_rows[0]

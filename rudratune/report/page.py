@@ -17,6 +17,7 @@ from rudratune.report.tables import trials_table
 from rudratune.report.trials import trial_dir, trial_history, trial_params
 from rudratune.report.upload import log_report
 from rudratune.search.results import ranked, read_results, stopped_by_asha
+from rudratune.search.rungs import grace_text, sweep_rungs
 from rudratune.tracking.common import flat_params
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def curves_section(
     section = Section("Learning curves")
     scheduler, max_t = record.sweep.settings.search.scheduler, record.sweep.max_epochs
     asha = scheduler.name == "asha"
-    rungs = plots.asha_rungs(scheduler.grace_period, scheduler.reduction_factor, max_t) if asha else []
+    rungs = [r for r in sweep_rungs(scheduler, max_t, record.run_dir) if r < max_t]  # all end at max_t
     if not histories:
         section.notes.append("No trial folder with a progress.csv or result.json was found.")
         return section
@@ -141,8 +142,8 @@ def curves_section(
     if asha:
         section.notes.append(
             f"Dotted lines: ASHA rungs at epochs {', '.join(map(str, rungs)) or '(none below max_t)'} (grace period "
-            f"{scheduler.grace_period}, reduction factor {scheduler.reduction_factor:g}, max_t {max_t}); "
-            "dashed lines: trials ASHA stopped."
+            f"{grace_text(scheduler, record.run_dir)}, reduction factor {scheduler.reduction_factor:g}, "
+            f"max_t {max_t}); dashed lines: trials ASHA stopped."
         )
     else:
         section.notes.append("FIFO scheduler: every trial ran until it completed or early-stopped.")

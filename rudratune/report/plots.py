@@ -15,7 +15,6 @@ from rudratune.data.datamodule import SegDataModule, to_tensors
 from rudratune.data.source import load_data
 from rudratune.report.importance import present
 from rudratune.search.results import stopped_by_asha
-from rudratune.search.settings import TrialSchedulerSettings
 from rudratune.train.figures import prediction_grid
 from rudratune.train.loop import build_module
 
@@ -43,12 +42,6 @@ def _save(fig: Any, path: Path) -> Path:
     fig.savefig(path, dpi=96, bbox_inches="tight")
     _plt().close(fig)
     return path
-
-
-def asha_rungs(grace_period: int, reduction_factor: float, max_t: int) -> list[int]:
-    """Epochs at which ASHA compares trials, below ``max_t`` (where every trial ends anyway)."""
-    scheduler = TrialSchedulerSettings(grace_period=grace_period, reduction_factor=reduction_factor)
-    return [rung for rung in scheduler.rungs(max_t) if rung < max_t]
 
 
 def learning_curves(

@@ -73,7 +73,7 @@ def sweep_warnings(settings: SweepSettings, max_epochs: int) -> list[str]:
     """Suspicious but valid settings, one ``rudratune: warning:`` line each."""
     found = []
     scheduler = settings.search.scheduler
-    if scheduler.name == "asha" and scheduler.grace_period >= max_epochs:
+    if scheduler.name == "asha" and scheduler.grace_period != "auto" and scheduler.grace_period >= max_epochs:
         found.append(
             f"search.scheduler.grace_period ({scheduler.grace_period}) is not below the most epochs a trial "
             f"runs ({max_epochs}): ASHA can never stop a trial early; lower grace_period or use scheduler fifo"

@@ -12,7 +12,7 @@ from typing import Any
 from rudratune.search.objectives import pareto_front
 from rudratune.search.record import SweepRecord, mark_finished
 from rudratune.search.results import ranked, trial_rows, write_results
-from rudratune.search.rungs import rung_warning
+from rudratune.search.rungs import rung_warning, sweep_rungs
 from rudratune.search.runner import Outcome
 from rudratune.search.tracking import finish_parent, log_best_model
 from rudratune.tracking.common import TrialEnding, stop_reason_text
@@ -73,8 +73,10 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
     warning = log_best_model(outcome.tracker, record, best_rows[0]) if best_rows else None
     finish_parent(outcome.tracker, best_rows[0] if best_rows else None, settings.metric, status="FINISHED")
     front = pareto(rows, settings, outcome.tracker) if settings.secondary else []
-    rungs = settings.search.scheduler.rungs(record.sweep.max_epochs)
-    early = rung_warning(rank_histories(grid, settings.rank_metric), rungs, record.sweep.max_epochs)
+    scheduler, max_t = settings.search.scheduler, record.sweep.max_epochs
+    early = None  # a measured first rung was placed by this same check
+    if not scheduler.measured:
+        early = rung_warning(rank_histories(grid, settings.rank_metric), scheduler.rungs(max_t), max_t)
     warnings = tuple(w for w in (warning, early) if w)
     return SweepSummary(
         Ending.FINISHED, ended, rows, best_rows, results, disk_usage(record.run_dir), front, warnings
@@ -103,7 +105,7 @@ def pareto(rows: list[dict[str, Any]], settings: Any, tracker: Any) -> list[dict
 
 def relabel_budget_stops(rows: list[dict[str, Any]], record: SweepRecord) -> None:
     """Trials the sweep's budget stopped, told apart from ASHA's stops: ASHA stops only at its rungs."""
-    rungs = record.sweep.settings.search.scheduler.rungs(record.sweep.max_epochs)
+    rungs = sweep_rungs(record.sweep.settings.search.scheduler, record.sweep.max_epochs, record.run_dir)
     for row in rows:
         if row["ending"] != TrialEnding.STOPPED_BY_ASHA or (row["epochs"] and row["epochs"] in rungs):
             continue

@@ -5,12 +5,19 @@ ranking on the embedded data; epoch 5 of 8 had 0.72)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rudratune.search.settings import TrialSchedulerSettings
 
 MIN_TRIALS = 6
 """Fewer finished trials than this say nothing about a ranking."""
 GOOD = 0.6
 """A rank correlation from which a rung's cut is mostly signal."""
+RUNGS_FILE = "rungs.json"
+"""Where a sweep with ``grace_period: auto`` writes the first rung it measured (``search.asha``)."""
 
 
 def ranks(values: Sequence[float]) -> list[float]:
@@ -67,4 +74,61 @@ def rung_warning(histories: Sequence[Sequence[float]], rungs: Sequence[int], max
         f"ASHA's rung at epoch {first} barely predicted how the {n} trials that ran all {max_epochs} epochs "
         f"ended (Spearman {by_epoch[first]:.2f} between their ranking there and at the end), so its stops "
         f"were close to chance; {advice}"
+    )
+
+
+def read_decision(run_dir: Path) -> dict[str, Any] | None:
+    """The measured first rung of a sweep (``{"grace_period": int | None, ...}``), or None if not decided."""
+    path = Path(run_dir) / RUNGS_FILE
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def sweep_rungs(scheduler: TrialSchedulerSettings, max_t: int, run_dir: Path) -> tuple[int, ...]:
+    """The epochs at which a sweep's ASHA decided: from its settings, or from ``rungs.json`` when measured."""
+    if not scheduler.measured:
+        return scheduler.rungs(max_t)
+    grace = (read_decision(run_dir) or {}).get("grace_period")
+    if not isinstance(grace, int):
+        return ()
+    return scheduler.model_copy(update={"grace_period": grace}).rungs(max_t)
+
+
+def grace_text(scheduler: TrialSchedulerSettings, run_dir: Path) -> str:
+    """The grace period in words: ``3``, ``5 (measured)``, or why a measured one was never placed."""
+    if not scheduler.measured:
+        return str(scheduler.grace_period)
+    decided = read_decision(run_dir)
+    if decided is None:
+        return f"auto, not placed: fewer than {MIN_TRIALS} trials ran every epoch"
+    if decided.get("grace_period") is None:
+        return "auto, not placed: no epoch's ranking agreed with the final one"
+    return f"{decided['grace_period']} (measured)"
+
+
+def decision_line(scheduler: TrialSchedulerSettings, run_dir: Path, max_t: int) -> str | None:
+    """What a measured grace period came to, for the sweep's summary (None when not measured)."""
+    if not scheduler.measured:
+        return None
+    decided = read_decision(run_dir)
+    if decided is None:
+        return (
+            f"ASHA stopped nothing: its first rung is placed once {MIN_TRIALS} trials have run all {max_t} "
+            "epochs (grace_period: auto), and fewer did"
+        )
+    rho = decided.get("spearman", {})
+    grace = decided.get("grace_period")
+    if grace is None:
+        best = max(rho.items(), key=lambda kv: kv[1], default=("-", float("nan")))
+        return (
+            f"ASHA stopped nothing: after {decided.get('after_trials')} trials ran all {max_t} epochs, no "
+            f"earlier epoch's ranking agreed with their final one (best: epoch {best[0]}, Spearman "
+            f"{best[1]:.2f}; needed {GOOD}), so early stops would have been chance"
+        )
+    return (
+        f"ASHA's first rung: epoch {grace}, measured after {decided.get('after_trials')} trials ran all "
+        f"{max_t} epochs (the first epoch whose ranking agreed with their final one: Spearman "
+        f"{rho.get(str(grace), float('nan')):.2f})"
     )

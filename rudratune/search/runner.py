@@ -22,6 +22,7 @@ from ray.tune.search import ConcurrencyLimiter
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.asha import MeasuredASHA
 from rudratune.search.budget import TrialEpochBudget
 from rudratune.search.callbacks import DriverCallbacks
 from rudratune.search.progress import LiveTable
@@ -162,6 +163,15 @@ def build_scheduler(record: SweepRecord) -> Any:
     if cfg.name == "fifo":
         return FIFOScheduler()
     max_t = record.sweep.max_epochs
+    if cfg.measured:
+        settings = record.sweep.settings
+        return MeasuredASHA(
+            metric=settings.rank_metric,
+            mode=settings.direction,
+            max_t=max_t,
+            reduction_factor=cfg.reduction_factor,
+            run_dir=record.run_dir.resolve(),
+        )
     return ASHAScheduler(
         time_attr="training_iteration",
         max_t=max_t,

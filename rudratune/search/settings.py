@@ -136,13 +136,20 @@ def default_startup_trials(planned_trials: int) -> int:
 
 class TrialSchedulerSettings(_Strict):
     name: Literal["asha", "fifo"] = "asha"
-    grace_period: int = Field(1, ge=1)
+    grace_period: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+    """The first rung's epoch; ``auto``: measured during the sweep (``rudratune.search.asha``): nothing stops
+    until 6 trials have run every epoch, then the first rung goes where their ranking had settled."""
     reduction_factor: float = Field(3, gt=1)
+
+    @property
+    def measured(self) -> bool:
+        return self.name == "asha" and self.grace_period == "auto"
 
     def rungs(self, max_t: int) -> tuple[int, ...]:
         """The epochs at which ASHA decides (Ray's milestones ``grace * rf**k`` below ``max_t``, rounded up):
-        a trial checkpoints there, so a paused or resumed trial goes on from the decision point."""
-        if self.name != "asha":
+        a trial checkpoints there, so a paused or resumed trial goes on from the decision point. Empty for
+        FIFO, and for ``auto`` (known only once measured: ``rudratune.search.asha.sweep_rungs``)."""
+        if self.name != "asha" or self.grace_period == "auto":
             return ()
         grace = min(self.grace_period, max_t)
         count = int(math.log(max_t / grace) / math.log(self.reduction_factor) + 1)

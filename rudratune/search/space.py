@@ -55,11 +55,13 @@ class Sweep:
     @property
     def planned_trials(self) -> int:
         """Trials the sweep can run: ``num_samples``, or fewer when a trial-epoch budget pays for fewer
-        (each trial costs at least ASHA's grace period, or every epoch under FIFO)."""
+        (each trial costs at least ASHA's grace period, or every epoch under FIFO or a measured grace)."""
         search = self.settings.search
         if search.budget_trial_epochs is None:
             return search.num_samples
-        least = search.scheduler.grace_period if search.scheduler.name == "asha" else self.max_epochs
+        grace = search.scheduler.grace_period
+        # auto: the first trials run every epoch before the rung is placed; plan as for FIFO
+        least = grace if search.scheduler.name == "asha" and grace != "auto" else self.max_epochs
         return max(1, min(search.num_samples, search.budget_trial_epochs // min(least, self.max_epochs)))
 
     def sampler_args(self) -> dict[str, Any]:

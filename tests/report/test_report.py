@@ -17,7 +17,6 @@ from plotly.offline import get_plotlyjs
 
 from rudratune.report.importance import param_importances
 from rudratune.report.page import write_report
-from rudratune.report.plots import asha_rungs
 from rudratune.search.record import load_record, record_for
 from rudratune.search.settings import Param
 from rudratune.search.space import load_sweep
@@ -294,13 +293,6 @@ def test_importing_the_report_is_cheap() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
-
-
-def test_asha_rungs() -> None:
-    assert asha_rungs(1, 2, 3) == [1, 2]
-    assert asha_rungs(2, 2, 8) == [2, 4]
-    assert asha_rungs(1, 3, 10) == [1, 3, 9]
-    assert asha_rungs(5, 3, 3) == []  # grace period past max_t: no rung
 
 
 def test_importance_of_conditional_params_is_measured_where_they_are_active() -> None:
