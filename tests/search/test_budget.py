@@ -13,11 +13,16 @@ from tests.helpers import EXPERIMENT
 
 
 def test_stopper_ends_the_sweep_once_the_budget_is_spent() -> None:
-    stopper = TrialEpochBudget(3)
-    for trial_id in ("a", "b", "a"):
+    stopper = TrialEpochBudget(4)
+    for trial_id, epoch in (("a", 1), ("b", 1), ("a", 2)):
+        assert stopper(trial_id, {"epoch": epoch}) is False  # never stops one trial by itself
         assert not stopper.stop_all()
-        assert stopper(trial_id, {"epoch": 1}) is False  # never stops one trial by itself
-    assert stopper.stop_all()
+    # a trial that ran all its epochs: Tune passes its last result again when the function returns
+    stopper("a", {"epoch": 2, "__duplicate__": True})
+    stopper("c", {"epoch": 0, "refused": "params_m 21 > 20"})  # refused before training: no epoch
+    assert stopper.used == 3 and not stopper.stop_all()
+    stopper("b", {"epoch": 2})
+    assert stopper.used == 4 and stopper.stop_all()
 
 
 def test_budget_stops_are_told_apart_from_asha_stops(tmp_path: Path) -> None:
