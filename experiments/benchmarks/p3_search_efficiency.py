@@ -108,6 +108,7 @@ def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any
     from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
     from rudratune.search.record import record_for
+    from rudratune.search.rungs import read_decision
     from rudratune.search.runner import execute
     from rudratune.search.space import load_sweep
 
@@ -121,10 +122,20 @@ def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any
     if not finish(record, outcome).best:
         raise RuntimeError(f"sweep {run_dir.name} ended without results; see {run_dir}")
     result = {"curve": anytime_curve(run_dir, size.budget), "trials": len(read_trials(run_dir))}
+    result["first_rung"] = rung_text(read_decision(run_dir))
     drop_checkpoints(run_dir)
     result.update(retrain_best(run_dir, data, output_root))
     cached.write_text(json.dumps(result))
     return result
+
+
+def rung_text(decision: dict[str, Any] | None) -> str:
+    """ASHA's measured first rung in a few words (``–`` for FIFO, which writes no decision)."""
+    if decision is None:
+        return "–"
+    grace = decision.get("grace_period")
+    rho = decision.get("spearman", {})
+    return f"epoch {grace} (Spearman {rho.get(str(grace), 0):.2f})" if grace else "none (no epoch agreed)"
 
 
 def anytime_curve(run_dir: Path, budget: int) -> list[float]:
@@ -243,6 +254,7 @@ def summarize(
                 f"{a['curve'][-1]:.4f}",
                 f"{a['test_dice']:.4f}",
                 epochs_to_reach(a["curve"], r["curve"][-1]) or "not reached",
+                a.get("first_rung", "?"),
             ]
         )
     table = md_table(
@@ -255,6 +267,7 @@ def summarize(
             "its best val Dice",
             "its retrained test Dice",
             f"ASHA+TPE trial-epochs to reach random's best (of {size.budget})",
+            "ASHA's measured first rung",
         ],
         rows,
     )
@@ -288,8 +301,8 @@ def summarize(
         f"val_dice), {'16' if smoke else '64'} pairs of the embedded generator at 64 px (train / val / test "
         f"{'10 / 3 / 3' if smoke else '40 / 12 / 12'}, the split drawn by the seed) resized to {size.image_size} px, {size.epochs} epochs, budget {size.budget} "
         f"trial-epochs per sweep ({size.trials} random+FIFO trials x {size.epochs}); ASHA+TPE with rudratune's "
-        f"defaults (TPE multivariate/group/constant_liar, {startup} start-up trials; ASHA grace 1, "
-        f"reduction 3, on rank_val_dice: the running best val Dice, ties broken by val_ref_loss) and `search.num_samples=1000 search.budget_trial_epochs={size.budget}`; "
+        f"defaults (TPE multivariate/group/constant_liar, {startup} start-up trials; ASHA grace "
+        f"period auto (measured after 6 trials ran every epoch), reduction 3, on rank_val_dice: the running best val Dice, ties broken by val_ref_loss) and `search.num_samples=1000 search.budget_trial_epochs={size.budget}`; "
         f"2 trials at a time, 1 CPU each; seeds {', '.join(map(str, size.seeds))} (experiment seed, so the split, "
         "and searcher seed). Retrain: the exported best config, same epochs, test Dice of its best checkpoint."
         + (

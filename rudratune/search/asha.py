@@ -5,9 +5,10 @@ values recorded there stops. Where the first rung sits is usually a guess (Ray's
 noisy task the ranking after one epoch says little about the final one (P3 in BENCHMARKS.md: Spearman 0.28
 at epoch 1 of 8), and ASHA's stops there are close to chance. This scheduler measures instead: it stops
 nothing until ``MIN_TRIALS`` trials have run every epoch, then puts the first rung at the first epoch whose
-ranking agreed with those trials' final ranking (Spearman >= ``GOOD``, the rule ``rungs.rung_warning`` checks
-after a sweep) and runs ASHA from there. Where no epoch agreed, it never stops a trial: early stopping would
-be chance. Trials already past a new rung when it is placed go on; their values there join its cut-off.
+ranking agreed with those trials' final ranking (Spearman >= ``GOOD``, the strength ``rungs.rung_warning``
+checks after a sweep, and beyond what chance gives that many trials: ``rungs.chance_level``) and runs ASHA
+from there. Where no epoch agreed, it never stops a trial: early stopping would be chance. Trials already
+past a new rung when it is placed go on; their values there join its cut-off.
 
 The decision is written to ``<sweep>/rungs.json`` as soon as it is made, so a resumed sweep keeps it.
 """
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from rudratune.search.rungs import GOOD, MIN_TRIALS, RUNGS_FILE, agreement, read_decision
+from rudratune.search.rungs import MIN_TRIALS, RUNGS_FILE, agreement, read_decision, settled
 from rudratune.search.settings import TrialSchedulerSettings
 
 
@@ -30,7 +31,8 @@ def decide_grace(histories: list[list[float]], max_t: int) -> tuple[int | None, 
     """The first epoch whose ranking agreed with the final one (None: no epoch did), and every epoch's
     Spearman correlation, over the histories that cover all ``max_t`` epochs."""
     by_epoch = agreement(histories, max_t)
-    grace = next((e for e, rho in sorted(by_epoch.items()) if rho >= GOOD), None)
+    n = sum(len(h) >= max_t for h in histories)
+    grace = next((e for e, rho in sorted(by_epoch.items()) if settled(rho, n)), None)
     return grace, by_epoch
 
 

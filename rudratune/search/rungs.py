@@ -5,7 +5,10 @@ ranking on the embedded data; epoch 5 of 8 had 0.72)."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ MIN_TRIALS = 6
 """Fewer finished trials than this say nothing about a ranking."""
 GOOD = 0.6
 """A rank correlation from which a rung's cut is mostly signal."""
+CHANCE = 0.05
+"""How often random rankings may reach the correlation a measured rung needs (one-sided)."""
 RUNGS_FILE = "rungs.json"
 """Where a sweep with ``grace_period: auto`` writes the first rung it measured (``search.asha``)."""
 
@@ -46,6 +51,29 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     return cov / (va * vb) ** 0.5 if va > 0 and vb > 0 else 0.0
 
 
+@functools.lru_cache
+def chance_level(n: int) -> float:
+    """The Spearman correlation that two random rankings of ``n`` trials reach with probability ``CHANCE``:
+    exact over all n! orderings up to 8 trials (6: 0.83, 7: 0.71, 8: 0.64), ``1.645 / sqrt(n - 1)`` above.
+    With few trials a strong-looking correlation is often luck; a measured rung must beat this as well."""
+    if n > 8:
+        return 1.645 / math.sqrt(n - 1)
+    scale = n * (n * n - 1)
+    values = sorted(
+        round(1 - 6 * sum((i - p) ** 2 for i, p in enumerate(order)) / scale, 9)
+        for order in itertools.permutations(range(n))
+    )
+    for level in sorted(set(values)):
+        if sum(v >= level for v in values) <= CHANCE * len(values):
+            return level
+    return 1.0
+
+
+def settled(rho: float, n: int) -> bool:
+    """A ranking agrees with the final one: strongly (``GOOD``) and beyond what chance gives ``n`` trials."""
+    return rho >= max(GOOD, chance_level(n) - 1e-9)
+
+
 def agreement(histories: Sequence[Sequence[float]], max_epochs: int) -> dict[int, float]:
     """Epoch → Spearman between the trials' ranking value at that epoch and at their end, over the trials
     whose history covers ``max_epochs`` epochs (the value is a running best, so its end is the final best).
@@ -63,7 +91,7 @@ def rung_warning(histories: Sequence[Sequence[float]], rungs: Sequence[int], max
     if not rungs or not by_epoch or by_epoch.get(rungs[0], 1.0) >= GOOD:
         return None
     first, n = rungs[0], sum(len(h) >= max_epochs for h in histories)
-    later = next((e for e, rho in sorted(by_epoch.items()) if e > first and rho >= GOOD), None)
+    later = next((e for e, rho in sorted(by_epoch.items()) if e > first and settled(rho, n)), None)
     advice = (
         f"consider search.scheduler.grace_period: {later} (from epoch {later} the ranking agreed, "
         f"Spearman {by_epoch[later]:.2f})"
@@ -125,7 +153,8 @@ def decision_line(scheduler: TrialSchedulerSettings, run_dir: Path, max_t: int) 
         return (
             f"ASHA stopped nothing: after {decided.get('after_trials')} trials ran all {max_t} epochs, no "
             f"earlier epoch's ranking agreed with their final one (best: epoch {best[0]}, Spearman "
-            f"{best[1]:.2f}; needed {GOOD}), so early stops would have been chance"
+            f"{best[1]:.2f}; needed {max(GOOD, chance_level(int(decided.get('after_trials') or 0))):.2f}), so "
+            "early stops would have been chance"
         )
     return (
         f"ASHA's first rung: epoch {grace}, measured after {decided.get('after_trials')} trials ran all "

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from rudratune.search.rungs import MIN_TRIALS, agreement, ranks, rung_warning, spearman
+from rudratune.search.rungs import MIN_TRIALS, agreement, chance_level, ranks, rung_warning, settled, spearman
 
 
 def test_spearman_and_ranks_with_ties() -> None:
@@ -45,3 +45,20 @@ def test_too_few_finished_trials_or_no_rungs_say_nothing() -> None:
     assert rung_warning(noisy[: MIN_TRIALS - 1], (1, 3), 8) is None
     assert rung_warning([h[:3] for h in noisy], (1, 3), 8) is None  # stopped early: not finished
     assert rung_warning(noisy, (), 8) is None  # FIFO
+
+
+def test_chance_level_is_the_exact_tail_for_few_trials() -> None:
+    assert chance_level(6) == pytest.approx(0.8286, abs=1e-4)  # tables of Spearman's critical values
+    assert chance_level(8) == pytest.approx(0.6429, abs=1e-4)
+    assert chance_level(30) == pytest.approx(1.645 / 29**0.5)
+    rng = random.Random(0)  # and by simulation: random rankings of 6 reach it at most 5 % of the time
+    base = list(range(6))
+    hits = sum(spearman(base, rng.sample(base, 6)) >= chance_level(6) for _ in range(4000))
+    assert 0.005 < hits / 4000 <= 0.05  # 1.7 % exactly: the next level down, 0.77, has 5.1 %
+
+
+def test_a_ranking_must_agree_strongly_and_beyond_chance() -> None:
+    assert settled(0.85, 6) and not settled(
+        0.8, 6
+    )  # 0.8 with 6 trials: random rankings get there 6 % of the time
+    assert settled(0.65, 8) and not settled(0.55, 30)  # with 30, chance is 0.31, but agreement must be 0.6
