@@ -1,0 +1,132 @@
+"""Third probe (numbers, loss parameters, ...): each case exits 2 with one line naming the file, the key and
+the valid values, and writes nothing under the output root. Runs in-process like ``test_bad_inputs_b``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.commands.test_bad_inputs_b import TRAIN, Case, run_case, space
+from tests.helpers import EXPERIMENT, REPO, files_under
+
+FOCAL = [*TRAIN, "loss.name=DiceFocalLoss"]
+CASES = [
+    Case(
+        "infinite max of a distribution",
+        lambda t: ["run", space(t, "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: .inf}\n")],
+        "{tmp}/space.yaml: space.optimizer.lr.max: Input should be a finite number (got inf)",
+    ),
+    Case(
+        "range that overflows",
+        lambda t: [
+            "run",
+            space(t, "space:\n  loss.gamma: {distribution: uniform, min: -1.0e+308, max: 1.0e+308}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space.loss.gamma: max - min overflows (1e+308 - -1e+308); valid: a finite range",
+    ),
+    Case(
+        "step larger than the range",
+        lambda t: [
+            "run",
+            space(t, "space:\n  optimizer.lr: {distribution: q_uniform, min: 0.001, max: 0.01, q: 5}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space.optimizer.lr: step q (5.0) is larger than max - min (0.009), so every draw "
+        "would be min; valid: 0 < q <= max - min",
+    ),
+    Case(
+        "infinite time budget",
+        lambda t: ["run", space(t, "search: {time_budget_s: .inf}\n"), "--dry-run"],
+        "{tmp}/space.yaml: search.time_budget_s: Input should be a finite number (got inf)",
+    ),
+    Case(
+        "negative searcher seed",
+        lambda t: ["run", space(t, "search: {searcher: {seed: -1}}\n"), "--dry-run"],
+        "{tmp}/space.yaml: search.searcher.seed: Input should be greater than or equal to 0 (got -1)",
+    ),
+    Case(
+        "infinite learning rate",
+        lambda t: [*TRAIN, "optimizer.lr=inf"],
+        f"{EXPERIMENT}: optimizer.lr: Input should be a finite number (got inf)",
+    ),
+    Case(
+        "negative seed",
+        lambda t: [*TRAIN, "seed=-1"],
+        f"{EXPERIMENT}: seed: Input should be greater than or equal to 0 (got -1)",
+    ),
+    Case(
+        "seed above 32 bits",
+        lambda t: [*TRAIN, "seed=4294967296"],
+        f"{EXPERIMENT}: seed: Input should be less than or equal to 4294967295 (got 4294967296)",
+    ),
+    Case(
+        "true as a number",
+        lambda t: [*TRAIN, "data.batch_size=true"],
+        f"{EXPERIMENT}: data.batch_size: got True, a true/false; valid: a whole number",
+    ),
+    Case(
+        "text as a loss parameter",
+        lambda t: [*FOCAL, "loss.gamma=abc"],
+        f"{EXPERIMENT}: loss.gamma: got 'abc'; valid: a finite number >= 0, or null",
+    ),
+    Case(
+        "infinite loss parameter",
+        lambda t: [*FOCAL, "loss.gamma=inf"],
+        f"{EXPERIMENT}: loss.gamma: got inf; valid: a finite number >= 0, or null",
+    ),
+    Case(
+        "unknown loss weighting",
+        lambda t: [*TRAIN, "loss.w_type=cube"],
+        f"{EXPERIMENT}: loss.w_type: got 'cube'; valid: square, simple, uniform",
+    ),
+    Case(
+        "text as a loss parameter in a space",
+        lambda t: [
+            "run",
+            space(t, "space:\n  loss.name: {value: DiceFocalLoss}\n  loss.gamma: {values: [abc]}\n"),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space: loss.gamma: got 'abc'; valid: a finite number >= 0, or null (with "
+        "loss.gamma=abc)",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=c.marks, id=c.name) for c in CASES])
+def test_bad_input(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, scratch = tmp_path / "out", tmp_path / "scratch"
+    out.mkdir()
+    scratch.mkdir()
+    args = case.args(scratch)
+    before = files_under(out), files_under(scratch)
+    code, lines = run_case(args, out, capsys)
+    assert code == 2, lines
+    assert len(lines) == 1, lines
+    expected = "rudratune: error: " + case.message.replace("{tmp}", str(scratch))
+    assert lines[0] == expected or lines[0].startswith(expected), f"{lines[0]}\n!= {expected}"
+    assert (files_under(out), files_under(scratch)) == before  # nothing written
+
+
+def test_catalogue_is_documented() -> None:
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
+    for case in CASES:
+        assert f"| {case.name} |" in doc, case.name
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["loss.name=DiceFocalLoss", "loss.gamma=2"],
+        ["loss.name=FocalLoss", "loss.alpha=null"],
+        ["loss.name=FocalLoss", "loss.alpha=0.25"],
+        ["loss.name=LovaszLoss", "loss.per_image=true"],
+        ["loss.name=GeneralizedDiceLoss", "loss.w_type=simple"],
+        ["seed=0", "trainer.deterministic=false", "trainer.threads=1", "optimizer.lr=1"],
+    ],
+)
+def test_valid_values_still_load(overrides: list[str]) -> None:
+    from rudratune.config.experiment import load_experiment
+
+    load_experiment(EXPERIMENT, overrides)
