@@ -130,3 +130,26 @@ def test_valid_values_still_load(overrides: list[str]) -> None:
     from rudratune.config.experiment import load_experiment
 
     load_experiment(EXPERIMENT, overrides)
+
+
+def test_refused_data_leaves_no_output_root(
+    tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The output root is made before the data folder is read; a refused folder must not leave it behind
+    (it did, empty, for every data error), while a root that existed before stays."""
+    from PIL import Image
+
+    root = tmp_path / "data"
+    for sub in ("images", "masks"):
+        (root / sub).mkdir(parents=True)
+        for path in sorted((tiny_data / sub).iterdir())[:6]:
+            (root / sub / path.name).write_bytes(path.read_bytes())
+    first = sorted((root / "masks").iterdir())[0]
+    Image.open(first).resize((5, 7)).save(first)
+    out = tmp_path / "new" / "out"
+    code, lines = run_case(["--output-root", str(out), *TRAIN, f"data.root={root}"], out, capsys)
+    assert code == 2 and len(lines) == 1 and "size mismatch" in lines[0], lines
+    assert not (tmp_path / "new").exists()
+    out.mkdir(parents=True)
+    code, lines = run_case(["--output-root", str(out), *TRAIN, f"data.root={root}"], out, capsys)
+    assert code == 2 and out.is_dir() and files_under(out) == set()
