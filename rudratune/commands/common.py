@@ -26,6 +26,14 @@ def writable_dir(path: str | Path, *, what: str = "--output-root") -> Path:
     ``os.access`` is not enough: as root it says yes to /proc and to read-only mounts.
     """
     path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what}: {path} is a file; valid: a folder (existing or new)")
+    package = Path(__file__).resolve().parents[1]
+    if path.resolve().is_relative_to(package):
+        raise UserError(
+            f"{what}: {path} is inside rudratune's own source folder {package}; valid: a folder outside it, "
+            "e.g. runs (the default)"
+        )
     missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)

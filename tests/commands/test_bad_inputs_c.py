@@ -11,7 +11,26 @@ from tests.commands.test_bad_inputs_b import TRAIN, Case, run_case, space
 from tests.helpers import EXPERIMENT, REPO, files_under
 
 FOCAL = [*TRAIN, "loss.name=DiceFocalLoss"]
+PACKAGE = REPO / "rudratune"
+
+
+def a_file(tmp: Path) -> str:
+    (tmp / "runs").write_text("")
+    return str(tmp / "runs")
+
+
 CASES = [
+    Case(
+        "output root that is a file",
+        lambda t: ["--output-root", a_file(t), *TRAIN],
+        "--output-root: {tmp}/runs is a file; valid: a folder (existing or new)",
+    ),
+    Case(
+        "output root inside the package",
+        lambda t: ["--output-root", str(PACKAGE), *TRAIN],
+        f"--output-root: {PACKAGE} is inside rudratune's own source folder {PACKAGE}; valid: a folder outside "
+        "it, e.g. runs (the default)",
+    ),
     Case(
         "infinite max of a distribution",
         lambda t: ["run", space(t, "space:\n  optimizer.lr: {distribution: uniform, min: 0.1, max: .inf}\n")],
