@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from rudratune.config.schema import TrackingConfig
 from rudratune.errors import UserError
 from rudratune.runtime import quiet_loggers
+from rudratune.tracking.environment import check_mlflow_scheme, check_wandb_mode
 
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
 _URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -175,7 +176,11 @@ def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path, *, so
 def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:
     """Check the MLflow store before a command writes anything; writes nothing itself."""
     if cfg.mlflow:
-        check_store(mlflow_uri(cfg, output_root), source=uri_source(cfg))
+        uri = mlflow_uri(cfg, output_root)
+        check_mlflow_scheme(uri, source=uri_source(cfg), shown=redact(uri))
+        check_store(uri, source=uri_source(cfg))
+    if cfg.wandb:
+        check_wandb_mode()
     output_environment(output_root)
 
 

@@ -172,3 +172,56 @@ def test_refused_data_leaves_no_output_root(
     out.mkdir(parents=True)
     code, lines = run_case(["--output-root", str(out), *TRAIN, f"data.root={root}"], out, capsys)
     assert code == 2 and out.is_dir() and files_under(out) == set()
+
+
+ENV_CASES = [
+    (
+        "MLflow URI that is a path",
+        {"MLFLOW_TRACKING_URI": "garbage"},
+        ["tracking.wandb=false"],
+        "$MLFLOW_TRACKING_URI: 'garbage' is a file store path, which MLflow refuses; valid: sqlite:///<path>.db, "
+        "http(s)://host:port, postgresql://…, mysql://…, mssql://…, databricks (or MLFLOW_ALLOW_FILE_STORE=true "
+        "for a file store)",
+    ),
+    (
+        "MLflow URI of an unknown scheme",
+        {},
+        ["tracking.wandb=false", "tracking.mlflow_uri=ftp://u:pw@x/y"],
+        "tracking.mlflow_uri: 'ftp://***@x/y' is of scheme 'ftp', which MLflow has no store for; valid: ",
+    ),
+    (
+        "unknown WANDB_MODE",
+        {"WANDB_MODE": "bogus"},
+        ["tracking.mlflow=false"],
+        "$WANDB_MODE: got 'bogus'; valid: online, offline, disabled, dryrun, shared, run (or unset it)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "env", "overrides", "message"), ENV_CASES, ids=[c[0] for c in ENV_CASES])
+def test_bad_environment(
+    name: str,
+    env: dict[str, str],
+    overrides: list[str],
+    message: str,
+    tmp_path: Path,
+    tiny_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Used to end after the run folder was made: a traceback (W&B) or MLflow's paragraph."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    out = tmp_path / "out"
+    code, lines = run_case(
+        ["--output-root", str(out), *TRAIN, f"data.root={tiny_data}", *overrides], out, capsys
+    )
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("rudratune: error: " + message), lines[0]
+    assert "pw" not in lines[0] and not out.exists()
+
+
+def test_environment_cases_are_documented() -> None:
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
+    for name, *_ in ENV_CASES:
+        assert f"| {name} |" in doc, name
