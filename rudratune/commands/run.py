@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.commands.summary import conclude
     from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
+    from rudratune.search.lock import driver_lock
     from rudratune.search.record import record_for
     from rudratune.search.resources import check_cluster
     from rudratune.search.runner import execute, init_ray
@@ -64,20 +65,21 @@ def run(args: argparse.Namespace) -> int:
     if address:
         check_cluster(sweep.settings, accelerator, source=str(sweep.source))
     run_dir.mkdir()
-    record = record_for(run_dir, sweep, storage=storage, output_root=output_root)
-    record.save()
-    print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
-    for decoded in data.values():
-        print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
-    outcome = execute(
-        record,
-        data,
-        address=address,
-        max_failures=args.max_failures,
-        fail_fast=args.fail_fast,
-        announce=lambda line: print(line, flush=True),
-    )
-    return conclude(record, finish(record, outcome), report=not args.no_report)
+    with driver_lock(run_dir):  # a `resume` of this sweep while it runs is refused
+        record = record_for(run_dir, sweep, storage=storage, output_root=output_root)
+        record.save()
+        print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
+        for decoded in data.values():
+            print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
+        outcome = execute(
+            record,
+            data,
+            address=address,
+            max_failures=args.max_failures,
+            fail_fast=args.fail_fast,
+            announce=lambda line: print(line, flush=True),
+        )
+        return conclude(record, finish(record, outcome), report=not args.no_report)
 
 
 def _where(args: argparse.Namespace, sweep: Sweep) -> tuple[str, str | None, Path, Path]:

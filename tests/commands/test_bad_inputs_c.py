@@ -225,3 +225,21 @@ def test_environment_cases_are_documented() -> None:
     doc = (REPO / "docs" / "bad-inputs.md").read_text()
     for name, *_ in ENV_CASES:
         assert f"| {name} |" in doc, name
+
+
+def test_resume_of_a_running_sweep_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing stopped a second driver (a second Tuner on the same experiment folder) while the first ran."""
+    from rudratune.search.lock import driver_lock
+    from tests.commands.test_bad_inputs_b import record
+
+    run_dir = Path(record(tmp_path))
+    before = files_under(tmp_path)
+    with driver_lock(run_dir):  # what `rudratune run` holds while it drives the sweep
+        code, lines = run_case(["resume", str(run_dir)], tmp_path / "out", capsys)
+    assert code == 2 and lines == [
+        f"rudratune: error: {run_dir}: sweep s1 is running (another rudratune process drives it); "
+        f"valid: `rudratune show {run_dir}` while it runs, resume after it stopped"
+    ]
+    assert files_under(tmp_path) == before
+    with driver_lock(run_dir):  # released when its holder is done (the kernel does it on kill -9)
+        pass
