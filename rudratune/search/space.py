@@ -105,6 +105,11 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     if not experiment_path.exists():
         raise UserError(f"{path}: experiment: no such file {experiment_path}")
     base = read_yaml(experiment_path)
+    if "experiment" in base:  # the space itself, or another space: its keys would be refused one by one
+        raise UserError(
+            f"{path}: experiment: {experiment_path} is a search space (it has its own experiment: key); "
+            "valid: an experiment YAML such as experiments/rudraksha.yaml"
+        )
     overridden = set()
     if experiment_overrides:
         base = apply_overrides(base, experiment_overrides, source=f"{path} (command line)")
@@ -152,6 +157,11 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
             if choices is None:
                 raise UserError(
                     f"{path}: space.{key}.when: '{cond_key}' is continuous; a condition needs a values or grid parameter"
+                )
+            if not cond_values:
+                raise UserError(
+                    f"{path}: space.{key}.when: {cond_key}: [] matches no value, so {key} would never be drawn; "
+                    f"valid: some of {choices}, or drop the when"
                 )
             unknown = [v for v in cond_values if v not in choices]
             if unknown:

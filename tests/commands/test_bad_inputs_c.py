@@ -19,6 +19,11 @@ def a_file(tmp: Path) -> str:
     return str(tmp / "runs")
 
 
+def self_space(tmp: Path) -> str:
+    (tmp / "self.yaml").write_text("experiment: self.yaml\n")
+    return str(tmp / "self.yaml")
+
+
 CASES = [
     Case(
         "output root that is a file",
@@ -64,6 +69,26 @@ CASES = [
         "negative searcher seed",
         lambda t: ["run", space(t, "search: {searcher: {seed: -1}}\n"), "--dry-run"],
         "{tmp}/space.yaml: search.searcher.seed: Input should be greater than or equal to 0 (got -1)",
+    ),
+    Case(
+        "when with no value",
+        lambda t: [
+            "run",
+            space(
+                t,
+                "space:\n  loss.name: {values: [DiceLoss, DiceFocalLoss]}\n"
+                "  loss.gamma: {values: [1, 2], when: {loss.name: []}}\n",
+            ),
+            "--dry-run",
+        ],
+        "{tmp}/space.yaml: space.loss.gamma.when: loss.name: [] matches no value, so loss.gamma would never be "
+        "drawn; valid: some of ['DiceLoss', 'DiceFocalLoss'], or drop the when",
+    ),
+    Case(
+        "space whose experiment is a space",
+        lambda t: ["run", self_space(t), "--dry-run"],
+        "{tmp}/self.yaml: experiment: {tmp}/self.yaml is a search space (it has its own experiment: key); "
+        "valid: an experiment YAML such as experiments/rudraksha.yaml",
     ),
     Case(
         "infinite learning rate",
