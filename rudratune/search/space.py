@@ -89,6 +89,11 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     experiment_overrides: list[str] = []
     for text in overrides or []:
         key = text.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
+        if text.lstrip("+~").startswith("space."):  # a.b.c=… nests on every dot; space keys hold dots
+            raise UserError(
+                f"{path} (command line): '{text}': a space entry cannot be changed by an override (its key "
+                f"holds dots, e.g. optimizer.lr); valid: edit {path}, or space={{...}} for a whole new space"
+            )
         (sweep_overrides if key in SWEEP_KEYS else experiment_overrides).append(text)
     if raw.get("resources") == "auto" and any(
         t.lstrip("+~").startswith("resources.") for t in sweep_overrides

@@ -91,6 +91,18 @@ CASES = [
         "valid: an experiment YAML such as experiments/rudraksha.yaml",
     ),
     Case(
+        "override of a space entry",
+        lambda t: ["run", space(t, "space: {}\n"), "space.optimizer.lr.min=5", "--dry-run"],
+        "{tmp}/space.yaml (command line): 'space.optimizer.lr.min=5': a space entry cannot be changed by an "
+        "override (its key holds dots, e.g. optimizer.lr); valid: edit {tmp}/space.yaml, or space={...} for a "
+        "whole new space",
+    ),
+    Case(
+        "negative GPU share",
+        lambda t: ["run", space(t, "space: {}\n"), "resources.gpu=-1", "--dry-run"],
+        "{tmp}/space.yaml: resources.gpu: Input should be greater than or equal to 0 (got -1)",
+    ),
+    Case(
         "infinite learning rate",
         lambda t: [*TRAIN, "optimizer.lr=inf"],
         f"{EXPERIMENT}: optimizer.lr: Input should be a finite number (got inf)",
