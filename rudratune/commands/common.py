@@ -25,6 +25,9 @@ def writable_dir(path: str | Path, *, what: str = "--output-root") -> Path:
 
     ``os.access`` is not enough: as root it says yes to /proc and to read-only mounts.
     """
+    if not str(path).strip():  # Path("") is the working directory: an unset variable, most likely
+        where = " (or $RUDRATUNE_OUTPUT_ROOT)" if what == "--output-root" else ""
+        raise UserError(f"{what}{where}: empty; valid: a folder, e.g. runs (the default)")
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise UserError(f"{what}: {path} is a file; valid: a folder (existing or new)")

@@ -31,6 +31,11 @@ CASES = [
         "--output-root: {tmp}/runs is a file; valid: a folder (existing or new)",
     ),
     Case(
+        "empty output root",
+        lambda t: ["--output-root", "", *TRAIN],
+        "--output-root (or $RUDRATUNE_OUTPUT_ROOT): empty; valid: a folder, e.g. runs (the default)",
+    ),
+    Case(
         "output root inside the package",
         lambda t: ["--output-root", str(PACKAGE), *TRAIN],
         f"--output-root: {PACKAGE} is inside rudratune's own source folder {PACKAGE}; valid: a folder outside "
