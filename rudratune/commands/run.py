@@ -36,6 +36,11 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         if args.dry_run_samples is not None and args.dry_run_samples < 1:
             raise UserError(f"--dry-run-samples: must be at least 1, got {args.dry_run_samples}")
+        if args.dry_run_samples is not None and args.dry_run_samples > MAX_DRY_RUN_SAMPLES:
+            raise UserError(  # each draw costs the searcher more than the last: 100000 ran for minutes
+                f"--dry-run-samples: at most {MAX_DRY_RUN_SAMPLES}, got {args.dry_run_samples}; valid: 1 to "
+                f"{MAX_DRY_RUN_SAMPLES}"
+            )
         if not args.address:  # a cluster's nodes are checked when the sweep joins it
             check_local(sweep.settings, accelerator, source=str(sweep.source))
         _warn(sweep)
@@ -80,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
             announce=lambda line: print(line, flush=True),
         )
         return conclude(record, finish(record, outcome), report=not args.no_report)
+
+
+MAX_DRY_RUN_SAMPLES = 1000
+"""Suggestions a dry run may draw: enough to see a space, few enough to answer in seconds."""
 
 
 def _where(args: argparse.Namespace, sweep: Sweep) -> tuple[str, str | None, Path, Path]:

@@ -108,6 +108,11 @@ CASES = [
         "{tmp}/space.yaml: resources.gpu: Input should be greater than or equal to 0 (got -1)",
     ),
     Case(
+        "too many dry-run samples",
+        lambda t: ["run", space(t, "space: {}\n"), "--dry-run", "--dry-run-samples", "100000"],
+        "--dry-run-samples: at most 1000, got 100000; valid: 1 to 1000",
+    ),
+    Case(
         "infinite learning rate",
         lambda t: [*TRAIN, "optimizer.lr=inf"],
         f"{EXPERIMENT}: optimizer.lr: Input should be a finite number (got inf)",
