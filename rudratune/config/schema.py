@@ -155,8 +155,14 @@ class TrainerConfig(Section):
     """Torch intra-op threads; ``null`` uses every CPU this process may use (a trial: its CPUs)."""
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty; valid: an MLflow experiment name, e.g. rudratune")
+    return value
+
+
 class TrackingConfig(Section):
-    experiment: str = "rudratune"
+    experiment: Annotated[str, AfterValidator(_not_blank)] = "rudratune"
     mlflow: bool = True
     mlflow_uri: str | None = None
     """``null``: ``$MLFLOW_TRACKING_URI`` if set, else a sqlite store under the output root."""

@@ -113,6 +113,11 @@ CASES = [
         "--dry-run-samples: at most 1000, got 100000; valid: 1 to 1000",
     ),
     Case(
+        "empty MLflow experiment",
+        lambda t: [*TRAIN, "tracking.experiment="],
+        f"{EXPERIMENT}: tracking.experiment: empty; valid: an MLflow experiment name, e.g. rudratune",
+    ),
+    Case(
         "infinite learning rate",
         lambda t: [*TRAIN, "optimizer.lr=inf"],
         f"{EXPERIMENT}: optimizer.lr: Input should be a finite number (got inf)",
