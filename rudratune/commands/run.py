@@ -87,6 +87,14 @@ def run(args: argparse.Namespace) -> int:
         return conclude(record, finish(record, outcome), report=not args.no_report)
 
 
+RESERVED_NAMES = {
+    "train": "training runs",
+    "datasets": "the embedded dataset",
+    "mlartifacts": "MLflow's artifacts",
+    "mlflow.db": "the MLflow store",
+}
+"""Names under the output root that are not sweeps: a sweep there would mix with them (or, as mlflow.db,
+break the tracker)."""
 MAX_DRY_RUN_SAMPLES = 1000
 """Suggestions a dry run may draw: enough to see a space, few enough to answer in seconds."""
 
@@ -100,6 +108,10 @@ def _where(args: argparse.Namespace, sweep: Sweep) -> tuple[str, str | None, Pat
         check_name(name)
     except ValueError as err:
         raise UserError(f"--name: {err}") from None
+    if name in RESERVED_NAMES:
+        raise UserError(
+            f"--name: '{name}' is where the output root keeps {RESERVED_NAMES[name]}; valid: any other name"
+        )
     if args.storage:
         storage = check_storage(args.storage)
     else:

@@ -118,6 +118,11 @@ CASES = [
         f"{EXPERIMENT}: tracking.experiment: empty; valid: an MLflow experiment name, e.g. rudratune",
     ),
     Case(
+        "sweep named like the output root's own folders",
+        lambda t: ["run", space(t, "space: {}\n"), "--name", "mlflow.db"],
+        "--name: 'mlflow.db' is where the output root keeps the MLflow store; valid: any other name",
+    ),
+    Case(
         "infinite learning rate",
         lambda t: [*TRAIN, "optimizer.lr=inf"],
         f"{EXPERIMENT}: optimizer.lr: Input should be a finite number (got inf)",
