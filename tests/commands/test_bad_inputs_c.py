@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands.test_bad_inputs_b import TRAIN, Case, run_case, space
+from tests.commands.test_bad_inputs_b import TRAIN, Case, record, run_case, space
 from tests.helpers import EXPERIMENT, REPO, files_under
 
 FOCAL = [*TRAIN, "loss.name=DiceFocalLoss"]
@@ -121,6 +121,11 @@ CASES = [
         "sweep named like the output root's own folders",
         lambda t: ["run", space(t, "space: {}\n"), "--name", "mlflow.db"],
         "--name: 'mlflow.db' is where the output root keeps the MLflow store; valid: any other name",
+    ),
+    Case(
+        "export to a quoted ~ path",
+        lambda t: ["export", record(t), "-o", "~/no-such-folder-rudratune/best.yaml"],
+        f"-o: folder {Path('~/no-such-folder-rudratune').expanduser()} does not exist",
     ),
     Case(
         "infinite learning rate",
@@ -287,7 +292,6 @@ def test_environment_cases_are_documented() -> None:
 def test_resume_of_a_running_sweep_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Nothing stopped a second driver (a second Tuner on the same experiment folder) while the first ran."""
     from rudratune.search.lock import driver_lock
-    from tests.commands.test_bad_inputs_b import record
 
     run_dir = Path(record(tmp_path))
     before = files_under(tmp_path)
