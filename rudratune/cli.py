@@ -190,6 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = importlib.import_module(f"rudratune.commands.{args.module}")
         return command.run(args)
     except UserError as err:
+        from rudratune.commands.common import remove_empty_created
+
+        remove_empty_created()
         print(f"rudratune: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

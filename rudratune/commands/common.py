@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import sys
@@ -15,18 +16,43 @@ STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "abfs", "abfss")
 """Remote filesystems Ray Tune's storage (pyarrow.fs) reads; anything else is a local or NFS path."""
 
 
+_CREATED: list[Path] = []
+"""Folders ``writable_dir`` made in this process, outermost first (see ``remove_empty_created``)."""
+
+
 def writable_dir(path: str | Path, *, what: str = "--output-root") -> Path:
     """Create ``path`` if needed and check, with a real file, that files can be written there.
 
     ``os.access`` is not enough: as root it says yes to /proc and to read-only mounts.
     """
+    if not str(path).strip():  # Path("") is the working directory: an unset variable, most likely
+        where = " (or $RUDRATUNE_OUTPUT_ROOT)" if what == "--output-root" else ""
+        raise UserError(f"{what}{where}: empty; valid: a folder, e.g. runs (the default)")
     path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what}: {path} is a file; valid: a folder (existing or new)")
+    package = Path(__file__).resolve().parents[1]
+    if path.resolve().is_relative_to(package):
+        raise UserError(
+            f"{what}: {path} is inside rudratune's own source folder {package}; valid: a folder outside it, "
+            "e.g. runs (the default)"
+        )
+    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"{what}: cannot create {path} ({err.strerror})") from None
+    _CREATED.extend(reversed(missing))
     _probe_write(path, what=what)
     return path
+
+
+def remove_empty_created() -> None:
+    """After a user error: remove the folders ``writable_dir`` made that are still empty, deepest first, so a
+    refused input (a bad data folder, found after the output root was made) leaves no empty output root."""
+    while _CREATED:
+        with contextlib.suppress(OSError):  # not empty (or gone): keep it
+            _CREATED.pop().rmdir()
 
 
 def _probe_write(path: Path, *, what: str) -> None:

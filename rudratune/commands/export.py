@@ -105,9 +105,9 @@ def check_output(out: Path, run_dir: Path, *, force: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.output:  # before reading the sweep: a cheap check of what the user typed
-        check_output(Path(args.output), Path(args.run_dir), force=args.force)
+        check_output(Path(args.output).expanduser(), Path(args.run_dir), force=args.force)
     cfg, run_dir = best_config(args.run_dir, pick=args.pick, trial=args.trial)
-    out = Path(args.output) if args.output else run_dir / "best.yaml"
+    out = Path(args.output).expanduser() if args.output else run_dir / "best.yaml"
     header = (
         f"# Exported by `rudratune export` from sweep {cfg['provenance']['sweep']}, trial "
         f"{cfg['provenance']['trial_id']}.\n# Retrain with: rudratune train {out}\n"

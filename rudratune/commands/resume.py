@@ -13,6 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.search.cluster import resolve_address
     from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
+    from rudratune.search.lock import driver_lock
     from rudratune.search.record import load_record
     from rudratune.search.resources import check_cluster, check_local
     from rudratune.search.runner import check_address, execute, init_ray
@@ -28,15 +29,16 @@ def run(args: argparse.Namespace) -> int:
             f"{args.run_dir}: the sweep's storage URI held credentials, which sweep.json does not keep "
             f"({record.experiment_path}); give them in the environment (e.g. AWS_ACCESS_KEY_ID) instead"
         )
-    address = resolve_address(args.address)
-    check_address(address)
-    accelerator = record.sweep.base.trainer.accelerator
-    if not address:
-        check_local(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
-    data = load_sweep_data(record.sweep, record.output_root)
-    init_ray(address)
-    if address:
-        check_cluster(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
-    print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
-    outcome = execute(record, data, address=address, resume=True)
-    return conclude(record, finish(record, outcome), report=not args.no_report)
+    with driver_lock(record.run_dir):  # refused while another process drives this sweep
+        address = resolve_address(args.address)
+        check_address(address)
+        accelerator = record.sweep.base.trainer.accelerator
+        if not address:
+            check_local(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
+        data = load_sweep_data(record.sweep, record.output_root)
+        init_ray(address)
+        if address:
+            check_cluster(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
+        print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
+        outcome = execute(record, data, address=address, resume=True)
+        return conclude(record, finish(record, outcome), report=not args.no_report)

@@ -37,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         if args.dry_run_samples is not None and args.dry_run_samples < 1:
             raise UserError(f"--dry-run-samples: must be at least 1, got {args.dry_run_samples}")
+        if args.dry_run_samples is not None and args.dry_run_samples > MAX_DRY_RUN_SAMPLES:
+            raise UserError(  # each draw costs the searcher more than the last: 100000 ran for minutes
+                f"--dry-run-samples: at most {MAX_DRY_RUN_SAMPLES}, got {args.dry_run_samples}; valid: 1 to "
+                f"{MAX_DRY_RUN_SAMPLES}"
+            )
         if not args.address:  # a cluster's nodes are checked when the sweep joins it
             check_local(sweep.settings, accelerator, source=str(sweep.source))
         _warn(sweep)
@@ -47,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.commands.summary import conclude
     from rudratune.search.datasets import load_sweep_data
     from rudratune.search.finish import finish
+    from rudratune.search.lock import driver_lock
     from rudratune.search.record import record_for
     from rudratune.search.resources import check_cluster
     from rudratune.search.runner import execute, init_ray
@@ -65,20 +71,33 @@ def run(args: argparse.Namespace) -> int:
     if address:
         check_cluster(sweep.settings, accelerator, source=str(sweep.source))
     run_dir.mkdir()
-    record = record_for(run_dir, sweep, storage=storage, output_root=output_root)
-    record.save()
-    print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
-    for decoded in data.values():
-        print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
-    outcome = execute(
-        record,
-        data,
-        address=address,
-        max_failures=args.max_failures,
-        fail_fast=args.fail_fast,
-        announce=lambda line: print(line, flush=True),
-    )
-    return conclude(record, finish(record, outcome), report=not args.no_report)
+    with driver_lock(run_dir):  # a `resume` of this sweep while it runs is refused
+        record = record_for(run_dir, sweep, storage=storage, output_root=output_root)
+        record.save()
+        print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
+        for decoded in data.values():
+            print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
+        outcome = execute(
+            record,
+            data,
+            address=address,
+            max_failures=args.max_failures,
+            fail_fast=args.fail_fast,
+            announce=lambda line: print(line, flush=True),
+        )
+        return conclude(record, finish(record, outcome), report=not args.no_report)
+
+
+RESERVED_NAMES = {
+    "train": "training runs",
+    "datasets": "the embedded dataset",
+    "mlartifacts": "MLflow's artifacts",
+    "mlflow.db": "the MLflow store",
+}
+"""Names under the output root that are not sweeps: a sweep there would mix with them (or, as mlflow.db,
+break the tracker)."""
+MAX_DRY_RUN_SAMPLES = 1000
+"""Suggestions a dry run may draw: enough to see a space, few enough to answer in seconds."""
 
 
 def _where(args: argparse.Namespace, sweep: Sweep) -> tuple[str, str | None, Path, Path]:
@@ -90,6 +109,10 @@ def _where(args: argparse.Namespace, sweep: Sweep) -> tuple[str, str | None, Pat
         check_name(name)
     except ValueError as err:
         raise UserError(f"--name: {err}") from None
+    if name in RESERVED_NAMES:
+        raise UserError(
+            f"--name: '{name}' is where the output root keeps {RESERVED_NAMES[name]}; valid: any other name"
+        )
     if args.storage:
         storage = check_storage(args.storage)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ def validate_model(cls: type[BaseModel], data: dict[str, Any], *, source: str) -
 
 def describe_validation_error(err: ValidationError, cls: type[BaseModel], source: str) -> str:
     first = err.errors()[0]
-    loc = [str(p) for p in first["loc"]]
+    loc = [str(p) for p in first["loc"] if not _union_tag(str(p))]
     key = ".".join(loc) or "(top level)"
     if first["type"] == "extra_forbidden":
         valid = _fields_at(cls, loc[:-1])
@@ -133,6 +134,15 @@ def describe_validation_error(err: ValidationError, cls: type[BaseModel], source
     got = first.get("input")
     shown = "" if isinstance(got, dict) or first["type"] == "value_error" else f" (got {got!r})"
     return f"{source}: {key}: {msg}{shown}"
+
+
+def _union_tag(part: str) -> bool:
+    """pydantic's name for a member of a union in an error's location (``Resources``, ``constrained-float``,
+    ``literal['auto']``): not a key the user wrote."""
+    return (
+        part.startswith(("literal[", "constrained-", "function-"))
+        or re.fullmatch(r"[A-Z][A-Za-z0-9]+", part) is not None
+    )
 
 
 def _fields_at(cls: type[BaseModel], loc: list[str]) -> list[str]:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import re
+import types
+import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NAME_RULE = "letters, digits, '_', '.' and '-' (no '/', ':' or '..'), starting with a letter or digit"
@@ -21,15 +31,43 @@ def check_name(value: str) -> str:
 SafeName = Annotated[str, AfterValidator(check_name)]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _bare(annotation: Any) -> Any:
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
 
+
+def _number_kind(annotation: Any) -> str | None:
+    """``whole number`` or ``number`` when a field takes numbers but not true/false, else None."""
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    kinds = {_bare(arg) for arg in typing.get_args(annotation)} if union else {_bare(annotation)}
+    if bool in kinds:
+        return None
+    return "whole number" if int in kinds else "number" if float in kinds else None
+
+
+class Section(BaseModel):
+    """A strict config section: unknown keys refused, frozen, numbers finite and never true/false (pydantic
+    would read ``true`` as 1 and ``.inf`` as a learning rate)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            kind = _number_kind(cls.model_fields[info.field_name].annotation)
+            if kind is not None:
+                raise ValueError(f"got {value}, a true/false; valid: a {kind}")
+        return value
+
+
+SEED_MAX = 2**32 - 1
+"""Seeds go to numpy (non-negative) and Lightning's ``seed_everything`` (which replaces any seed above this)."""
 
 MAX_IMAGE_SIZE = 4096
 """The largest ``data.image_size``: one 4096² float32 RGB image is 201 MB; tile larger micrographs."""
 
 
-class IntensityConfig(_Section):
+class IntensityConfig(Section):
     """How image values become [0, 1] (see ``rudratune.data.decode``).
 
     ``dtype``: divide by the range of the file's type (8-bit by 255, 16-bit by 65535; float images are kept
@@ -47,7 +85,7 @@ class IntensityConfig(_Section):
         return self
 
 
-class DataConfig(_Section):
+class DataConfig(Section):
     root: str | None = None
     """Folder with ``images/`` and ``masks/``; ``null`` means the embedded synthetic SEM dataset."""
     image_size: int = Field(256, gt=0, le=MAX_IMAGE_SIZE)
@@ -63,7 +101,7 @@ class DataConfig(_Section):
     normalize: Literal["none", "imagenet"] = "none"
 
 
-class ModelConfig(_Section):
+class ModelConfig(Section):
     name: str = "smp.DeepLabV3Plus"
     encoder: str | None = "resnet34"
     encoder_weights: str | None = None
@@ -80,7 +118,7 @@ class LossConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
-class OptimizerConfig(_Section):
+class OptimizerConfig(Section):
     name: str = "Adam"
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
@@ -88,7 +126,7 @@ class OptimizerConfig(_Section):
     """Used by SGD only."""
 
 
-class SchedulerConfig(_Section):
+class SchedulerConfig(Section):
     name: str = "plateau"
     factor: float = Field(0.5, gt=0, lt=1)
     patience: int = Field(5, ge=0)
@@ -98,7 +136,7 @@ class SchedulerConfig(_Section):
     eta_min: float = Field(0.0, ge=0)
 
 
-class TrainerConfig(_Section):
+class TrainerConfig(Section):
     max_epochs: int = Field(100, gt=0)
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
     devices: Literal["auto", 1] = "auto"
@@ -117,8 +155,14 @@ class TrainerConfig(_Section):
     """Torch intra-op threads; ``null`` uses every CPU this process may use (a trial: its CPUs)."""
 
 
-class TrackingConfig(_Section):
-    experiment: str = "rudratune"
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty; valid: an MLflow experiment name, e.g. rudratune")
+    return value
+
+
+class TrackingConfig(Section):
+    experiment: Annotated[str, AfterValidator(_not_blank)] = "rudratune"
     mlflow: bool = True
     mlflow_uri: str | None = None
     """``null``: ``$MLFLOW_TRACKING_URI`` if set, else a sqlite store under the output root."""
@@ -132,17 +176,17 @@ _P = Field(0.0, ge=0, le=1)
 """Probability that a training image gets the transform (0 = off)."""
 
 
-class FlipAugment(_Section):
+class FlipAugment(Section):
     p: float = _P
     """Horizontal and vertical flips, each with probability p."""
 
 
-class Rotate90Augment(_Section):
+class Rotate90Augment(Section):
     p: float = _P
     """A rotation by 90, 180 or 270 degrees."""
 
 
-class AffineAugment(_Section):
+class AffineAugment(Section):
     p: float = _P
     degrees: float = Field(15.0, ge=0, le=180)
     """Rotation drawn from [-degrees, degrees]."""
@@ -150,25 +194,25 @@ class AffineAugment(_Section):
     """Zoom factor drawn from [1 - scale, 1 + scale]."""
 
 
-class IntensityAugment(_Section):
+class IntensityAugment(Section):
     p: float = _P
     strength: float = Field(0.1, ge=0, lt=1)
     """brightness: shift in [-s, s]; contrast and gamma: factor in [1 - s, 1 + s] (images in [0, 1])."""
 
 
-class NoiseAugment(_Section):
+class NoiseAugment(Section):
     p: float = _P
     std: float = Field(0.03, ge=0, le=1)
     """Standard deviation of additive Gaussian noise (images in [0, 1])."""
 
 
-class BlurAugment(_Section):
+class BlurAugment(Section):
     p: float = _P
     sigma: float = Field(1.0, gt=0.1, le=10)
     """Gaussian blur with sigma drawn from [0.1, sigma] pixels."""
 
 
-class ElasticAugment(_Section):
+class ElasticAugment(Section):
     p: float = _P
     alpha: float = Field(1.0, ge=0, le=10)
     """Displacement scale (kornia's alpha: the smoothed noise field times alpha, in half-image units)."""
@@ -176,7 +220,7 @@ class ElasticAugment(_Section):
     """Smoothness of the displacement field in pixels (larger = smoother, smaller displacements)."""
 
 
-class AugmentConfig(_Section):
+class AugmentConfig(Section):
     """Batched augmentation of training batches on the trial's device; every p is 0 (off) by default.
 
     Geometric transforms (flip, rotate90, affine, elastic) move image and mask together; intensity
@@ -198,9 +242,9 @@ class AugmentConfig(_Section):
         return any(getattr(self, name).p > 0 for name in type(self).model_fields)
 
 
-class ExperimentConfig(_Section):
+class ExperimentConfig(Section):
     name: SafeName = "experiment"
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=SEED_MAX)
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()

@@ -159,16 +159,36 @@ def load_folder(root: str | Path, intensity: IntensityConfig | None = None) -> S
             progress.step(done, nbytes)
     finally:
         progress.close()
+    _check_masks(root, decoded_masks, many_values)
     _warn(root, many_values, stretched)
-    if not any(m.any() for m in decoded_masks):
-        raise UserError(
-            f"data.root: {root}: none of the {len(names)} masks has a foreground pixel; nothing to segment "
-            "(mask rule: README, 'How images and masks are decoded')"
+    flat = [images[n] for n, a in zip(names, decoded_images, strict=True) if a.size and a.min() == a.max()]
+    if flat:
+        warn(
+            f"data.root: {len(flat)} of {len(names)} image(s) hold one value everywhere (e.g. {flat[0]}); "
+            "nothing to learn from them (blank or failed exports?)"
         )
     channels = max(a.shape[-1] for a in decoded_images)
     if channels > 1:  # colour data: grey images among them become grey RGB
         decoded_images = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in decoded_images]
     return SegmentationData(names, tuple(decoded_images), tuple(decoded_masks), str(root))
+
+
+def _check_masks(root: Path, masks: list[np.ndarray], many_values: list[tuple[Path, int]]) -> None:
+    """Refuse masks with nothing to segment: no foreground anywhere, or foreground everywhere."""
+    rule = "(mask rule: README, 'How images and masks are decoded')"
+    if not any(m.any() for m in masks):
+        hint = ""
+        if many_values:  # e.g. a label map 0/1/2: more than two values, none above half the range
+            path, n = many_values[0]
+            hint = f" ({len(many_values)} have more than two values, e.g. {path}: {n}, none above half their range: a multi-class label map?)"
+        raise UserError(
+            f"data.root: {root}: none of the {len(masks)} masks has a foreground pixel{hint}; nothing to segment {rule}"
+        )
+    if all(m.all() for m in masks):
+        raise UserError(
+            f"data.root: {root}: all {len(masks)} masks are foreground everywhere (one value each); nothing to "
+            f"segment; valid: masks with background (0) and foreground {rule}"
+        )
 
 
 def _warn(root: Path, many_values: list[tuple[Path, int]], stretched: list[Path]) -> None:

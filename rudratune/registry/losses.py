@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,12 +86,35 @@ def get_loss_info(name: str, *, where: str = "loss.name") -> LossInfo:
         raise unknown_name("loss", name, LOSSES, where=where) from None
 
 
+CHOICES = {"w_type": ("square", "simple", "uniform")}
+"""Text parameters and the values their loss takes (MONAI's ``Weight``)."""
+
+
+def _value_problem(key: str, value: Any, default: Any) -> str | None:
+    """Why ``value`` cannot be loss parameter ``key`` (whose default is ``default``), or None. Null is
+    always fine: ``build_loss`` drops it, so the library's default stays in force."""
+    if value is None:
+        return None
+    if key in CHOICES:
+        ok = value in CHOICES[key]
+        return None if ok else f"got {value!r}; valid: {', '.join(CHOICES[key])}"
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"got {value!r}; valid: true or false"
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 0:
+        return f"got {value!r}; valid: a finite number >= 0, or null"
+    return None
+
+
 def check_loss_params(name: str, params: dict[str, Any], *, where: str = "loss") -> None:
     info = get_loss_info(name)
-    for key in params:
+    for key, value in params.items():
         if key not in info.params:
             valid = ", ".join(info.params) or "none"
             raise UserError(f"{where}.{key}: not a parameter of {name}; its parameters: {valid}")
+        problem = _value_problem(key, value, info.params[key])
+        if problem:
+            raise UserError(f"{where}.{key}: {problem}")
 
 
 def build_loss(name: str, params: dict[str, Any]) -> nn.Module:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from rudratune.config.schema import SafeName
+from rudratune.config.schema import SEED_MAX, SafeName, Section
 from rudratune.search.distributions import DISTRIBUTIONS
 from rudratune.search.objectives import Constraint, direction_of, objective_names, parse_constraints
 from rudratune.train.metrics import METRICS, ranking_key
@@ -17,8 +17,8 @@ ALIASES = {"log_uniform_values": "log_uniform"}
 ours, like its ``log_uniform_values``, takes the values themselves."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(Section):
+    """Unknown keys refused; numbers finite and never true/false (``Section``)."""
 
 
 class Param(_Strict):
@@ -52,6 +52,8 @@ class Param(_Strict):
                 raise ValueError(f"distribution {self.distribution} needs min and max")
             if self.min >= self.max:
                 raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+            if not math.isfinite(self.max - self.min):
+                raise ValueError(f"max - min overflows ({self.max} - {self.min}); valid: a finite range")
             info = DISTRIBUTIONS[self.distribution]
             if info.log and self.min <= 0:
                 hint = " (W&B's log_uniform takes exponents; here min and max are the values)"
@@ -60,6 +62,11 @@ class Param(_Strict):
                 )
             if info.stepped and (self.q is None or self.q <= 0):
                 raise ValueError(f"{self.distribution} needs a step q > 0")
+            if info.stepped and self.q is not None and self.q > self.max - self.min:
+                raise ValueError(
+                    f"step q ({self.q}) is larger than max - min ({self.max - self.min:g}), so every draw "
+                    f"would be min; valid: 0 < q <= max - min"
+                )
             if not info.stepped and self.q is not None:
                 raise ValueError(f"q is only for q_uniform, not {self.distribution}")
             if info.integer and (self.min != int(self.min) or self.max != int(self.max)):
@@ -97,7 +104,7 @@ class Param(_Strict):
 class SearcherSettings(_Strict):
     name: Literal["optuna", "nsga2", "random"] = "optuna"
     """``optuna``: TPE; ``nsga2``: Optuna's NSGA-II (multi-objective, evolutionary); ``random``."""
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=SEED_MAX)
     n_startup_trials: int | None = Field(None, ge=1)
     """Random trials before TPE starts modelling (optuna only); unset: ``default_startup_trials``."""
 

@@ -91,6 +91,11 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     experiment_overrides: list[str] = []
     for text in overrides or []:
         key = text.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
+        if text.lstrip("+~").startswith("space."):  # a.b.c=… nests on every dot; space keys hold dots
+            raise UserError(
+                f"{path} (command line): '{text}': a space entry cannot be changed by an override (its key "
+                f"holds dots, e.g. optimizer.lr); valid: edit {path}, or space={{...}} for a whole new space"
+            )
         (sweep_overrides if key in SWEEP_KEYS else experiment_overrides).append(text)
     if raw.get("resources") == "auto" and any(
         t.lstrip("+~").startswith("resources.") for t in sweep_overrides
@@ -107,6 +112,11 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     if not experiment_path.exists():
         raise UserError(f"{path}: experiment: no such file {experiment_path}")
     base = read_yaml(experiment_path)
+    if "experiment" in base:  # the space itself, or another space: its keys would be refused one by one
+        raise UserError(
+            f"{path}: experiment: {experiment_path} is a search space (it has its own experiment: key); "
+            "valid: an experiment YAML such as experiments/rudraksha.yaml"
+        )
     overridden = set()
     if experiment_overrides:
         base = apply_overrides(base, experiment_overrides, source=f"{path} (command line)")
@@ -154,6 +164,11 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
             if choices is None:
                 raise UserError(
                     f"{path}: space.{key}.when: '{cond_key}' is continuous; a condition needs a values or grid parameter"
+                )
+            if not cond_values:
+                raise UserError(
+                    f"{path}: space.{key}.when: {cond_key}: [] matches no value, so {key} would never be drawn; "
+                    f"valid: some of {choices}, or drop the when"
                 )
             unknown = [v for v in cond_values if v not in choices]
             if unknown:

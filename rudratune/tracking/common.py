@@ -17,8 +17,14 @@ from urllib.parse import urlsplit, urlunsplit
 from rudratune.config.schema import TrackingConfig
 from rudratune.errors import UserError
 from rudratune.runtime import quiet_loggers
+from rudratune.tracking.environment import check_mlflow_scheme, check_wandb_mode
 
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"(api[_-]?key|token|secret|password|passwd|credential|creds|auth(?!or)|(private|access)[_-]?key)",
+    re.IGNORECASE,
+)
+_SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token)\s+\S", re.IGNORECASE)
+"""An HTTP ``Authorization`` value, whatever key holds it."""
 _URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 REDACTED = "***"
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
@@ -30,10 +36,14 @@ def redact(value: Any) -> Any:
     return _URI_CREDENTIALS.sub(f"{REDACTED}@", value) if isinstance(value, str) else value
 
 
+def _secret(key: Any, value: Any) -> bool:
+    return bool(_SECRET_KEY.search(str(key)) or (isinstance(value, str) and _SECRET_VALUE.match(value)))
+
+
 def redact_tree(tree: Any) -> Any:
     """A copy of a nested config with URI credentials hidden and secret-looking keys' values masked."""
     if isinstance(tree, dict):
-        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redact_tree(v) for k, v in tree.items()}
+        return {k: REDACTED if _secret(k, v) else redact_tree(v) for k, v in tree.items()}
     if isinstance(tree, list):
         return [redact_tree(v) for v in tree]
     return redact(tree)
@@ -43,7 +53,7 @@ def flat_params(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Flatten a nested config into ``a.b`` keys, dropping secret-looking keys, ``None`` and URI credentials."""
     out: dict[str, Any] = {}
     for key, value in tree.items():
-        if _SECRET_KEY.search(str(key)) or value is None:
+        if _secret(key, value) or value is None:
             continue
         if isinstance(value, dict):
             out.update(flat_params(value, f"{prefix}{key}."))
@@ -175,7 +185,11 @@ def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path, *, so
 def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:
     """Check the MLflow store before a command writes anything; writes nothing itself."""
     if cfg.mlflow:
-        check_store(mlflow_uri(cfg, output_root), source=uri_source(cfg))
+        uri = mlflow_uri(cfg, output_root)
+        check_mlflow_scheme(uri, source=uri_source(cfg), shown=redact(uri))
+        check_store(uri, source=uri_source(cfg))
+    if cfg.wandb:
+        check_wandb_mode()
     output_environment(output_root)
 
 

@@ -104,7 +104,10 @@ def test_16bit_png_float_tiff_and_colour(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def _save_mask(root: Path, name: str, mask: np.ndarray, **kw: object) -> None:
-    Image.fromarray(np.full(mask.shape, 120, np.uint8)).save(root / "images" / f"{name}.png")
+    ramp = np.arange(mask.size, dtype=np.uint8).reshape(
+        mask.shape
+    )  # not one flat value (that is warned about)
+    Image.fromarray(ramp).save(root / "images" / f"{name}.png")
     Image.fromarray(mask).save(root / "masks" / f"{name}{kw.pop('ext', '.png')}", **kw)
 
 
@@ -154,6 +157,39 @@ def test_no_foreground_anywhere_is_refused(tmp_path: Path) -> None:
         _save_mask(root, f"e{i}", np.zeros((8, 8), np.uint8))
     with pytest.raises(UserError, match=r"none of the 3 masks has a foreground pixel"):
         load_folder(root)
+
+
+def test_label_map_masks_are_named_in_the_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """0/1/2 label maps: more than two values, none above 127. One error line, no warning before it."""
+    images, masks = disks(3, 16)
+    root = write_tiffs(tmp_path / "d", images, [(m > 0).astype(np.uint8) * 2 for m in masks])
+    for path in (root / "masks").iterdir():
+        label = np.asarray(Image.open(path)).copy()
+        label[:, :2] = 1
+        Image.fromarray(label).save(path)
+    with pytest.raises(
+        UserError, match=r"none of the 3 masks .* a multi-class label map\?\); nothing to segment"
+    ):
+        load_folder(root)
+    assert capsys.readouterr().err == ""
+
+
+def test_masks_all_foreground_are_refused(tmp_path: Path) -> None:
+    images, masks = disks(3, 16)
+    root = write_tiffs(tmp_path / "d", images, [np.full_like(m, 255) for m in masks])
+    with pytest.raises(UserError, match=r"all 3 masks are foreground everywhere"):
+        load_folder(root)
+
+
+def test_flat_images_are_warned_about(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images, masks = disks(3, 16)
+    root = write_tiffs(tmp_path / "d", [np.zeros_like(images[0]), *images[1:]], masks)
+    load_folder(root)
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"rudratune: warning: data.root: 1 of 3 image(s) hold one value everywhere (e.g. {root}/images/im00.tif); "
+        "nothing to learn from them (blank or failed exports?)"
+    ]
 
 
 def bomb_png(path: Path, width: int, height: int) -> None:

@@ -122,6 +122,27 @@ def test_sweep_record_keeps_no_credentials(tmp_path: Path, tiny_data: Path, out:
     }
 
 
+def test_authorization_values_and_keys_are_secrets() -> None:
+    """``+provenance.auth='Bearer …'`` reached MLflow params and the W&B run file: neither the key nor the
+    value matched the old pattern. ``author`` and a plain word stay."""
+    from rudratune.tracking.common import flat_params
+
+    tree = {
+        "p": {
+            "auth": "x",
+            "creds": {"user": "u"},
+            "note": "Bearer abc",
+            "aws_access_key": "k",
+            "author": "me",
+        }
+    }
+    assert flat_params(tree) == {"p.author": "me"}
+    assert redact_tree(tree) == {
+        "p": {"auth": "***", "creds": "***", "note": "***", "aws_access_key": "***", "author": "me"}
+    }
+    assert flat_params({"mode": "basic", "w_type": "simple"}) == {"mode": "basic", "w_type": "simple"}
+
+
 def test_resume_refuses_a_storage_uri_whose_credentials_were_redacted(
     tmp_path: Path, out: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,0 +1,41 @@
+"""Pre-flight checks of what the environment says about the trackers, before a command writes anything:
+an MLflow URI of a kind MLflow refuses, and a ``$WANDB_MODE`` that W&B refuses (both used to end after the
+run folder was made: one in a multi-sentence MLflow message, the other in a pydantic traceback)."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from rudratune.errors import UserError
+
+MLFLOW_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+"""Tracking URI schemes MLflow has a store for (a database dialect may add a driver: ``mysql+pymysql``)."""
+WANDB_MODES = ("online", "offline", "disabled", "dryrun", "shared", "run")
+"""The values ``wandb.Settings(mode=...)`` takes."""
+
+
+def check_mlflow_scheme(uri: str, *, source: str, shown: str) -> None:
+    """Refuse a URI MLflow has no store for; a plain path or ``file:`` is its file store, which MLflow
+    refuses unless ``MLFLOW_ALLOW_FILE_STORE`` is set. ``shown`` is the URI without credentials."""
+    scheme = urlsplit(uri).scheme.split("+")[0].lower()
+    if scheme in MLFLOW_SCHEMES:
+        return
+    if scheme in ("", "file") and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() in ("1", "true"):
+        return
+    kind = (
+        "a file store path, which MLflow refuses"
+        if scheme in ("", "file")
+        else f"of scheme '{scheme}', which MLflow has no store for"
+    )
+    raise UserError(
+        f"{source}: '{shown}' is {kind}; valid: sqlite:///<path>.db, http(s)://host:port, postgresql://…, "
+        "mysql://…, mssql://…, databricks (or MLFLOW_ALLOW_FILE_STORE=true for a file store)"
+    )
+
+
+def check_wandb_mode() -> None:
+    """``$WANDB_MODE``, which W&B reads over our settings, must be one W&B takes."""
+    mode = os.environ.get("WANDB_MODE")
+    if mode is not None and mode not in WANDB_MODES:
+        raise UserError(f"$WANDB_MODE: got '{mode}'; valid: {', '.join(WANDB_MODES)} (or unset it)")
