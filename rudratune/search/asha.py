@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
+from rudratune.search.record import SweepRecord
 from rudratune.search.rungs import MIN_TRIALS, RUNGS_FILE, agreement, read_decision, settled
 from rudratune.search.settings import TrialSchedulerSettings
 
@@ -142,3 +143,26 @@ class MeasuredASHA(FIFOScheduler):
 
     def debug_string(self) -> str:
         return f"MeasuredASHA: rungs {list(self.rungs) or 'not yet measured'}"
+
+
+def build_scheduler(record: SweepRecord) -> Any:
+    """The sweep's Tune scheduler: FIFO, ASHA with fixed rungs (Ray's), or ASHA with a measured first rung."""
+    cfg = record.sweep.settings.search.scheduler
+    if cfg.name == "fifo":
+        return FIFOScheduler()
+    max_t = record.sweep.max_epochs
+    if cfg.measured:
+        settings = record.sweep.settings
+        return MeasuredASHA(
+            metric=settings.rank_metric,
+            mode=settings.direction,
+            max_t=max_t,
+            reduction_factor=cfg.reduction_factor,
+            run_dir=record.run_dir.resolve(),
+        )
+    return ASHAScheduler(
+        time_attr="training_iteration",
+        max_t=max_t,
+        grace_period=min(cfg.grace_period, max_t),
+        reduction_factor=cfg.reduction_factor,
+    )

@@ -17,12 +17,11 @@ from typing import Any
 import optuna
 import ray
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search import ConcurrencyLimiter
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
-from rudratune.search.asha import MeasuredASHA
+from rudratune.search.asha import build_scheduler
 from rudratune.search.budget import TrialEpochBudget
 from rudratune.search.callbacks import DriverCallbacks
 from rudratune.search.progress import LiveTable
@@ -156,28 +155,6 @@ def study_storage(record: SweepRecord) -> Any:
     """The Optuna study in ``<sweep>/optuna.db``: optuna-dashboard and ``optuna.load_study`` read it live."""
     # get_storage: RDBStorage behind Optuna's trial cache (a bare RDBStorage re-reads every trial per ask)
     return optuna.storages.get_storage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
-
-
-def build_scheduler(record: SweepRecord) -> Any:
-    cfg = record.sweep.settings.search.scheduler
-    if cfg.name == "fifo":
-        return FIFOScheduler()
-    max_t = record.sweep.max_epochs
-    if cfg.measured:
-        settings = record.sweep.settings
-        return MeasuredASHA(
-            metric=settings.rank_metric,
-            mode=settings.direction,
-            max_t=max_t,
-            reduction_factor=cfg.reduction_factor,
-            run_dir=record.run_dir.resolve(),
-        )
-    return ASHAScheduler(
-        time_attr="training_iteration",
-        max_t=max_t,
-        grace_period=min(cfg.grace_period, max_t),
-        reduction_factor=cfg.reduction_factor,
-    )
 
 
 def build_stopper(settings: SweepSettings) -> Any:
