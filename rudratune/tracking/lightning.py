@@ -76,6 +76,9 @@ def make_loggers(
             settings=wandb_settings(),
             tags=[f"commit:{commit[:12]}"] if (commit := git_commit()) else None,
         )
+        # Lightning passes anonymous=None to wandb.init, and wandb warns about any anonymous setting, on every
+        # `rudratune train`; without the key wandb.init gets its default
+        getattr(logger, "_wandb_init", {}).pop("anonymous", None)
         loggers.append(logger)
         define_summaries(logger.experiment)
     for logger in loggers:

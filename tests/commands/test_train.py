@@ -32,6 +32,7 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(
         "--output-root", str(out), "train", str(EXPERIMENT), *tiny_overrides(tiny_data), "-q", env=env
     )
     assert result.returncode == 0, result.stderr
+    assert "wandb: WARNING" not in result.stderr, result.stderr  # e.g. "The anonymous setting has no effect"
     assert {p.name for p in tmp.iterdir()} <= {"torchinductor_root"}  # torch's cache (importing smp makes it)
     assert not [p for p in files_under(home) if "wandb" in str(p)]
     last = result.stdout.strip().splitlines()[-1]
