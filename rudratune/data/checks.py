@@ -41,6 +41,24 @@ def check_split(data: SegmentationData, cfg: DataConfig, *, seed: int) -> None:
                 f"data.root: {data.root}: no mask of the {name} split ({len(indices)} pairs, seed {seed}) has "
                 f"a foreground pixel; its Dice says little"
             )
+    check_upscale(data, cfg)
+
+
+UPSCALE_WARN = 4
+"""Images whose longest side is more than this many times below ``data.image_size`` are mostly interpolation."""
+
+
+def check_upscale(data: SegmentationData, cfg: DataConfig) -> None:
+    """Warn when resizing to ``data.image_size`` enlarges the images many times: the pixels the model sees
+    are then invented by interpolation (a folder of thumbnails, or the wrong folder)."""
+    sides = [max(image.shape[:2]) for image in data.images]
+    small = sum(side * UPSCALE_WARN < cfg.image_size for side in sides)
+    if small:
+        warn(
+            f"data.root: {data.root}: {small} of {len(sides)} images are more than {UPSCALE_WARN}x below "
+            f"data.image_size={cfg.image_size} (smallest {min(sides)} px), so their resized pixels are mostly "
+            "interpolation; lower data.image_size or check the folder"
+        )
 
 
 def physical_memory() -> int:

@@ -234,6 +234,16 @@ def test_split_checks(tiny_data: Path, capsys: pytest.CaptureFixture[str]) -> No
     )
 
 
+def test_thumbnails_resized_far_up_are_said(tiny_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = load_folder(tiny_data)  # 64 px
+    check_split(data, DataConfig(image_size=256), seed=42)  # 4x: enlarged, but not mostly invented
+    assert capsys.readouterr().err == ""
+    check_split(data, DataConfig(image_size=264), seed=42)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("rudratune: warning: data.root: ")
+    assert "24 of 24 images are more than 4x below data.image_size=264 (smallest 64 px)" in line
+
+
 def test_memory_bound_and_batch_of_one(tiny_data: Path) -> None:
     data = load_folder(tiny_data)
     check_memory(data, DataConfig(image_size=256))
