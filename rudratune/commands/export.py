@@ -89,6 +89,10 @@ def best_config(
 
 def check_output(out: Path, run_dir: Path, *, force: bool) -> None:
     """``-o`` never overwrites without ``--force``, and never writes over a file of the sweep's own record."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in str(out)):  # a pasted newline or tab, not a name meant
+        raise UserError(
+            f"-o: {str(out)!r} holds a control character (newline, tab, ...); valid: a plain file name"
+        )
     if not out.parent.is_dir():
         raise UserError(f"-o: folder {out.parent} does not exist")
     target, sweep = out.resolve(), run_dir.resolve()

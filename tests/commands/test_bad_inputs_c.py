@@ -128,6 +128,11 @@ CASES = [
         f"-o: folder {Path('~/no-such-folder-rudratune').expanduser()} does not exist",
     ),
     Case(
+        "export to a name with a newline",
+        lambda t: ["export", record(t), "-o", f"{t}/new\nline.yaml"],
+        "-o: '{tmp}/new\\nline.yaml' holds a control character (newline, tab, ...); valid: a plain file name",
+    ),
+    Case(
         "infinite learning rate",
         lambda t: [*TRAIN, "optimizer.lr=inf"],
         f"{EXPERIMENT}: optimizer.lr: Input should be a finite number (got inf)",
