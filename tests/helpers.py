@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 from mlflow.tracking import MlflowClient
 from wandb.proto import wandb_internal_pb2
 
@@ -91,6 +93,41 @@ space:
 def read_rows(run_dir: Path) -> list[dict[str, str]]:
     with (run_dir / "results.csv").open() as f:
         return list(csv.DictReader(f))
+
+
+def trial_histories(run_dir: Path) -> list[tuple[str, list[float]]]:
+    """Each trial's id and ``rank_val_dice`` epoch by epoch, in trial order (Tune's index in the folder name)."""
+    by_index = {}
+    for result_json in run_dir.glob("*/result.json"):
+        reported = [json.loads(line) for line in result_json.read_text().splitlines() if line.strip()]
+        index = int(re.search(r"run_trial_\w{8}_(\d+)_", result_json.parent.name)[1])
+        by_index[index] = (reported[0]["trial_id"], [r["rank_val_dice"] for r in reported])
+    return [by_index[i] for i in sorted(by_index)]
+
+
+def replayed_asha(
+    histories: list[tuple[str, list[float]]],
+    rungs: list[int],
+    rf: float,
+    max_epochs: int,
+    *,
+    judged_after: int = 0,
+) -> dict[str, str]:
+    """The reason ASHA's rule gives each trial when results arrive in trial order: at each rung, a trial below
+    the (1 - 1/rf) percentile of the values recorded there stops. The first ``judged_after`` trials are only
+    recorded (a measured rung is placed after them)."""
+    recorded: dict[int, list[float]] = {rung: [] for rung in rungs}
+    reasons = {}
+    for index, (trial_id, values) in enumerate(histories, start=1):
+        reasons[trial_id] = f"completed {max_epochs} epochs"
+        for rung in rungs:
+            seen = recorded[rung]
+            cut = np.percentile(seen, (1 - 1 / rf) * 100) if seen and index > judged_after else None
+            seen.append(values[rung - 1])
+            if cut is not None and values[rung - 1] < cut:
+                reasons[trial_id] = f"stopped by ASHA at epoch {rung}"
+                break
+    return reasons
 
 
 def mlflow_runs(out: Path) -> tuple[list, list]:

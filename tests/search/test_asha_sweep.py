@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from rudratune.search.rungs import MIN_TRIALS, read_decision
-from tests.helpers import cli, read_rows, tiny_space
+from tests.helpers import cli, read_rows, replayed_asha, tiny_space, trial_histories
 
 pytestmark = pytest.mark.slow
 
@@ -31,23 +28,7 @@ def test_a_measured_sweep_places_its_rung_after_six_full_trials(
     line = next(s for s in result.stdout.splitlines() if s.startswith("ASHA"))
     assert (f"ASHA's first rung: epoch {grace}" if grace else "ASHA stopped nothing") in line
 
-    histories = {}
-    for result_json in run_dir.glob("*/result.json"):
-        reported = [json.loads(s) for s in result_json.read_text().splitlines() if s.strip()]
-        index = int(re.search(r"run_trial_\w{8}_(\d+)_", result_json.parent.name)[1])
-        histories[index] = (reported[0]["trial_id"], [r["rank_val_dice"] for r in reported])
-    recorded: dict[int, list[float]] = {r: [] for r in rungs}
-    expected = {}
-    for index in sorted(histories):
-        trial_id, values = histories[index]
-        reason = "completed 3 epochs"
-        for rung in rungs:
-            cut = np.percentile(recorded[rung], 50) if recorded[rung] and index > MIN_TRIALS else None
-            recorded[rung].append(values[rung - 1])
-            if cut is not None and values[rung - 1] < cut:
-                reason = f"stopped by ASHA at epoch {rung}"
-                break
-        expected[trial_id] = reason
+    histories = trial_histories(run_dir)
+    expected = replayed_asha(histories, rungs, 2, 3, judged_after=MIN_TRIALS)
     assert {r["trial_id"]: r["reason"] for r in read_rows(run_dir)} == expected
-    first_six = sorted(histories)[:MIN_TRIALS]
-    assert all(len(histories[i][1]) == 3 for i in first_six)  # nothing stopped before the rung was placed
+    assert all(len(values) == 3 for _, values in histories[:MIN_TRIALS])  # nothing stopped before the rung

@@ -12,7 +12,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import optuna
 import pytest
 import yaml
@@ -29,9 +28,11 @@ from tests.helpers import (
     mlflow_runs,
     read_rows,
     records,
+    replayed_asha,
     run_file,
     summary,
     tiny_space,
+    trial_histories,
 )
 
 pytestmark = pytest.mark.slow
@@ -86,17 +87,7 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
     assert record["searcher"]["optuna"] and record["objective"]["ranked_by"] == "rank_val_dice"
     assert all(r["status"] == "TERMINATED" for r in rows)
     # ASHA's epoch-1 rung, replayed in trial order: a trial below the 75th percentile of those before it stops
-    first = {}
-    for result_json in run_dir.glob("*/result.json"):
-        reported = json.loads(result_json.read_text().splitlines()[0])
-        first[int(re.search(r"run_trial_\w{8}_(\d+)_", result_json.parent.name)[1])] = reported
-    seen: list[float] = []
-    expected = {}
-    for index in sorted(first):
-        value = first[index]["rank_val_dice"]
-        stopped = bool(seen) and value < np.percentile(seen, 75)
-        expected[first[index]["trial_id"]] = "stopped by ASHA at epoch 1" if stopped else "completed 4 epochs"
-        seen.append(value)
+    expected = replayed_asha(trial_histories(run_dir), [1], 4, 4)
     assert {r["trial_id"]: r["reason"] for r in rows} == expected
     assert sum(r["reason"].startswith("stopped by ASHA") for r in rows) >= 1
     for r in rows:  # Optuna's suggestions respect bounds and conditionals
