@@ -27,6 +27,8 @@ _EXPORTS = {
     "train_experiment": "rudratune.api",
     "load_experiment": "rudratune.config.experiment",
     "load_sweep": "rudratune.search.space",
+    "TrialRow": "rudratune.search.results",
+    "TrialEnding": "rudratune.search.results",
     "train": "rudratune.train.loop",
     "list_models": "rudratune.registry.models",
     "list_losses": "rudratune.registry.losses",

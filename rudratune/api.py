@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rudratune.cli import main
 from rudratune.errors import UserError
+
+if TYPE_CHECKING:
+    from rudratune.search import TrialRow
 
 
 def run_sweep(
@@ -41,7 +44,7 @@ def run_sweep(
 
     Example:
         >>> run_dir = run_sweep("search_spaces/quickstart.yaml", ["search.num_samples=4"], name="nb")
-        >>> sweep_results(run_dir)[0]["best_val_dice"]
+        >>> sweep_results(run_dir)[0].best["val_dice"]
     """
     name = name or f"{Path(space).stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
     argv = ["--output-root", str(output_root), "run", str(space), *overrides, "--name", name]
@@ -52,14 +55,21 @@ def run_sweep(
     return Path(output_root) / name
 
 
-def sweep_results(run_dir: str | Path) -> list[dict[str, Any]]:
-    """One row per trial of a finished sweep (what ``results.json`` holds), best first."""
-    from rudratune.search.record import load_record  # local: keeps `import rudratune` cheap
-    from rudratune.search.results import ranked, read_results
+def sweep_results(run_dir: str | Path) -> list[TrialRow]:
+    """One ``TrialRow`` per trial of a finished sweep (what ``results.json`` holds), best first.
+
+    A row's fields: ``trial_id``; ``ending`` (a ``TrialEnding``: completed, early_stopped, stopped_by_asha,
+    stopped_by_budget, failed, refused) and, derived from it, ``status`` and ``reason``; ``epochs`` and
+    ``best_epoch``; ``best`` and ``last`` (metric → value: ``row.best["val_dice"]``); ``cost``
+    (``params_m``, ``latency_ms``, ...); ``params`` (the searched parameters it had, inactive ones absent);
+    ``feasible`` and ``violation``; ``checkpoint``, ``trial_dir``, ``error``, ``torch_threads``.
+    ``row.value("val_dice")`` reads a best metric or a cost by name.
+    """
+    from rudratune.search import load_record, ranked, read_results  # local: keeps `import rudratune` cheap
 
     record = load_record(run_dir)
     settings = record.sweep.settings
-    rows = read_results(record)
+    rows = read_results(record.run_dir, record.sweep.order)
     best = ranked(rows, settings.metric, settings.direction)
     return best + [r for r in rows if r not in best]
 

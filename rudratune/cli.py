@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import shtab
 
@@ -29,7 +29,7 @@ def version() -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other user mistake
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other user mistake
         self.exit(2, f"rudratune: error: {message} (see {self.prog} --help)\n")
 
 

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from wandb.proto import wandb_internal_pb2
 
 from rudratune.runtime import CALLER_ENV, OFFLINE_ENV
+from rudratune.search.results import TrialRow, row_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT = REPO / "experiments" / "rudraksha.yaml"
@@ -192,3 +193,8 @@ def summary(path: Path) -> dict[str, object]:
 def run_file(run_dir: Path) -> Path:
     (path,) = Path(run_dir).glob("run-*.wandb")
     return path
+
+
+def trial_rows_of(rows: list[dict], order: tuple[str, ...] = ()) -> list[TrialRow]:
+    """``TrialRow``s from rows written the way results.json holds them (``best_val_dice``, ``latency_ms``...)."""
+    return [row_from_dict(row, order) for row in rows]

@@ -31,11 +31,18 @@ LAYERS = {
     "config": 2,
     "data": 2,
     "nets": 1,
+    "measure": 2,
     "errors": 0,
     "runtime": 0,
 }
 # arrows inside one layer that must not exist either (search hands its record and results to report)
 FORBIDDEN = {("search", "report"), ("train", "search"), ("train", "report")}
+
+# inside search: driver -> {strategy, placement, results} -> record -> space; the package's own __init__
+# (its curated names, for commands and the API) sits above them all. Siblings never import each other.
+SEARCH_LAYERS = {"__init__": 4, "driver": 3, "strategy": 2, "placement": 2, "results": 2, "record": 1, "space": 0}
+REPORT_READS = {"results", "record", "space"}
+"""The parts of search the report may import."""
 
 
 def module_name(path: Path) -> str:
@@ -114,15 +121,50 @@ def test_no_cycles_between_parts_of_the_package() -> None:
     assert find_cycle(parts) == []
 
 
+def search_part(module: str) -> str:
+    """``space``, ``record``, ... for a module of ``rudratune.search``; ``__init__`` for the package itself."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 else "__init__"
+
+
+def wrong_arrows(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that breaks a rule: up the layers, a forbidden pair, or inside search against its walls
+    (up its layers, between siblings, the report past results/record/space, commands past the curated names)."""
+    wrong = []
+    for src, targets in sorted(graph.items()):
+        for dst in sorted(targets):
+            a, b = part(src), part(dst)
+            if a != b and (LAYERS[a] < LAYERS[b] or (a, b) in FORBIDDEN):
+                wrong.append(f"{src} -> {dst}")
+            elif a == b == "search" and (sa := search_part(src)) != (sb := search_part(dst)):
+                if SEARCH_LAYERS[sa] <= SEARCH_LAYERS[sb]:
+                    wrong.append(f"{src} -> {dst} (search: {sa} may not import {sb})")
+            elif b == "search" and a == "report" and search_part(dst) not in REPORT_READS:
+                wrong.append(f"{src} -> {dst} (the report reads only search's {sorted(REPORT_READS)})")
+            elif b == "search" and a in ("commands", "api") and dst != "rudratune.search":
+                wrong.append(f"{src} -> {dst} (commands use rudratune.search's curated names)")
+    return wrong
+
+
 def test_imports_point_down_the_layers() -> None:
-    wrong = [
-        f"{src} -> {dst}"
-        for src, targets in sorted(import_graph().items())
-        for dst in sorted(targets)
-        if part(src) != part(dst)
-        and (LAYERS[part(src)] < LAYERS[part(dst)] or (part(src), part(dst)) in FORBIDDEN)
-    ]
-    assert wrong == []
+    assert wrong_arrows(import_graph()) == []
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [
+        ("rudratune.search.results.row", "rudratune.search.driver.runner"),  # up the walls
+        ("rudratune.search.strategy.asha", "rudratune.search.placement.packing"),  # between siblings
+        ("rudratune.report.page", "rudratune.search.strategy.searcher"),  # the report past results
+        ("rudratune.commands.run", "rudratune.search.space.sweep"),  # a command past the curated names
+        ("rudratune.data.folder", "rudratune.train.loop"),  # up the package's layers
+    ],
+)
+def test_an_arrow_against_the_rules_is_found(src: str, dst: str) -> None:
+    graph = import_graph()
+    assert src in graph and dst in graph
+    graph[src] = graph[src] | {dst}
+    assert [w for w in wrong_arrows(graph) if w.startswith(f"{src} -> {dst}")]
 
 
 @pytest.mark.parametrize(

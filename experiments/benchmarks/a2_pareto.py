@@ -18,9 +18,9 @@ from common import md_table  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rudratune.search.objectives import pareto_front, trained_value
     from rudratune.search.record import load_record
-    from rudratune.search.results import read_results
+    from rudratune.search.results import pareto_front, read_results
+    from rudratune.search.space import trained_value
 
     run_dir = Path((argv or sys.argv[1:])[0])
     record = load_record(run_dir)

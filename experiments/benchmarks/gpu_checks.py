@@ -161,11 +161,11 @@ def _same(r: dict[str, Any], a: str, b: str) -> bool | None:
 def memory() -> dict[str, Any]:
     import torch
 
-    from rudratune.search.packing import BUDGET, measure_peak, pack
+    from rudratune.search.placement.packing import BUDGET, measure_peak, pack
     from rudratune.search.space import load_sweep
 
     sweep = load_sweep(REPO / "search_spaces" / "unet.yaml", ["trainer.precision=bf16-mixed"])
-    from rudratune.search.packing import model_configs
+    from rudratune.search.placement.packing import model_configs
 
     out = {}
     for cfg in model_configs(sweep):

@@ -22,7 +22,7 @@ import statistics
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common import (
     BENCH_DIR,
@@ -34,6 +34,9 @@ from common import (
     tiny_dataset,
     verdict,
 )
+
+if TYPE_CHECKING:
+    from rudratune.search.record import RungDecision
 
 SPACE = BENCH_DIR / "p3_space.yaml"
 PNG = "p3_search_efficiency.png"
@@ -105,11 +108,8 @@ def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any
     if cached.exists():
         return json.loads(cached.read_text())
     from rudratune.data.source import load_data
-    from rudratune.search.datasets import load_sweep_data
-    from rudratune.search.finish import finish
-    from rudratune.search.record import record_for
-    from rudratune.search.rungs import read_decision
-    from rudratune.search.runner import execute
+    from rudratune.search.driver import execute, finish, load_sweep_data
+    from rudratune.search.record import RungDecision, record_for
     from rudratune.search.space import load_sweep
 
     root = data_root(size, output_root)
@@ -122,20 +122,20 @@ def run_arm(arm: str, seed: int, size: Size, output_root: Path) -> dict[str, Any
     if not finish(record, outcome).best:
         raise RuntimeError(f"sweep {run_dir.name} ended without results; see {run_dir}")
     result = {"curve": anytime_curve(run_dir, size.budget), "trials": len(read_trials(run_dir))}
-    result["first_rung"] = rung_text(read_decision(run_dir))
+    result["first_rung"] = rung_text(RungDecision.read(run_dir))
     drop_checkpoints(run_dir)
     result.update(retrain_best(run_dir, data, output_root))
     cached.write_text(json.dumps(result))
     return result
 
 
-def rung_text(decision: dict[str, Any] | None) -> str:
+def rung_text(decision: RungDecision | None) -> str:
     """ASHA's measured first rung in a few words (``–`` for FIFO, which writes no decision)."""
     if decision is None:
         return "–"
-    grace = decision.get("grace_period")
-    rho = decision.get("spearman", {})
-    return f"epoch {grace} (Spearman {rho.get(str(grace), 0):.2f})" if grace else "none (no epoch agreed)"
+    grace = decision.grace_period
+    rho = decision.spearman.get(grace, 0.0) if grace else 0.0
+    return f"epoch {grace} (Spearman {rho:.2f})" if grace else "none (no epoch agreed)"
 
 
 def anytime_curve(run_dir: Path, budget: int) -> list[float]:

@@ -75,12 +75,11 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     """Run the trials; return one row of start-up times per trial, in the order they started."""
     from ray import tune
 
-    from rudratune.search.datasets import load_sweep_data
+    from rudratune.search.driver import build_tracker, build_tuner, load_sweep_data, start_tracking
+    from rudratune.search.driver.trial import run_trial
+    from rudratune.search.placement import init_ray, resources_for
     from rudratune.search.record import record_for
-    from rudratune.search.runner import build_tuner, init_ray, resources_for
     from rudratune.search.space import load_sweep
-    from rudratune.search.tracking import build_tracker, start_tracking
-    from rudratune.search.trial import run_trial
 
     swp = load_sweep(QUICKSTART, overrides)
     run_dir = output_root / name

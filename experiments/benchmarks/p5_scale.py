@@ -72,8 +72,9 @@ def worker(n: int, out: Path) -> None:
     apply_offline_env()
     from ray import tune
 
+    from rudratune.search.driver import build_tuner
+    from rudratune.search.placement import init_ray, resources_for
     from rudratune.search.record import record_for
-    from rudratune.search.runner import build_tuner, init_ray, resources_for
     from rudratune.search.space import load_sweep
 
     swp = load_sweep(QUICKSTART, [f"search.num_samples={n}"])

@@ -12,7 +12,6 @@ import yaml
 
 from rudratune.errors import UserError
 from rudratune.tracking.common import redact
-from rudratune.train.cost import COST_KEYS
 
 VERSIONED = (
     "rudratune",
@@ -43,43 +42,44 @@ def best_config(
 
     Args:
         run_dir: the sweep's folder.
-        pick: ``[RULE, MARGIN]``, e.g. ``["fastest-within", "0.01"]`` (``rudratune.search.pick``).
+        pick: ``[RULE, MARGIN]``, e.g. ``["fastest-within", "0.01"]`` (``rudratune.search.results.pick``).
         trial: a trial id to export instead of the best.
     """
-    # local: search.results imports ray; the CLI imports this module for every `export`
-    from rudratune.search.pick import choose
-    from rudratune.search.record import load_record
-    from rudratune.search.results import ranked, read_results
+    from rudratune.search import choose, live_rows, load_record, ranked, read_results
 
     record = load_record(run_dir)
     settings = record.sweep.settings
-    all_rows = read_results(record)
+    all_rows = read_results(record.run_dir, record.sweep.order) or live_rows(record)  # running: so far
     rows = ranked(all_rows, settings.metric, settings.direction)
     if not rows:
         raise UserError(f"{run_dir}: no trial of this sweep completed an epoch; nothing to export")
     best, choice = choose(
         rows, all_rows, metric=settings.metric, mode=settings.direction, pick=pick, trial=trial
     )
-    params = {k: best[k] for k in record.sweep.order if best.get(k) not in (None, "")}
-    cfg = record.sweep.trial_config(params, source=f"{run_dir} trial {best['trial_id']}").to_dict()
-    if cfg["trainer"]["threads"] is None and best.get("torch_threads"):
-        cfg["trainer"]["threads"] = int(best["torch_threads"])  # same thread count → same float sums on CPU
+    params = dict(best.params)
+    chosen = {
+        **params,
+        "name": f"{record.name}-best" if choice["rule"] == "best" else f"{record.name}-{best.trial_id}",
+    }
+    if record.sweep.base.trainer.threads is None and best.torch_threads:
+        chosen["trainer.threads"] = best.torch_threads  # same thread count → same float sums on CPU
+    trial_cfg = record.sweep.trial_config(chosen, source=f"{run_dir} trial {best.trial_id}")
+    cfg = trial_cfg.to_dict()
     cfg["tracking"]["mlflow_uri"] = redact(cfg["tracking"]["mlflow_uri"])
-    cfg["name"] = f"{record.name}-best" if choice["rule"] == "best" else f"{record.name}-{best['trial_id']}"
     cfg["provenance"] = {
         "sweep": record.name,
         "sweep_dir": str(record.run_dir.resolve()),
-        "trial_id": best["trial_id"],
+        "trial_id": best.trial_id,
         "metric": settings.metric,
-        f"best_{settings.metric}": float(best[f"best_{settings.metric}"]),
-        "best_epoch": int(best["best_epoch"]),
-        "best_val_loss": float(best["best_val_loss"]),
-        "best_val_dice": float(best["best_val_dice"]),
-        "checkpoint": best.get("checkpoint") or None,
+        f"best_{settings.metric}": float(best.best[settings.metric]),
+        "best_epoch": int(best.best_epoch or 0),
+        "best_val_loss": float(best.best["val_loss"]),
+        "best_val_dice": float(best.best["val_dice"]),
+        "checkpoint": best.checkpoint or None,
         "params": params,
         "choice": choice,
-        "cost": {k: best[k] for k in COST_KEYS if best.get(k) is not None},
-        "feasible": best.get("feasible", True),
+        "cost": dict(best.cost),
+        "feasible": best.feasible,
         "searcher": record.searcher,
         "versions": versions(),
         "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -19,9 +19,9 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"{info.name:24} size: multiple of {info.size_multiple}, >= {info.min_size}{extra}")
     elif args.command == "losses":
-        for info in LOSSES.values():
-            params = ", ".join(f"{k}={v}" for k, v in info.params.items()) or "-"
-            print(f"{info.name:22} params: {params}")
+        for loss in LOSSES.values():
+            params = ", ".join(f"{k}={v}" for k, v in loss.params.items()) or "-"
+            print(f"{loss.name:22} params: {params}")
     else:
         print("\n".join(SCHEDULERS))
     return 0

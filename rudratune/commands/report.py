@@ -8,13 +8,12 @@ from rudratune.errors import UserError
 
 
 def run(args: argparse.Namespace) -> int:
-    # local: these import ray and matplotlib; the CLI imports this module for every `report`
+    # local: the report imports matplotlib and torch; the CLI imports this module for every `report`
     from rudratune.report.page import write_report
-    from rudratune.search.record import load_record
-    from rudratune.search.results import read_results
+    from rudratune.search import load_record, read_results
 
     record = load_record(args.run_dir)
-    if not read_results(record):
+    if not read_results(record.run_dir, record.sweep.order):
         raise UserError(
             f"{args.run_dir}: no finished trial to report (no results.json yet; finish it with "
             f"rudratune resume {args.run_dir})"

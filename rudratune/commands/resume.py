@@ -10,13 +10,18 @@ from rudratune.errors import UserError
 def run(args: argparse.Namespace) -> int:
     # local: these import ray and mlflow; a wrong RUN_DIR is reported before any of them
     from rudratune.commands.summary import conclude
-    from rudratune.search.cluster import resolve_address
-    from rudratune.search.datasets import load_sweep_data
-    from rudratune.search.finish import finish
-    from rudratune.search.lock import driver_lock
-    from rudratune.search.record import load_record
-    from rudratune.search.resources import check_cluster, check_local
-    from rudratune.search.runner import check_address, execute, init_ray
+    from rudratune.search import (
+        check_address,
+        check_cluster,
+        check_local,
+        driver_lock,
+        execute,
+        finish,
+        init_ray,
+        load_record,
+        load_sweep_data,
+        resolve_address,
+    )
 
     record = load_record(args.run_dir)
     if record.finished:

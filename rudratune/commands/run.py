@@ -9,19 +9,12 @@ from pathlib import Path
 from rudratune.commands.common import check_storage, print_config, stamp, warn_without_cuda, writable_dir
 from rudratune.config.schema import check_name
 from rudratune.errors import UserError
-from rudratune.search.checks import sweep_warnings
-from rudratune.search.dry_run import describe, dry_run
-from rudratune.search.packing import packing_estimate
-from rudratune.search.rungs import MIN_TRIALS
-from rudratune.search.settings import Resources, TrialSchedulerSettings
-from rudratune.search.space import Sweep, load_sweep
+from rudratune.search import MIN_TRIALS, Resources, Sweep, TrialSchedulerSettings, load_sweep, sweep_warnings
 from rudratune.train.metrics import METRICS
 
 
 def run(args: argparse.Namespace) -> int:
-    from rudratune.search.cluster import resolve_address
-    from rudratune.search.resources import check_local
-    from rudratune.search.runner import check_address
+    from rudratune.search import check_address, check_local, resolve_address
 
     address = None
     if not args.dry_run:  # first: a refusal takes a second, before the registries' imports
@@ -31,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     accelerator = sweep.base.trainer.accelerator
     if args.print_config:
         print_config(
-            sweep.base_dict, f"{args.space} (the base experiment; each trial overlays its parameters)"
+            sweep.base.to_dict(provenance=False),
+            f"{args.space} (the base experiment; each trial overlays its parameters)",
         )
         return 0
     if args.dry_run:
@@ -50,23 +44,26 @@ def run(args: argparse.Namespace) -> int:
 
     # local: ray, mlflow and torch; a mistake in the space is reported before any of them
     from rudratune.commands.summary import conclude
-    from rudratune.search.datasets import load_sweep_data
-    from rudratune.search.finish import finish
-    from rudratune.search.lock import driver_lock
-    from rudratune.search.record import record_for
-    from rudratune.search.resources import check_cluster
-    from rudratune.search.runner import execute, init_ray
+    from rudratune.search import (
+        check_cluster,
+        driver_lock,
+        execute,
+        finish,
+        init_ray,
+        load_sweep_data,
+        record_for,
+    )
     from rudratune.tracking.common import preflight
 
     if not address:
         check_local(sweep.settings, accelerator, source=str(sweep.source))
     _warn(sweep)
     resources = sweep.settings.resources
-    gpus = isinstance(resources, Resources) and resources.gpu != "auto" and resources.gpu > 0
+    asked = resources.gpu if isinstance(resources, Resources) and resources.gpu != "auto" else 0.0
     if not address:  # on a cluster the GPUs are the workers', not this machine's
-        warn_without_cuda(gpus, f"resources.gpu={resources.gpu}" if gpus else "the sweep")
+        warn_without_cuda(asked > 0, f"resources.gpu={asked:g}" if asked > 0 else "the sweep")
     data = load_sweep_data(sweep, output_root)  # each distinct dataset decoded once (and checked)
-    preflight(sweep.base_config.tracking, output_root)
+    preflight(sweep.base.tracking, output_root)
     init_ray(address)
     if address:
         check_cluster(sweep.settings, accelerator, source=str(sweep.source))
@@ -132,7 +129,9 @@ def _warn(sweep: Sweep) -> None:
 
 
 def show_dry_run(sweep: Sweep, samples: int) -> int:
-    base = sweep.base_config
+    from rudratune.search import describe, dry_run, packing_estimate  # local: they import torch and ray
+
+    base = sweep.base
     settings = sweep.settings
     print(
         f"{sweep.source}: base {base.name}, metric {settings.metric} ({settings.direction}), "

@@ -7,14 +7,11 @@ Ray writes as it goes (``params.json`` and ``progress.csv`` or ``result.json``),
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
-from pathlib import Path
 from typing import Any
 
-from rudratune.search.record import SweepRecord, load_record
-from rudratune.search.results import ranked, read_results
+from rudratune.search import SweepRecord, TrialRow, live_rows, load_record, ranked, read_results
 
 COLUMNS = ("trial_id", "status", "reason", "epochs", "best_epoch", "best_val_loss", "best_val_dice")
 
@@ -43,21 +40,17 @@ def _strict(value: Any) -> Any:
 def summarize(record: SweepRecord) -> dict[str, Any]:
     """What ``show`` prints: the sweep's facts, its trials best first, and the best trial."""
     settings = record.sweep.settings
-    rows = read_results(record)
+    rows = read_results(record.run_dir, record.sweep.order)
     finished = bool(rows)
     if not finished:
         rows = live_rows(record)
     scored = ranked(rows, settings.metric, settings.direction)
     unscored = [r for r in rows if r not in scored]
     keys = list(record.sweep.order)
-    trials = [
-        {**{k: r.get(k) for k in COLUMNS}, "params": {k: r[k] for k in keys if r.get(k) not in (None, "")}}
-        for r in [*scored, *unscored]
-    ]
+    trials = [view(r) for r in [*scored, *unscored]]
     best = None
     if scored:
-        top = trials[0]
-        best = {"trial_id": top["trial_id"], "value": scored[0][f"best_{settings.metric}"], **top}
+        best = {"trial_id": scored[0].trial_id, "value": scored[0].best[settings.metric], **trials[0]}
     return {
         "sweep": record.name,
         "run_dir": str(record.run_dir.resolve()),
@@ -71,36 +64,18 @@ def summarize(record: SweepRecord) -> dict[str, Any]:
     }
 
 
-def live_rows(record: SweepRecord) -> list[dict[str, Any]]:
-    """One row per trial folder that Ray has written so far (results.json does not exist yet)."""
-    from rudratune.report.trials import trial_history
-
-    rows = []
-    for folder in sorted(p for p in record.run_dir.iterdir() if (p / "params.json").is_file()):
-        try:
-            config = json.loads((folder / "params.json").read_text())
-        except (OSError, ValueError):
-            continue
-        history = [h for h in trial_history(folder) if not math.isnan(h["val_loss"])]
-        row: dict[str, Any] = {
-            "trial_id": trial_id(folder),
-            "status": "",
-            "reason": "sweep not finished",
-            "epochs": int(history[-1]["epoch"]) if history else 0,
-        }
-        if history:
-            metric = record.sweep.settings.metric
-            pick = min if record.sweep.settings.direction == "min" else max
-            best = pick(history, key=lambda h: h.get(metric, math.nan))
-            row.update(
-                best_epoch=int(best["epoch"]),
-                best_val_loss=min(h["val_loss"] for h in history),
-                best_val_dice=max(h["val_dice"] for h in history),
-            )
-            row[f"best_{metric}"] = best.get(metric)
-        row.update({k: config.get(k, "") for k in record.sweep.order})
-        rows.append(row)
-    return rows
+def view(row: TrialRow) -> dict[str, Any]:
+    """A trial as ``show`` prints it (and ``--json`` writes it)."""
+    return {
+        "trial_id": row.trial_id,
+        "status": row.status,
+        "reason": row.reason,
+        "epochs": row.epochs,
+        "best_epoch": row.best_epoch,
+        "best_val_loss": row.best.get("val_loss"),
+        "best_val_dice": row.best.get("val_dice"),
+        "params": dict(row.params),
+    }
 
 
 def _cell(value: Any) -> str:
@@ -131,16 +106,3 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"best trial {best['trial_id']}: {summary['metric']} {_cell(best['value'])} "
         f"(epoch {best['best_epoch']}) {params}"
     )
-
-
-def trial_id(folder: Path) -> str:
-    """The id Ray reports in every result (folder names hold the trainable's name and the config too)."""
-    for name in ("result.json", "progress.csv"):
-        path = folder / name
-        lines = path.read_text().splitlines() if path.is_file() else []
-        if name == "result.json" and lines:
-            return str(json.loads(lines[-1]).get("trial_id") or folder.name)
-        if len(lines) > 1:
-            row = next(csv.DictReader(lines))
-            return row.get("trial_id") or folder.name
-    return folder.name

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
 from rudratune.report.page import write_report
-from rudratune.search.finish import Ending, SweepSummary
-from rudratune.search.objectives import trained_value
-from rudratune.search.record import SweepRecord
-from rudratune.search.results import stopped_by_asha
-from rudratune.search.rungs import decision_line
+from rudratune.search import Ending, SweepRecord, SweepSummary, TrialRow, decision_line
 
 
 def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int:
@@ -25,14 +22,12 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
         return 130
     rows, best_rows = summary.rows, summary.best
     if summary.ending is Ending.FAILED_FAST:
-        failed = summary.first_error or {}
-        print(
-            f"--fail-fast: stopped at the first trial error ({failed.get('trial_id')}: {failed.get('error')})",
-            file=sys.stderr,
-        )
+        failed = summary.first_error
+        said = f"{failed.trial_id}: {failed.error}" if failed is not None else "none recorded"
+        print(f"--fail-fast: stopped at the first trial error ({said})", file=sys.stderr)
         return 1
-    errored = sum(r["status"] == "ERROR" for r in rows)
-    stopped = sum(map(stopped_by_asha, rows))
+    errored = sum(r.failed for r in rows)
+    stopped = sum(r.stopped_by_asha for r in rows)
     print(
         f"\n{len(rows)} trials: {len(rows) - errored} ran, {stopped} stopped early by ASHA, {errored} errored"
     )
@@ -43,8 +38,8 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
     if best_rows:
         best = best_rows[0]
         print(
-            f"best trial {best['trial_id']}: val_loss {best.get('best_val_loss', float('nan')):.4f}, "
-            f"best val Dice {best.get('best_val_dice', float('nan')):.4f} (epoch {best.get('best_epoch')})"
+            f"best trial {best.trial_id}: val_loss {best.best.get('val_loss', math.nan):.4f}, "
+            f"best val Dice {best.best.get('val_dice', math.nan):.4f} (epoch {best.best_epoch})"
         )
     if record.sweep.settings.secondary:
         print_front(summary.front, record.sweep.settings.objectives)
@@ -66,14 +61,12 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
     return 0 if best_rows else 1
 
 
-def print_front(front: list[dict[str, Any]], objectives: list[str]) -> None:
-    points = [
-        f"{r['trial_id']} ({', '.join(f'{trained_value(r, k):.4g}' for k in objectives)})" for r in front
-    ]
+def print_front(front: list[TrialRow], objectives: list[str]) -> None:
+    points = [f"{r.trial_id} ({', '.join(_g(r.value(k)) for k in objectives)})" for r in front]
     print(f"Pareto front ({', '.join(objectives)}), {len(front)} trial(s): {'; '.join(points) or 'none'}")
 
 
-def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
+def print_top(rows: list[TrialRow], record: SweepRecord) -> None:
     if not rows:
         print("no trial reported a result")
         return
@@ -81,13 +74,13 @@ def print_top(rows: list[dict[str, Any]], record: SweepRecord) -> None:
     header = ["trial", "best val_loss", "best val_dice", "best epoch", "reason", *keys]
     table = [header] + [
         [
-            r["trial_id"],
-            f"{r['best_val_loss']:.4f}",
-            f"{r['best_val_dice']:.4f}",
-            str(r["best_epoch"]),
-            r["reason"],
+            r.trial_id,
+            f"{r.best.get('val_loss', math.nan):.4f}",
+            f"{r.best.get('val_dice', math.nan):.4f}",
+            str(r.best_epoch),
+            r.reason,
         ]
-        + [_short(r.get(k, "")) for k in keys]
+        + [_short(r.params.get(k, "")) for k in keys]
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -102,6 +95,10 @@ def _human(n: float) -> str:
             return f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TB"
+
+
+def _g(value: float | None) -> str:
+    return f"{value:.4g}" if value is not None else "nan"
 
 
 def _short(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,22 @@ def experiment_from_dict(data: dict[str, Any], *, source: str) -> ExperimentConf
     check_experiment(cfg, source=source)
     warn_deprecated(cfg, source=source)
     return cfg
+
+
+def apply_params(
+    cfg: ExperimentConfig, params: Mapping[str, Any], *, source: str = "trial"
+) -> ExperimentConfig:
+    """``cfg`` with dotted keys set (``{"optimizer.lr": 3e-4, "loss.gamma": 2}``), validated and checked
+    against the registries like a loaded file: the one way a trial's parameters reach its experiment."""
+    data = cfg.to_dict()
+    for key, value in params.items():
+        *path, last = key.split(".")
+        node = data
+        for part in path:
+            child = node.get(part)
+            node = node.setdefault(part, {}) if not isinstance(child, dict) else child
+        node[last] = value
+    return experiment_from_dict(data, source=source)
 
 
 _DEPRECATION_SAID: set[str] = set()

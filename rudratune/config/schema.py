@@ -262,9 +262,12 @@ class ExperimentConfig(Section):
             raise ValueError("data.val_fraction + data.test_fraction must be below 1")
         return self
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict, loss parameters flattened into ``loss``; round-trips through YAML."""
-        return self.model_dump(mode="json", exclude_none=False)
+    def to_dict(self, *, provenance: bool = True) -> dict[str, Any]:
+        """Plain nested dict, loss parameters flattened into ``loss``; round-trips through YAML.
+        ``provenance=False`` leaves out where an exported config came from (a sweep's base has none)."""
+        return self.model_dump(
+            mode="json", exclude_none=False, exclude=None if provenance else {"provenance"}
+        )
 
 
 def known_keys(config: ExperimentConfig) -> set[str]:

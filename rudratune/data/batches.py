@@ -40,8 +40,9 @@ def place(tensors: Batch, device: torch.device, placement: str) -> tuple[Batch, 
         free, _ = torch.cuda.mem_get_info(device)
         placement = "device" if nbytes <= DEVICE_DATA_FRACTION * free else "host"
     if placement == "host":
-        return tuple(t.pin_memory() if device.type == "cuda" else t for t in tensors), False  # type: ignore[return-value]
-    return tuple(t.to(device) for t in tensors), True  # type: ignore[return-value]
+        x, y = tensors
+        return ((x.pin_memory(), y.pin_memory()) if device.type == "cuda" else (x, y)), False
+    return (tensors[0].to(device), tensors[1].to(device)), True
 
 
 @dataclass

@@ -101,7 +101,7 @@ _SMP_ARCHS = (
     "Segformer",
     "DPT",
 )
-_MONAI = {
+_MONAI: dict[str, tuple[dict[str, Any], int, int]] = {
     # name: (constructor kwargs, size multiple, min size: instance norm needs > 1 pixel at the bottom)
     "UNet": (dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2), 16, 32),
     "AttentionUnet": (dict(channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2)), 16, 16),

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import optuna
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 
-from rudratune.search.distributions import DISTRIBUTIONS
-
-if TYPE_CHECKING:
-    from rudratune.search.settings import Param
+from rudratune.search.results import TrialRow
+from rudratune.search.space import Param
 
 MIN_TRIALS = 3
 FEW_TRIALS = 8
 """Below this many trials fANOVA's forest is fitted to a handful of points: the report says so."""
-
-
-def present(row: dict[str, Any], key: str) -> bool:
-    return row.get(key) not in (None, "")
 
 
 @dataclass(frozen=True)
@@ -37,7 +31,8 @@ def distribution(param: Param) -> Any:
         return None
     if param.choices is not None:
         return CategoricalDistribution([str(c) for c in param.choices])
-    return DISTRIBUTIONS[param.distribution or ""].optuna(param.min, param.max, param.q)
+    assert param.dist is not None and param.min is not None and param.max is not None  # Param validated
+    return param.dist.optuna(param.min, param.max, param.q)
 
 
 def as_value(distribution: Any, value: Any) -> Any:
@@ -46,15 +41,15 @@ def as_value(distribution: Any, value: Any) -> Any:
     return int(value) if isinstance(distribution, IntDistribution) else float(value)
 
 
-def _importances(rows: list[dict[str, Any]], dists: dict[str, Any], metric: str) -> dict[str, float]:
+def _importances(rows: list[TrialRow], dists: dict[str, Any], metric: str) -> dict[str, float]:
     """fANOVA importances over the parameters every given trial has (Optuna ignores the others)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize" if metric == "val_loss" else "maximize")
     for row in rows:
-        keys = [k for k in dists if present(row, k)]
-        params = {k: as_value(dists[k], row[k]) for k in keys}
+        keys = [k for k in dists if k in row.params]
+        params = {k: as_value(dists[k], row.params[k]) for k in keys}
         trial = optuna.trial.create_trial(
-            params=params, distributions={k: dists[k] for k in keys}, value=float(row[f"best_{metric}"])
+            params=params, distributions={k: dists[k] for k in keys}, value=float(row.best[metric])
         )
         study.add_trial(trial)
     found = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
@@ -62,7 +57,7 @@ def _importances(rows: list[dict[str, Any]], dists: dict[str, Any], metric: str)
 
 
 def param_importances(
-    rows: list[dict[str, Any]], space: dict[str, Param], order: list[str], metric: str
+    rows: list[TrialRow], space: dict[str, Param], order: list[str], metric: str
 ) -> tuple[list[Importance], list[str]]:
     """Importances of the unconditional parameters on every trial, and of each conditional one where active.
 
@@ -82,7 +77,7 @@ def param_importances(
             "to trust; run more trials before reading much into it."
         )
     for key in (k for k in dists if k not in overall):
-        active = [r for r in rows if present(r, key)]
+        active = [r for r in rows if key in r.params]
         when = " and ".join(f"{c} ∈ {{{', '.join(map(str, v))}}}" for c, v in (space[key].when or {}).items())
         if len(active) < MIN_TRIALS:
             notes.append(

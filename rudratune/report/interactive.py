@@ -4,14 +4,16 @@ and the importances as a bar chart. plotly.js is inlined once per page, so the p
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rudratune.report.importance import Importance, as_value, distribution, present
+from rudratune.report.importance import Importance, as_value, distribution
+from rudratune.search.record import STUDY_DB
+from rudratune.search.results import TrialRow
+from rudratune.search.space import Param
 
 if TYPE_CHECKING:
     import optuna
-
-    from rudratune.search.settings import Param
 
 CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png"}}
 
@@ -23,35 +25,64 @@ def plotly_script() -> str:
     return f'<script type="text/javascript">{get_plotlyjs()}</script>'
 
 
+def stored_numbers(run_dir: Path, study_name: str) -> dict[str, int]:
+    """Ray trial id → its trial number in the sweep's stored Optuna study (what optuna-dashboard shows);
+    empty when the study has none (a sweep from before the ids were stored)."""
+    import optuna
+
+    path = Path(run_dir) / STUDY_DB
+    if not path.is_file():
+        return {}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{path.resolve()}")
+    except (KeyError, ValueError, RuntimeError):  # no such study in the file
+        return {}
+    return {
+        str(t.user_attrs["ray_trial_id"]): t.number for t in study.trials if "ray_trial_id" in t.user_attrs
+    }
+
+
 def rebuild_study(
-    rows: list[dict[str, Any]],
+    rows: list[TrialRow],
     histories: dict[str, list[dict[str, float]]],
     space: dict[str, Param],
     order: list[str],
     metric: str,
     direction: str,
+    numbers: dict[str, int] | None = None,
 ) -> optuna.Study:
     """An in-memory Optuna study with one COMPLETE trial per scored row (its best metric as the value)
-    and the per-epoch metric as intermediate values; inactive conditional parameters are left out."""
+    and the per-epoch metric as intermediate values; inactive conditional parameters are left out.
+
+    With ``numbers`` (``stored_numbers``), each trial gets the number it has in the sweep's stored study:
+    rows go in that order, and the stored trials with no result here become FAIL trials in between.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dists = {k: d for k in order if (d := distribution(space[k])) is not None}
     study = optuna.create_study(direction="minimize" if direction == "min" else "maximize")
+    if numbers and all(r.trial_id in numbers for r in rows):
+        rows = sorted(rows, key=lambda r: numbers[r.trial_id])
+    else:
+        numbers = None
     for row in rows:
-        keys = [k for k in dists if present(row, k)]
+        while numbers and len(study.trials) < numbers[row.trial_id]:  # a stored trial with no result
+            study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+        keys = [k for k in dists if k in row.params]
         steps = {
             int(h["epoch"]): float(h[metric])
-            for h in histories.get(row["trial_id"], [])
+            for h in histories.get(row.trial_id, [])
             if not math.isnan(h.get(metric, math.nan))
         }
         study.add_trial(
             optuna.trial.create_trial(
-                params={k: as_value(dists[k], row[k]) for k in keys},
+                params={k: as_value(dists[k], row.params[k]) for k in keys},
                 distributions={k: dists[k] for k in keys},
-                value=float(row[f"best_{metric}"]),
+                value=float(row.best[metric]),
                 intermediate_values=steps,
-                user_attrs={"rudratune_trial_id": row["trial_id"]},
+                user_attrs={"rudratune_trial_id": row.trial_id},
             )
         )
     return study

@@ -7,21 +7,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from rudratune.report.pareto import pareto_section
 from rudratune.report.section import Section
 from rudratune.report.tables import table as _table
 from rudratune.report.tables import trials_table
-from rudratune.report.trials import trial_dir, trial_history, trial_params
 from rudratune.report.upload import log_report
-from rudratune.search.results import ranked, read_results, stopped_by_asha
-from rudratune.search.rungs import grace_text, sweep_rungs
+from rudratune.search.record import SweepRecord, grace_text, sweep_rungs
+from rudratune.search.results import TrialRow, ranked, read_results, trial_dir, trial_history
 from rudratune.tracking.common import flat_params
-
-if TYPE_CHECKING:
-    from rudratune.search.record import SweepRecord
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;
@@ -53,16 +49,16 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
         PosixPath('runs/qs/report.html')
     """
     settings = record.sweep.settings
-    rows = read_results(record)
+    rows = read_results(record.run_dir, record.sweep.order)
     scored = ranked(rows, settings.metric, settings.direction)
     best = scored[0] if scored else None
     out = record.run_dir / "report"
     out.mkdir(exist_ok=True)
-    histories = {r["trial_id"]: h for r in rows if (h := trial_history(trial_dir(record, r)))}
+    histories = {r.trial_id: h for r in rows if (h := trial_history(trial_dir(record.run_dir, r)))}
     importance = importance_section(record, scored, out)
     sections = [
         trials_section(record, rows, scored, best),
-        pareto_section(record, rows, out),
+        *([pareto_section(record, rows, out)] if settings.secondary else []),
         curves_section(record, rows, histories, best, out),
         interactive_section(record, scored, histories, importance),
         parallel_section(record, scored, out),
@@ -70,7 +66,7 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
         predictions_section(record, best, out),
         changes_section(record, best),
     ]
-    errored = [[r["trial_id"], r.get("error", "")] for r in rows if r.get("status") == "ERROR"]
+    errored = [[r.trial_id, r.error] for r in rows if r.failed]
     if errored:
         sections.append(Section("Failed trials", table=_table(["trial", "error"], errored)))
     page = record.run_dir / "report.html"
@@ -81,11 +77,11 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
 
 
 def trials_section(
-    record: SweepRecord, rows: list[dict[str, Any]], scored: list[dict[str, Any]], best: dict | None
+    record: SweepRecord, rows: list[TrialRow], scored: list[TrialRow], best: TrialRow | None
 ) -> Section:
     ordered = [*scored, *(r for r in rows if r not in scored)]
     section = Section(
-        "Trials", table=trials_table(ordered, list(record.sweep.order), best and best["trial_id"])
+        "Trials", table=trials_table(ordered, list(record.sweep.order), best.trial_id if best else None)
     )
     section.notes.append(
         f"All {len(rows)} trials, best first (highlighted: the best); click a column header to sort by it."
@@ -94,7 +90,7 @@ def trials_section(
 
 
 def interactive_section(
-    record: SweepRecord, scored: list[dict[str, Any]], histories: dict[str, list], importance: Section
+    record: SweepRecord, scored: list[TrialRow], histories: dict[str, list], importance: Section
 ) -> Section:
     from rudratune.report import interactive  # local: optuna, plotly; importing this page stays cheap
 
@@ -103,15 +99,26 @@ def interactive_section(
         section.notes.append("No trial reported a result.")
         return section
     sweep = record.sweep
+    stored = interactive.stored_numbers(record.run_dir, record.name)
     study = interactive.rebuild_study(
-        scored, histories, sweep.space, list(sweep.order), sweep.settings.metric, sweep.settings.direction
+        scored,
+        histories,
+        sweep.space,
+        list(sweep.order),
+        sweep.settings.metric,
+        sweep.settings.direction,
+        numbers=stored,
     )
     numbers = ", ".join(
-        f"{i}: trial {t.user_attrs['rudratune_trial_id']}" for i, t in enumerate(study.trials)
+        f"{t.number}: trial {t.user_attrs['rudratune_trial_id']}"
+        for t in study.trials
+        if "rudratune_trial_id" in t.user_attrs
     )
+    same = "the numbers of the sweep's stored study (optuna-dashboard's)" if stored else "Optuna's numbers"
     section.notes.append(
-        "Optuna's plotly figures over a study rebuilt from the results (hover, zoom, drag an axis to filter). "
-        f"Optuna numbers the trials: {numbers}."
+        "Optuna's plotly figures over a study rebuilt from the results: every trial with its best value, "
+        "stopped ones included (the stored study has them PRUNED, and Optuna's own figures and importance "
+        f"leave PRUNED trials out) (hover, zoom, drag an axis to filter). Trials carry {same}: {numbers}."
     )
     for i, (title, sentence, fig) in enumerate(
         interactive.figures(study, sweep.settings.metric, importance.importances)
@@ -121,7 +128,7 @@ def interactive_section(
 
 
 def curves_section(
-    record: SweepRecord, rows: list[dict[str, Any]], histories: dict[str, list], best: dict | None, out: Path
+    record: SweepRecord, rows: list[TrialRow], histories: dict[str, list], best: TrialRow | None, out: Path
 ) -> Section:
     from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
 
@@ -132,8 +139,8 @@ def curves_section(
     if not histories:
         section.notes.append("No trial folder with a progress.csv or result.json was found.")
         return section
-    stopped = {r["trial_id"] for r in rows if stopped_by_asha(r)}
-    best_id = best["trial_id"] if best else None
+    stopped = {r.trial_id for r in rows if r.stopped_by_asha}
+    best_id = best.trial_id if best else None
     section.images.append(
         plots.learning_curves(
             histories, stopped, out / "learning_curves.png", rungs=rungs, best=best_id, max_t=max_t
@@ -150,7 +157,7 @@ def curves_section(
     return section
 
 
-def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
+def parallel_section(record: SweepRecord, scored: list[TrialRow], out: Path) -> Section:
     from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
 
     section = Section("Parameters against the metric")
@@ -158,7 +165,7 @@ def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Pat
         section.notes.append("Needs at least two trials with a result and one varied parameter.")
         return section
     args = (scored, record.sweep.space, list(record.sweep.order), record.sweep.settings.metric)
-    best = scored[0]["trial_id"]
+    best = scored[0].trial_id
     section.images.append(plots.parallel_coordinates(*args, out / "parallel_coordinates.png", best=best))
     section.images.append(plots.slices(*args, out / "metric_by_parameter.png", best=best))
     section.notes.append(
@@ -169,7 +176,7 @@ def parallel_section(record: SweepRecord, scored: list[dict[str, Any]], out: Pat
     return section
 
 
-def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: Path) -> Section:
+def importance_section(record: SweepRecord, scored: list[TrialRow], out: Path) -> Section:
     # local: torch, matplotlib, optuna; importing this page stays cheap
     from rudratune.report import plots
     from rudratune.report.importance import param_importances
@@ -193,7 +200,7 @@ def importance_section(record: SweepRecord, scored: list[dict[str, Any]], out: P
     return section
 
 
-def predictions_section(record: SweepRecord, best: dict[str, Any] | None, out: Path) -> Section:
+def predictions_section(record: SweepRecord, best: TrialRow | None, out: Path) -> Section:
     from rudratune.report import plots  # local: torch, matplotlib; importing this page stays cheap
 
     section = Section("Best trial on the validation split")
@@ -202,44 +209,37 @@ def predictions_section(record: SweepRecord, best: dict[str, Any] | None, out: P
         return section
     ckpt = _checkpoint_file(record, best)
     if ckpt is None:
-        where = best.get("checkpoint") or "never saved"
+        where = best.checkpoint or "never saved"
         section.notes.append(
-            f"The checkpoint of trial {best['trial_id']} is gone ({where}); no predictions to show."
+            f"The checkpoint of trial {best.trial_id} is gone ({where}); no predictions to show."
         )
         return section
-    title = f"{record.name}: trial {best['trial_id']}, validation split"
+    title = f"{record.name}: trial {best.trial_id}, validation split"
     section.images.append(
-        plots.best_predictions(
-            record, trial_params(record, best), ckpt, out / "predictions_val.png", title=title
-        )
+        plots.best_predictions(record, dict(best.params), ckpt, out / "predictions_val.png", title=title)
     )
     shown = ckpt.relative_to(record.run_dir) if ckpt.is_relative_to(record.run_dir) else ckpt
-    section.notes.append(
-        f"Trial {best['trial_id']}, weights of its best epoch ({best.get('best_epoch')}): {shown}"
-    )
+    section.notes.append(f"Trial {best.trial_id}, weights of its best epoch ({best.best_epoch}): {shown}")
     return section
 
 
-def _checkpoint_file(record: SweepRecord, best: dict[str, Any]) -> Path | None:
-    given = best.get("checkpoint")
+def _checkpoint_file(record: SweepRecord, best: TrialRow) -> Path | None:
+    given = best.checkpoint
     if not given:
         return None
     candidates = [Path(given) / "checkpoint.ckpt"]
-    folder = trial_dir(record, best)
+    folder = trial_dir(record.run_dir, best)
     if folder is not None:  # the sweep folder may have moved since
         candidates.append(folder / Path(given).name / "checkpoint.ckpt")
     return next((c for c in candidates if c.is_file()), None)
 
 
-def changes_section(record: SweepRecord, best: dict[str, Any] | None) -> Section:
+def changes_section(record: SweepRecord, best: TrialRow | None) -> Section:
     section = Section("Best config against the base experiment")
     if best is None:
         return section
-    tuned = record.sweep.trial_config(trial_params(record, best)).to_dict()
-    base, tuned = (
-        flat_params({k: v for k, v in d.items() if k != "provenance"})
-        for d in (record.sweep.base_dict, tuned)
-    )
+    tuned_cfg = record.sweep.trial_config(dict(best.params))
+    base, tuned = (flat_params(c.to_dict(provenance=False)) for c in (record.sweep.base, tuned_cfg))
     unset = "(not set)"
     pairs = {k: (base.get(k, unset), tuned.get(k, unset)) for k in {**base, **tuned}}
     changed = [[k, old, new] for k, (old, new) in pairs.items() if old != new]
@@ -256,22 +256,20 @@ def _embed(path: Path) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(path.stem)}">'
 
 
-def render(
-    record: SweepRecord, rows: list[dict[str, Any]], best: dict[str, Any] | None, sections: list[Section]
-) -> str:
+def render(record: SweepRecord, rows: list[TrialRow], best: TrialRow | None, sections: list[Section]) -> str:
     settings = record.sweep.settings
     search = settings.search
     facts = {
         "metric": f"{settings.metric} ({settings.direction})",
         "trials": f"{len(rows)} of {search.num_samples}",
-        "stopped by ASHA": str(sum(map(stopped_by_asha, rows))),
-        "errored": str(sum(r.get("status") == "ERROR" for r in rows)),
+        "stopped by ASHA": str(sum(r.stopped_by_asha for r in rows)),
+        "errored": str(sum(r.failed for r in rows)),
         "searcher / scheduler": f"{search.searcher.name} / {search.scheduler.name}, max_t {record.sweep.max_epochs}",
     }
     if best is not None:
         facts["best"] = (
-            f"trial {best['trial_id']}: {settings.metric} {float(best[f'best_{settings.metric}']):.4f}, "
-            f"val Dice {float(best['best_val_dice']):.4f} (epoch {best['best_epoch']})"
+            f"trial {best.trial_id}: {settings.metric} {best.best[settings.metric]:.4f}, "
+            f"val Dice {best.best.get('val_dice', math.nan):.4f} (epoch {best.best_epoch})"
         )
     summary = "".join(f"<div><b>{html.escape(k)}</b>{html.escape(v)}</div>" for k, v in facts.items())
     made = dt.datetime.now().strftime("%Y-%m-%d %H:%M")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from rudratune.report.section import Section, _table
-from rudratune.search.objectives import pareto_front, sweep_objectives, trained_value
-
-if TYPE_CHECKING:
-    from rudratune.search.record import SweepRecord
+from rudratune.search.record import SweepRecord
+from rudratune.search.results import TrialEnding, TrialRow, pareto_front
 
 COST_AXIS = "latency_ms"
 
@@ -19,24 +16,24 @@ def axes(record: SweepRecord) -> tuple[str, str, str]:
     unless the objectives name another cost)."""
     from rudratune.train.cost import COST_KEYS
 
-    names, modes = sweep_objectives(record.sweep.settings)
+    names, modes = record.sweep.settings.objectives, record.sweep.settings.modes
     x = next((n for n in names[1:] if n in COST_KEYS), COST_AXIS)
     return names[0], modes[0], x
 
 
-def architecture(record: SweepRecord, row: dict[str, Any]) -> str:
-    return str(row.get("model.name") or record.sweep.base.model.name)
+def architecture(record: SweepRecord, row: TrialRow) -> str:
+    return str(row.params.get("model.name") or record.sweep.base.model.name)
 
 
-def pareto_section(record: SweepRecord, rows: list[dict[str, Any]], out: Path) -> Section:
+def pareto_section(record: SweepRecord, rows: list[TrialRow], out: Path) -> Section:
     y, mode, x = axes(record)
     front = pareto_front(rows, [y, x], [mode, "min"])
     title = f"Pareto front: {y} against {x}"
-    measured = [r for r in rows if trained_value(r, x) is not None]
+    measured = [r for r in rows if r.value(x) is not None]
     if not measured:
         return Section(title, notes=[f"No trial measured {x}."])
     image = front_plot(record, rows, front, y, x, out / "pareto.png")
-    refused = [r for r in rows if str(r.get("reason", "")).startswith("refused")]
+    refused = [r for r in rows if r.ending is TrialEnding.REFUSED]
     notes = [
         f"Every trial's best {y} against its {x} (measured once per trial, before training), coloured by "
         "architecture. Ringed and joined: the front (no other feasible trial is at least as good on both "
@@ -49,14 +46,14 @@ def pareto_section(record: SweepRecord, rows: list[dict[str, Any]], out: Path) -
     header = ["trial", f"best {y}", x, "params_m", "model", "encoder"]
     cells = [
         [
-            r["trial_id"],
-            trained_value(r, y),
-            trained_value(r, x),
-            r.get("params_m"),
+            r.trial_id,
+            r.value(y),
+            r.value(x),
+            r.cost.get("params_m"),
             architecture(record, r),
-            r.get("model.encoder") or record.sweep.base.model.encoder or "",
+            r.params.get("model.encoder") or record.sweep.base.model.encoder or "",
         ]
-        for r in sorted(front, key=lambda r: trained_value(r, x) or 0.0)
+        for r in sorted(front, key=lambda r: r.value(x) or 0.0)
     ]
     return Section(
         title, notes=notes, images=[image], table=_table(header, cells, numeric=frozenset({1, 2, 3}))
@@ -65,8 +62,8 @@ def pareto_section(record: SweepRecord, rows: list[dict[str, Any]], out: Path) -
 
 def front_plot(
     record: SweepRecord,
-    rows: list[dict[str, Any]],
-    front: list[dict[str, Any]],
+    rows: list[TrialRow],
+    front: list[TrialRow],
     y: str,
     x: str,
     path: Path,
@@ -78,19 +75,15 @@ def front_plot(
     archs = sorted({architecture(record, r) for r in rows})
     colours = {a: plt.get_cmap("tab10")(i % 10) for i, a in enumerate(archs)}
     for arch in archs:
-        points = [
-            (trained_value(r, x), trained_value(r, y))
-            for r in rows
-            if architecture(record, r) == arch and r.get("feasible", True) is not False
-        ]
+        points = [(r.value(x), r.value(y)) for r in rows if architecture(record, r) == arch and r.feasible]
         points = [p for p in points if None not in p]
         if points:
             ax.scatter(*zip(*points, strict=True), color=colours[arch], label=arch, s=30, zorder=2)
-    grey = [(trained_value(r, x), trained_value(r, y)) for r in rows if r.get("feasible") is False]
+    grey = [(r.value(x), r.value(y)) for r in rows if not r.feasible]
     grey = [p for p in grey if None not in p]
     if grey:
         ax.scatter(*zip(*grey, strict=True), color="0.6", marker="x", label="infeasible", s=30, zorder=1)
-    line = sorted((trained_value(r, x), trained_value(r, y)) for r in front)
+    line = sorted((r.value(x) or 0.0, r.value(y) or 0.0) for r in front)
     if line:
         ax.plot(*zip(*line, strict=True), color="black", lw=1, drawstyle="steps-post", zorder=1)
         ax.scatter(

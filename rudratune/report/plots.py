@@ -7,21 +7,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from rudratune.data.datamodule import SegDataModule, to_tensors
 from rudratune.data.source import load_data
-from rudratune.report.importance import present
-from rudratune.search.results import stopped_by_asha
+from rudratune.search.record import SweepRecord
+from rudratune.search.results import TrialRow
+from rudratune.search.space import Param
+from rudratune.train.checkpoint import load_trained
 from rudratune.train.figures import prediction_grid
-from rudratune.train.loop import build_module
 
 if TYPE_CHECKING:
     from rudratune.report.importance import Importance
-    from rudratune.search.record import SweepRecord
-    from rudratune.search.settings import Param
 
 LEGEND_LIMIT = 10
 GRID_ROWS = 4
@@ -100,8 +98,8 @@ def _position(param: Param, value: Any) -> float:
         labels = [str(c) for c in param.choices]
         index = labels.index(str(value)) if str(value) in labels else 0
         return index / (len(labels) - 1) if len(labels) > 1 else 0.5
-    lo, hi, v = float(param.min), float(param.max), float(value)
-    if "log" in (param.distribution or ""):
+    lo, hi, v = float(param.min or 0), float(param.max or 0), float(value)
+    if param.dist is not None and param.dist.log:
         lo, hi, v = math.log(lo), math.log(hi), math.log(v)
     return min(max((v - lo) / (hi - lo), 0.0), 1.0)
 
@@ -109,13 +107,13 @@ def _position(param: Param, value: Any) -> float:
 def _ticks(param: Param) -> list[tuple[float, str]]:
     if param.choices is not None:
         return [(_position(param, c), str(c).removeprefix("smp.")) for c in param.choices]
-    lo, hi = float(param.min), float(param.max)
-    mid = math.sqrt(lo * hi) if "log" in (param.distribution or "") else (lo + hi) / 2
+    lo, hi = float(param.min or 0), float(param.max or 0)
+    mid = math.sqrt(lo * hi) if param.dist is not None and param.dist.log else (lo + hi) / 2
     return [(0.0, f"{lo:.3g}"), (0.5, f"{mid:.3g}"), (1.0, f"{hi:.3g}")]
 
 
 def parallel_coordinates(
-    rows: list[dict[str, Any]],
+    rows: list[TrialRow],
     space: dict[str, Param],
     order: list[str],
     metric: str,
@@ -125,17 +123,16 @@ def parallel_coordinates(
 ) -> Path:
     """One line per scored trial across every parameter axis and the metric; an inactive parameter is a gap."""
     plt = _plt()
-    key = f"best_{metric}"
-    scores = np.array([float(r[key]) for r in rows])
+    scores = np.array([float(r.best[metric]) for r in rows])
     lo, hi = float(scores.min()), float(scores.max())
     span = hi - lo or 1.0
     fig, ax = plt.subplots(figsize=(max(6.0, 1.9 * (len(order) + 1)), 4.2))
     cmap = plt.get_cmap("viridis_r" if metric.endswith("loss") else "viridis")
     x = np.arange(len(order) + 1)
-    for row, score in sorted(zip(rows, scores, strict=True), key=lambda p: p[0]["trial_id"] == best):
-        ys = [_position(space[k], row[k]) if present(row, k) else math.nan for k in order]
+    for row, score in sorted(zip(rows, scores, strict=True), key=lambda p: p[0].trial_id == best):
+        ys = [_position(space[k], row.params[k]) if k in row.params else math.nan for k in order]
         ys.append((score - lo) / span if hi > lo else 0.5)
-        is_best = row["trial_id"] == best
+        is_best = row.trial_id == best
         ax.plot(
             x,
             ys,
@@ -174,7 +171,7 @@ def parallel_coordinates(
 
 
 def slices(
-    rows: list[dict[str, Any]],
+    rows: list[TrialRow],
     space: dict[str, Param],
     order: list[str],
     metric: str,
@@ -193,11 +190,13 @@ def slices(
         sharey=True,
     )
     for ax, key in zip(axes.flat, order, strict=False):
-        param, active = space[key], [r for r in rows if present(r, key)]
+        param, active = space[key], [r for r in rows if key in r.params]
         if param.choices is not None:
             labels = [str(c) for c in param.choices]
             xs = [
-                labels.index(str(r[key])) + 0.06 * (i % 5 - 2) if str(r[key]) in labels else math.nan
+                labels.index(str(r.params[key])) + 0.06 * (i % 5 - 2)
+                if str(r.params[key]) in labels
+                else math.nan
                 for i, r in enumerate(active)
             ]
             ax.set_xticks(
@@ -205,17 +204,17 @@ def slices(
             )
             ax.set_xlim(-0.5, len(labels) - 0.5)
         else:
-            xs = [float(r[key]) for r in active]
-            ax.set_xscale("log" if "log" in (param.distribution or "") else "linear")
-            ax.set_xlim(float(param.min), float(param.max))
+            xs = [float(r.params[key]) for r in active]
+            ax.set_xscale("log" if param.dist is not None and param.dist.log else "linear")
+            ax.set_xlim(float(param.min or 0), float(param.max or 0))
         for x, row in zip(xs, active, strict=True):
-            stopped = stopped_by_asha(row)
+            stopped = row.stopped_by_asha
             marker = (
                 {"marker": "*", "s": 160, "color": "tab:red", "zorder": 3}
-                if row["trial_id"] == best
+                if row.trial_id == best
                 else {"s": 28, "edgecolors": "tab:blue", "facecolors": "none" if stopped else "tab:blue"}
             )
-            ax.scatter([x], [float(row[f"best_{metric}"])], **marker)
+            ax.scatter([x], [float(row.best[metric])], **marker)
         ax.set_title(f"{key}{' (conditional)' if param.when else ''}", fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
@@ -247,15 +246,13 @@ def best_predictions(
     record: SweepRecord, params: dict[str, Any], checkpoint: Path, path: Path, *, title: str
 ) -> Path:
     """The trial's weights from its Lightning checkpoint, on the first validation images of its config."""
-    # the checkpoint holds every weight, so a pretrained encoder need not be downloaded again
-    cfg = record.sweep.trial_config({**params, "model.encoder_weights": None})
+    cfg = record.sweep.trial_config(params)
     data = load_data(cfg.data.root, record.output_root, cfg.data.intensity)
     splits = SegDataModule(data, cfg.data, seed=cfg.seed).splits
     shown = data.subset(splits["val"][:GRID_ROWS])
     images, masks = to_tensors(shown, cfg.data.image_size, cfg.data.normalize)
     display = to_tensors(shown, cfg.data.image_size)[0] if cfg.data.normalize != "none" else None
-    module = build_module(cfg, data.channels)
-    module.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"])
+    module = load_trained(cfg, checkpoint, data.channels)
     names = list(shown.names)
     return prediction_grid(
         module.net, images, masks, names, path, title=title, display=display, limit=GRID_ROWS

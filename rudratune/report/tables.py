@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rudratune.search.results import TrialRow
 
 # Click a header to sort by it (again: reverse); numbers sort as numbers, empty cells last.
 SORT_JS = """
@@ -20,17 +24,18 @@ document.querySelectorAll("table.sortable th").forEach((th, i) => th.addEventLis
   }).forEach(r => body.appendChild(r));
 }));
 """
-FIXED = (
-    ("trial_id", "trial"),
-    ("status", "status"),
-    ("reason", "how it ended"),
-    ("epochs", "epochs"),
-    ("best_epoch", "best epoch"),
-    ("best_val_loss", "best val_loss"),
-    ("best_val_dice", "best val_dice"),
-    ("last_val_loss", "last val_loss"),
-    ("last_val_dice", "last val_dice"),
+FIXED: tuple[tuple[str, Callable[[TrialRow], Any]], ...] = (
+    ("trial", lambda r: r.trial_id),
+    ("status", lambda r: r.status),
+    ("how it ended", lambda r: r.reason),
+    ("epochs", lambda r: r.epochs),
+    ("best epoch", lambda r: r.best_epoch),
+    ("best val_loss", lambda r: r.best.get("val_loss")),
+    ("best val_dice", lambda r: r.best.get("val_dice")),
+    ("last val_loss", lambda r: r.last.get("val_loss")),
+    ("last val_dice", lambda r: r.last.get("val_dice")),
 )
+"""The table's first columns: header and how to read it off a row; the parameters follow."""
 
 
 def _text(value: Any) -> str:
@@ -64,28 +69,31 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def trials_table(rows: list[dict[str, Any]], params: list[str], best_id: str | None) -> str:
+def trials_table(rows: list[TrialRow], params: list[str], best_id: str | None) -> str:
     """Every trial, one row each, with full dotted parameter names; sortable by any column."""
     if not rows:
         return "<p class=note>No trial ran.</p>"
-    keys = [k for k, _ in FIXED] + params
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in FIXED)
-    head += "".join(f"<th>{html.escape(p)}</th>" for p in params)
-    numeric = {k for k in keys if k != "trial_id" and any(_number(r.get(k)) is not None for r in rows)}
+    columns = [*FIXED, *((p, _param(p)) for p in params)]
+    head = "".join(f"<th>{html.escape(label)}</th>" for label, _ in columns)
+    values = [[read(row) for _, read in columns] for row in rows]
+    numeric = {j for j in range(1, len(columns)) if any(_number(v[j]) is not None for v in values)}
     body = []
-    for row in rows:
+    for row, row_values in zip(rows, values, strict=True):
         cells = []
-        for key in keys:
-            value = row.get(key)
+        for key, value in enumerate(row_values):
             if key in numeric and (number := _number(value)) is not None:
                 cells.append(f'<td class=n data-v="{number!r}">{html.escape(_text(value))}</td>')
             elif key in numeric:
                 cells.append('<td class=n data-v=""></td>')
             else:
                 cells.append(f"<td>{html.escape(_text(value))}</td>")
-        mark = " class=best" if row.get("trial_id") == best_id else ""
+        mark = " class=best" if row.trial_id == best_id else ""
         body.append(f"<tr{mark}>{''.join(cells)}</tr>")
     return (
         f"<table class=sortable><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         f"<script>{SORT_JS}</script>"
     )
+
+
+def _param(key: str) -> Callable[[TrialRow], Any]:
+    return lambda row: row.params.get(key)

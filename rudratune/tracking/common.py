@@ -6,16 +6,14 @@ import base64
 import os
 import re
 import subprocess
-import sys
 import urllib.error
 import urllib.request
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from rudratune.config.schema import TrackingConfig
-from rudratune.errors import UserError
+from rudratune.errors import UserError, warn
 from rudratune.runtime import quiet_loggers
 from rudratune.tracking.environment import check_mlflow_scheme, check_wandb_mode
 
@@ -262,54 +260,5 @@ def run_tags(description: str) -> dict[str, str]:
     return tags
 
 
-def warn(message: str) -> None:
-    print(f"rudratune: warning: {message}", file=sys.stderr)
-
-
 def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-
-
-class TrialEnding(StrEnum):
-    """How a trial ended (``ending`` in results.json); ``reason`` says the same in words."""
-
-    COMPLETED = "completed"
-    EARLY_STOPPED = "early_stopped"
-    STOPPED_BY_ASHA = "stopped_by_asha"
-    STOPPED_BY_BUDGET = "stopped_by_budget"
-    """The sweep's ``search.budget_trial_epochs`` ran out (told apart from ASHA by the rungs, at the end)."""
-    FAILED = "failed"
-    REFUSED = "refused"
-    """A cost constraint broke before training: no epoch ran."""
-
-
-def trial_ending(failed: bool, last_result: dict | None, max_epochs: int) -> TrialEnding:
-    last_result = last_result or {}
-    if failed:
-        return TrialEnding.FAILED
-    if last_result.get("refused"):
-        return TrialEnding.REFUSED
-    if int(last_result.get("epoch", 0)) >= max_epochs:
-        return TrialEnding.COMPLETED
-    return TrialEnding.EARLY_STOPPED if last_result.get("early_stopped") else TrialEnding.STOPPED_BY_ASHA
-
-
-REASONS = {
-    TrialEnding.FAILED: "failed in epoch {next}",
-    TrialEnding.COMPLETED: "completed {epoch} epochs",
-    TrialEnding.EARLY_STOPPED: "early-stopped (no val_loss progress) at epoch {epoch}",
-    TrialEnding.STOPPED_BY_ASHA: "stopped by ASHA at epoch {epoch}",
-    TrialEnding.REFUSED: "{refused}",
-    TrialEnding.STOPPED_BY_BUDGET: "stopped at epoch {epoch}: the sweep's budget ran out",
-}
-
-
-def stop_reason(failed: bool, last_result: dict | None, max_epochs: int) -> str:
-    """How a trial ended, in words: completed, stopped early (by whom, at which epoch), or failed."""
-    epoch = int((last_result or {}).get("epoch", 0))
-    refused = (last_result or {}).get("refused", "")
-    return stop_reason_text(trial_ending(failed, last_result, max_epochs), epoch, refused)
-
-
-def stop_reason_text(ending: TrialEnding, epoch: int, refused: str = "") -> str:
-    return REASONS[ending].format(epoch=epoch, next=epoch + 1, refused=refused)

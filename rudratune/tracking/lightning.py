@@ -119,8 +119,10 @@ def log_run_end(
 
     from rudratune.tracking.model import log_mlflow, log_wandb, prepare
 
+    if not loggers:
+        return
     best = best_values(history)
-    export = prepare(net, images) if loggers else None
+    export = prepare(net, images)
     model_uri = None
     for logger in loggers:
         if isinstance(logger, MLFlowLogger):

@@ -75,6 +75,22 @@ def _latency_ms(
 
 
 def _peak_train_step_mb(module: Any, device: torch.device, size: int, batch: int, channels: int) -> float:
+    return peak_train_step(module, device, size, batch, channels=channels) / 2**20
+
+
+def peak_train_step(
+    module: Any,
+    device: torch.device,
+    size: int,
+    batch: int,
+    *,
+    channels: int = 3,
+    channels_last: bool = False,
+    autocast: torch.dtype | None = None,
+) -> int:
+    """Peak bytes allocated on a GPU by one training step (forward, loss, backward, optimizer step) of a copy
+    of ``module`` at ``batch`` × ``size``²: what the run's measured cost and ``resources: auto``'s packing
+    both read. ``autocast``: the mixed-precision dtype, or None for float32."""
     import torch
 
     torch.cuda.synchronize(device)
@@ -83,15 +99,19 @@ def _peak_train_step_mb(module: Any, device: torch.device, size: int, batch: int
     torch.cuda.reset_peak_memory_stats(device)
     clone = copy.deepcopy(module).to(device)
     clone.train(True)
+    if channels_last:
+        clone = clone.to(memory_format=torch.channels_last)
     optimizer = clone.configure_optimizers()
     optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
     x = torch.rand(batch, channels, size, size, device=device)
+    x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
     y = (torch.rand(batch, 1, size, size, device=device) > 0.9).float()
-    loss = clone.loss(clone.net(x), y)
+    with torch.autocast(device.type, dtype=autocast or torch.float32, enabled=autocast is not None):
+        loss = clone.loss(clone.net(x), y)
     loss.backward()
     optimizer.step()
     torch.cuda.synchronize(device)
     peak = torch.cuda.max_memory_allocated(device) - before
     del clone, optimizer, loss, x, y
     torch.cuda.empty_cache()
-    return peak / 2**20
+    return int(peak)

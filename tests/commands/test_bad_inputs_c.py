@@ -296,7 +296,7 @@ def test_environment_cases_are_documented() -> None:
 
 def test_resume_of_a_running_sweep_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Nothing stopped a second driver (a second Tuner on the same experiment folder) while the first ran."""
-    from rudratune.search.lock import driver_lock
+    from rudratune.search.placement import driver_lock
 
     run_dir = Path(record(tmp_path))
     before = files_under(tmp_path)

@@ -112,7 +112,7 @@ def env(ray_tmp: Path) -> dict[str, str]:
 
 DRIVER = """
 import sys, time
-from rudratune.search.runner import init_ray
+from rudratune.search.placement import init_ray
 init_ray(None)
 print("ready", flush=True)
 time.sleep(300)
@@ -135,7 +135,7 @@ def start_driver(ray_tmp: Path) -> subprocess.Popen:
 
 def session_processes(driver_pid: int) -> list[int]:
     """The driver's descendants: its Ray (GCS, raylet, agents, workers) and the watchdog."""
-    from rudratune.search.watchdog import descendants
+    from rudratune.search.placement.watchdog import descendants
 
     return sorted(descendants(driver_pid))
 

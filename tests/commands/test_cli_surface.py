@@ -17,11 +17,10 @@ import yaml
 from rudratune.cli import build_parser, main
 from rudratune.commands.common import warn_without_cuda
 from rudratune.config.experiment import load_experiment
-from rudratune.search.dry_run import describe
-from rudratune.search.progress import LiveTable, duration
+from rudratune.search.driver import describe
+from rudratune.search.driver.progress import LiveTable, duration
 from rudratune.search.record import record_for
-from rudratune.search.settings import Param
-from rudratune.search.space import load_sweep
+from rudratune.search.space import Param, load_sweep
 from tests.helpers import EXPERIMENT, REPO, cli, files_under, tiny_space
 
 

@@ -18,9 +18,8 @@ from plotly.offline import get_plotlyjs
 from rudratune.report.importance import param_importances
 from rudratune.report.page import write_report
 from rudratune.search.record import load_record, record_for
-from rudratune.search.settings import Param
-from rudratune.search.space import load_sweep
-from tests.helpers import cli, tiny_space
+from rudratune.search.space import Param, load_sweep
+from tests.helpers import cli, tiny_space, trial_rows_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 EMBEDDED_PNG = '<img src="data:image/png;base64,'
@@ -317,6 +316,7 @@ def test_importance_of_conditional_params_is_measured_where_they_are_active() ->
                 "best_val_loss": 1 + np.log10(lr),
             }
         )
+    rows = trial_rows_of(rows, tuple(space))
     found, notes = param_importances(rows, space, list(space), "val_loss")
     by_name = {i.param: i for i in found}
     assert set(by_name) == set(space) and not notes

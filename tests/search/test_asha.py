@@ -11,9 +11,9 @@ import pytest
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
-from rudratune.search.asha import MeasuredASHA
-from rudratune.search.rungs import MIN_TRIALS, decision_line, grace_text, read_decision, sweep_rungs
-from rudratune.search.settings import TrialSchedulerSettings
+from rudratune.search.record import RungDecision, decision_line, grace_text, sweep_rungs
+from rudratune.search.space import MIN_TRIALS, TrialSchedulerSettings
+from rudratune.search.strategy import MeasuredASHA
 
 MAX_T = 8
 CONTINUE, STOP = TrialScheduler.CONTINUE, TrialScheduler.STOP
@@ -48,14 +48,14 @@ def test_nothing_stops_until_measured_then_the_rung_goes_where_the_ranking_settl
     finals = [0.2, 0.5, 0.3, 0.8, 0.6, 0.4]
     for final in finals[:-1]:  # five finished trials: not enough to measure; the worst goes on too
         assert set(feed(scheduler, Trial("t", stub=True), curve(final, 5, rng))) == {CONTINUE}
-    assert scheduler.rungs == () and read_decision(tmp_path) is None
+    assert scheduler.rungs == () and RungDecision.read(tmp_path) is None
     running = Trial("t", stub=True)  # in flight at epoch 6 when the sixth trial finishes
     assert set(feed(scheduler, running, curve(0.05, 5, rng)[:6])) == {CONTINUE}
     assert set(feed(scheduler, Trial("t", stub=True), curve(finals[-1], 5, rng))) == {CONTINUE}
 
-    decision = read_decision(tmp_path)
-    assert decision is not None and decision["grace_period"] == 5 and decision["after_trials"] == MIN_TRIALS
-    assert decision["spearman"]["5"] == 1.0 and decision["spearman"]["1"] < 0.6
+    decision = RungDecision.read(tmp_path)
+    assert decision is not None and decision.grace_period == 5 and decision.after_trials == MIN_TRIALS
+    assert decision.spearman[5] == 1.0 and decision.spearman[1] < 0.6
     assert scheduler.rungs == (5,)  # rf 3: the next rung (15) is past max_t
     # the trial that was past epoch 5 goes on (ASHA stops only at a rung); its value there joined the cut-off
     assert feed(scheduler, running, curve(0.05, 5, rng), start=7) == [CONTINUE, CONTINUE]
@@ -83,7 +83,7 @@ def test_no_settled_epoch_means_no_stops(tmp_path: Path) -> None:
     scheduler = measured(tmp_path)
     for final in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):  # settles only at the last epoch
         assert set(feed(scheduler, Trial("t", stub=True), curve(final, MAX_T, rng))) == {CONTINUE}
-    assert read_decision(tmp_path)["grace_period"] is None and scheduler.rungs == ()
+    assert RungDecision.read(tmp_path).grace_period is None and scheduler.rungs == ()
     assert set(feed(scheduler, Trial("t", stub=True), [0.0] * MAX_T)) == {CONTINUE}
     line = decision_line(TrialSchedulerSettings(), tmp_path, MAX_T)
     assert line is not None and line.startswith("ASHA stopped nothing: after 6 trials ran all 8 epochs")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rudratune.search.rungs import MIN_TRIALS, read_decision
+from rudratune.search.record import RungDecision
+from rudratune.search.space import MIN_TRIALS
 from tests.helpers import cli, read_rows, replayed_asha, tiny_space, trial_histories
 
 pytestmark = pytest.mark.slow
@@ -20,10 +21,10 @@ def test_a_measured_sweep_places_its_rung_after_six_full_trials(
     result = cli("--output-root", str(out), "run", str(space), "--name", "auto", "--no-report")
     assert result.returncode == 0, result.stdout + result.stderr
     run_dir = out / "auto"
-    decision = read_decision(run_dir)
-    assert decision is not None and decision["after_trials"] == MIN_TRIALS
-    assert set(decision["spearman"]) == {"1", "2"}
-    grace = decision["grace_period"]
+    decision = RungDecision.read(run_dir)
+    assert decision is not None and decision.after_trials == MIN_TRIALS
+    assert set(decision.spearman) == {1, 2}
+    grace = decision.grace_period
     rungs = [] if grace is None else [r for r in (grace, grace * 2) if r < 3]  # reduction 2, max_t 3
     line = next(s for s in result.stdout.splitlines() if s.startswith("ASHA"))
     assert (f"ASHA's first rung: epoch {grace}" if grace else "ASHA stopped nothing") in line

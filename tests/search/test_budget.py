@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rudratune.search.budget import TrialEpochBudget
-from rudratune.search.finish import relabel_budget_stops
+from rudratune.search.driver import relabel_budget_stops
 from rudratune.search.record import record_for
+from rudratune.search.results import TrialEnding, TrialRow
 from rudratune.search.space import load_sweep
-from rudratune.tracking.common import TrialEnding, stop_reason_text
+from rudratune.search.strategy import TrialEpochBudget
 from tests.helpers import EXPERIMENT
 
 
@@ -33,16 +33,16 @@ def test_budget_stops_are_told_apart_from_asha_stops(tmp_path: Path) -> None:
     )
     record = record_for(tmp_path, load_sweep(space), storage=None, output_root=tmp_path)
     rows = [
-        {"status": "TERMINATED", "epochs": e, "ending": ending, "reason": stop_reason_text(ending, e)}
+        TrialRow(trial_id=str(e), epochs=e, ending=ending)
         for e, ending in [(e, TrialEnding.STOPPED_BY_ASHA) for e in (0, 1, 3, 4)]
         + [(5, TrialEnding.COMPLETED)]
     ]
-    relabel_budget_stops(rows, record)
-    assert [r["reason"] for r in rows] == [
+    rows = relabel_budget_stops(rows, record)
+    assert [r.reason for r in rows] == [
         "stopped at epoch 0: the sweep's budget ran out",
         "stopped by ASHA at epoch 1",  # rungs at 1 and 3 (grace 1, reduction 3, max_t 5)
         "stopped by ASHA at epoch 3",
         "stopped at epoch 4: the sweep's budget ran out",
         "completed 5 epochs",
     ]
-    assert [r["ending"] for r in rows].count(TrialEnding.STOPPED_BY_BUDGET) == 2
+    assert [r.ending for r in rows].count(TrialEnding.STOPPED_BY_BUDGET) == 2

@@ -9,7 +9,7 @@ import pytest
 from rudratune.config.schema import DataConfig, IntensityConfig
 from rudratune.data.source import dataset_key
 from rudratune.errors import UserError
-from rudratune.search.datasets import data_configs, load_sweep_data
+from rudratune.search.driver import data_configs, load_sweep_data
 from rudratune.search.space import load_sweep
 from tests.data.test_decode import disks, write_tiffs
 from tests.helpers import EXPERIMENT

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rudratune.search.objectives import first_violation, pareto_front, parse_constraint, violations
+from rudratune.search.results import pareto_front
+from rudratune.search.space import first_violation, parse_constraint, violations
+from tests.helpers import trial_rows_of
 
 
 @pytest.mark.parametrize(
@@ -45,19 +47,21 @@ def test_trained_constraints_judge_the_best_value_and_skip_what_is_missing() -> 
 
 
 def test_pareto_front_keeps_the_non_dominated_feasible_rows() -> None:
-    rows = [
-        {"trial_id": "a", "best_val_dice": 0.80, "latency_ms": 10.0},
-        {"trial_id": "b", "best_val_dice": 0.70, "latency_ms": 4.0},
-        {"trial_id": "c", "best_val_dice": 0.65, "latency_ms": 5.0},  # dominated by b
-        {"trial_id": "d", "best_val_dice": 0.90, "latency_ms": 2.0, "feasible": False},
-        {"trial_id": "e", "latency_ms": 1.0},  # refused: never trained
-    ]
+    rows = trial_rows_of(
+        [
+            {"trial_id": "a", "best_val_dice": 0.80, "latency_ms": 10.0},
+            {"trial_id": "b", "best_val_dice": 0.70, "latency_ms": 4.0},
+            {"trial_id": "c", "best_val_dice": 0.65, "latency_ms": 5.0},  # dominated by b
+            {"trial_id": "d", "best_val_dice": 0.90, "latency_ms": 2.0, "feasible": False},
+            {"trial_id": "e", "latency_ms": 1.0},  # refused: never trained
+        ]
+    )
     front = pareto_front(rows, ["val_dice", "latency_ms"], ["max", "min"])
-    assert [r["trial_id"] for r in front] == ["a", "b"]
+    assert [r.trial_id for r in front] == ["a", "b"]
 
 
 def test_a_metric_list_is_primary_plus_secondary_and_round_trips_through_sweep_json() -> None:
-    from rudratune.search.settings import SweepSettings
+    from rudratune.search.space import SweepSettings
 
     settings = SweepSettings.model_validate(
         {

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rudratune.search.packing import BUDGET, CONTEXT_BYTES, HEADROOM, estimate, model_configs, pack
-from rudratune.search.settings import Resources, TrialSchedulerSettings
-from rudratune.search.space import load_sweep
-from rudratune.search.trial import CheckpointPolicy
+from rudratune.search.driver.trial import CheckpointPolicy
+from rudratune.search.placement.packing import BUDGET, CONTEXT_BYTES, HEADROOM, estimate, model_configs, pack
+from rudratune.search.space import Resources, TrialSchedulerSettings, load_sweep
 from tests.helpers import REPO
 
 GiB = 2**30

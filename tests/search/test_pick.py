@@ -5,31 +5,33 @@ from __future__ import annotations
 import pytest
 
 from rudratune.errors import UserError
-from rudratune.search.pick import PICK_RULES, choose
-from rudratune.search.results import ranked
+from rudratune.search.results import PICK_RULES, TrialRow, choose, ranked
+from tests.helpers import trial_rows_of
 
-ROWS = [
-    {"trial_id": "a", "best_val_dice": 0.800, "latency_ms": 9.0, "params_m": 14.0, "feasible": True},
-    {"trial_id": "b", "best_val_dice": 0.795, "latency_ms": 3.0, "params_m": 6.0, "feasible": True},
-    {"trial_id": "c", "best_val_dice": 0.792, "latency_ms": 2.0, "params_m": 2.0, "feasible": True},
-    {"trial_id": "d", "best_val_dice": 0.900, "latency_ms": 1.0, "params_m": 30.0, "feasible": False},
-    {
-        "trial_id": "e",
-        "latency_ms": 0.5,
-        "params_m": 40.0,
-        "feasible": False,
-        "reason": "refused before training",
-    },
-]
+ROWS = trial_rows_of(
+    [
+        {"trial_id": "a", "best_val_dice": 0.800, "latency_ms": 9.0, "params_m": 14.0, "feasible": True},
+        {"trial_id": "b", "best_val_dice": 0.795, "latency_ms": 3.0, "params_m": 6.0, "feasible": True},
+        {"trial_id": "c", "best_val_dice": 0.792, "latency_ms": 2.0, "params_m": 2.0, "feasible": True},
+        {"trial_id": "d", "best_val_dice": 0.900, "latency_ms": 1.0, "params_m": 30.0, "feasible": False},
+        {
+            "trial_id": "e",
+            "latency_ms": 0.5,
+            "params_m": 40.0,
+            "feasible": False,
+            "ending": "refused",
+        },
+    ]
+)
 
 
-def _choose(**kwargs: object) -> tuple[dict, dict]:
+def _choose(**kwargs: object) -> tuple[TrialRow, dict]:
     return choose(ranked(ROWS, "val_dice", "max"), ROWS, metric="val_dice", mode="max", **kwargs)
 
 
 def test_best_is_the_best_feasible_trial() -> None:
     row, choice = _choose()
-    assert row["trial_id"] == "a" and choice["rule"] == "best"
+    assert row.trial_id == "a" and choice["rule"] == "best"
 
 
 @pytest.mark.parametrize(
@@ -44,14 +46,14 @@ def test_best_is_the_best_feasible_trial() -> None:
 def test_cheapest_within_a_margin_of_the_best(rule: str, margin: str, expected: str) -> None:
     assert rule in PICK_RULES
     row, choice = _choose(pick=[rule, margin])
-    assert row["trial_id"] == expected
+    assert row.trial_id == expected
     assert (
         choice["best_trial"] == "a" and expected in choice["candidates"] and "d" not in choice["candidates"]
     )
 
 
 def test_a_trial_by_id_and_the_errors_a_user_can_make() -> None:
-    assert _choose(trial="b")[0]["trial_id"] == "b"
+    assert _choose(trial="b")[0].trial_id == "b"
     with pytest.raises(UserError, match="--trial: no trial 'zz' in this sweep; trials: a, b, c, d, e"):
         _choose(trial="zz")
     with pytest.raises(

@@ -7,7 +7,7 @@ import pickle
 
 from ray.tune.callback import Callback
 
-from rudratune.search.callbacks import DriverCallbacks
+from rudratune.search.driver.callbacks import DriverCallbacks
 
 
 class Counter(Callback):

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from rudratune.search.rungs import MIN_TRIALS, agreement, chance_level, ranks, rung_warning, settled, spearman
+from rudratune.search.results import rung_warning
+from rudratune.search.space import MIN_TRIALS, agreement, chance_level, ranks, settled, spearman
 
 
 def test_spearman_and_ranks_with_ties() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rudratune.cli import main
-from rudratune.search.dry_run import draw
+from rudratune.search.driver import draw
 from rudratune.search.space import load_sweep
 from tests.helpers import EXPERIMENT, REPO, files_under
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from rudratune.search.dry_run import draw
+from rudratune.search.driver import draw
 from rudratune.search.space import load_sweep
 from tests.helpers import (
     REPO,
@@ -143,6 +143,18 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
     assert {round(t.params["optimizer.lr"], 12) for t in study.trials} == {
         round(float(r["optimizer.lr"]), 12) for r in rows
     }
+    # ... and it tells the results' story: the metric named, stopped trials PRUNED with every epoch's value
+    # (the last one included), the Ray trial id and how each trial ended on every Optuna trial
+    assert study.metric_names == ["val_dice"]
+    by_ray_id = {t.user_attrs["ray_trial_id"]: t for t in study.trials}
+    assert set(by_ray_id) == {r["trial_id"] for r in rows}
+    for r in rows:
+        trial = by_ray_id[r["trial_id"]]
+        stopped = r["reason"].startswith("stopped by ASHA")
+        assert trial.state == (optuna.trial.TrialState.PRUNED if stopped else optuna.trial.TrialState.COMPLETE)
+        assert trial.user_attrs["ending"] == ("stopped_by_asha" if stopped else "completed")
+        assert sorted(trial.intermediate_values) == list(range(1, int(r["epochs"]) + 1))
+        assert trial.value == pytest.approx(float(r["best_val_dice"]))  # the metric, not a ranking key
 
     exported = tmp_path / "best.yaml"
     result = cli("--output-root", str(out), "export", str(run_dir), "-o", str(exported))

@@ -5,13 +5,15 @@
 - ``constraints: {params_m: "<= 10", latency_ms: "<= 5", val_dice: ">= 0.5"}``: cost metrics are measured
   before training, so a trial that breaks one is refused before it trains; trained metrics are checked on
   the trial's best value at its end. Either way the searcher is told how far the trial was off.
+
+The Pareto front of a finished sweep is ``rudratune.search.results.pareto_front``.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +31,6 @@ def direction_of(metric: str) -> str | None:
 
 def objective_names() -> list[str]:
     return [*METRICS, *COST_KEYS]
-
-
-def sweep_objectives(settings: Any) -> tuple[list[str], list[str]]:
-    """A sweep's objectives and their modes, the primary one first."""
-    return list(settings.objectives), list(settings.modes)
 
 
 _BOUND = re.compile(r"^\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
@@ -101,26 +98,3 @@ def first_violation(constraints: Iterable[Constraint], result: Mapping[str, Any]
             broken = ">" if c.op == "<=" else "<"
             return f"{c.key} {value:.4g} {broken} {c.bound:g}"
     return None
-
-
-def pareto_front(
-    rows: Sequence[dict[str, Any]], objectives: Sequence[str], modes: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The feasible rows no other feasible row dominates (at least as good on every objective, better on one).
-
-    A row's objective values are its best trained values and its measured costs; rows missing one, and
-    rows marked infeasible, are left out.
-    """
-    points = []
-    for row in rows:
-        values = [trained_value(row, key) for key in objectives]
-        numbers = [v for v in values if v is not None]
-        if row.get("feasible", True) in (True, "True", "true", "") and len(numbers) == len(values):
-            points.append((row, [v if m == "min" else -v for v, m in zip(numbers, modes, strict=True)]))
-
-    def dominates(a: list[float], b: list[float]) -> bool:
-        return all(x <= y for x, y in zip(a, b, strict=True)) and any(
-            x < y for x, y in zip(a, b, strict=True)
-        )
-
-    return [row for row, p in points if not any(dominates(q, p) for _, q in points)]

@@ -11,7 +11,12 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+from rudratune.search.space import Resources, Sweep
+
+if TYPE_CHECKING:
+    from rudratune.config.schema import ExperimentConfig
 
 BUDGET = 0.8
 """Share of a card that concurrent trials may fill."""
@@ -64,11 +69,11 @@ def pack(
     return fraction, int(1 / fraction + 1e-9), need
 
 
-def model_configs(sweep: Any) -> list[Any]:
+def model_configs(sweep: Sweep) -> list[ExperimentConfig]:
     """One config per distinct (model, encoder, image size, batch size, precision) the space can draw;
     continuous sizes count at their largest value (the worst case for memory)."""
-    base = getattr(sweep, "base_config", sweep.base)  # the typed base experiment
-    choices = []
+    base = sweep.base
+    choices: list[list[object]] = []
     for key in MODEL_KEYS:
         param = sweep.space.get(key)
         if param is None:
@@ -77,7 +82,7 @@ def model_configs(sweep: Any) -> list[Any]:
         elif param.choices is not None:
             choices.append(list(param.choices))
         else:
-            choices.append([int(param.max)])
+            choices.append([int(param.max or 0)])
     configs = []
     for values in itertools.islice(itertools.product(*choices), MAX_MODELS):
         try:
@@ -87,45 +92,35 @@ def model_configs(sweep: Any) -> list[Any]:
     return configs
 
 
-def measure_peak(cfg: Any) -> int:
+def measure_peak(cfg: ExperimentConfig) -> int:
     """Peak bytes allocated on the current GPU by one forward, backward and optimizer step of ``cfg``."""
     import torch  # local: the packing arithmetic and the CPU path need no torch
 
-    from rudratune.train.loop import build_module  # local: only a GPU measurement builds a model
+    from rudratune.train.cost import peak_train_step  # local: only a GPU measurement builds a model
+    from rudratune.train.loop import build_module
     from rudratune.train.settings import resolve_precision, use_channels_last
 
-    torch.cuda.empty_cache()
-    torch.cuda.reset_peak_memory_stats()
-    base = torch.cuda.memory_allocated()
-    module = build_module(cfg).cuda()
-    channels_last = cfg.trainer.channels_last and use_channels_last(module.net)
-    if channels_last:
-        module = module.to(memory_format=torch.channels_last)
-    size, batch = cfg.data.image_size, cfg.data.batch_size
-    x = torch.rand(batch, 3, size, size, device="cuda")
-    x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
-    y = (torch.rand(batch, 1, size, size, device="cuda") > 0.5).float()
-    optimizer = module._optimizer(module.parameters())
+    module = build_module(cfg)
     dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(
         resolve_precision(cfg.trainer.precision, on_gpu=True)
     )
-    with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
-        loss = module.loss(module(x), y)
-    loss.backward()
-    optimizer.step()
-    peak = torch.cuda.max_memory_allocated() - base
-    del module, optimizer, loss, x, y
-    torch.cuda.empty_cache()
-    return peak
+    return peak_train_step(
+        module,
+        torch.device("cuda"),
+        cfg.data.image_size,
+        cfg.data.batch_size,
+        channels=3,
+        channels_last=cfg.trainer.channels_last and use_channels_last(module.net),
+        autocast=dtype,
+    )
 
 
-def packing_estimate(sweep: Any) -> str:
+def packing_estimate(sweep: Sweep) -> str:
     """What ``resources: auto`` (or an ``auto`` key) resolves to on this machine (the dry run shows it);
     empty when no key is auto."""
     import torch  # local: the packing arithmetic and the CPU path need no torch
 
     from rudratune.runtime import usable_cpus
-    from rudratune.search.settings import Resources
 
     res = sweep.settings.resources
     res = Resources(cpu="auto", gpu="auto") if res == "auto" else res
@@ -135,7 +130,7 @@ def packing_estimate(sweep: Any) -> str:
     return f"on this machine ({total['CPU']} CPUs, {total['GPU']} GPUs): {estimate(sweep, res, total).describe()}"
 
 
-def estimate(sweep: Any, res: Any, total: Mapping[str, float], *, samples: int = 0) -> Packing:
+def estimate(sweep: Sweep, res: Resources, total: Mapping[str, float], *, samples: int = 0) -> Packing:
     max_concurrent = sweep.settings.search.max_concurrent
     gpus = float(total.get("GPU", 0))
     gpu, per_trial, per_gpu, note = res.gpu, 0, 0, ""
@@ -148,7 +143,7 @@ def estimate(sweep: Any, res: Any, total: Mapping[str, float], *, samples: int =
     return Packing(cpu, gpu, per_trial, per_gpu, note)
 
 
-def _gpu_share(sweep: Any, gpus: float, max_concurrent: int, samples: int) -> tuple[float, int, int, str]:
+def _gpu_share(sweep: Sweep, gpus: float, max_concurrent: int, samples: int) -> tuple[float, int, int, str]:
     import torch  # local: the packing arithmetic and the CPU path need no torch
 
     even = min(1.0, math.floor(gpus / max_concurrent * 10_000) / 10_000)
@@ -170,3 +165,21 @@ def _gpu_share(sweep: Any, gpus: float, max_concurrent: int, samples: int) -> tu
         peaks, card_bytes=card, data_bytes=data_bytes, gpus=gpus, max_concurrent=max_concurrent
     )
     return fraction, need, per_gpu, f"{len(peaks)} distinct model(s) measured"
+
+
+def resources_for(sweep: Sweep, *, samples: int = 0) -> dict[str, float]:
+    """A trial's CPUs and (fractional) GPUs. ``auto`` (the whole section or one key) splits the cluster's
+    CPUs between concurrent trials and packs GPUs by the measured memory of the space's models."""
+    return resource_plan(sweep, samples=samples)[0]
+
+
+def resource_plan(sweep: Sweep, *, samples: int = 0) -> tuple[dict[str, float], str]:
+    """``resources_for`` and a line that says what ``auto`` resolved to (empty when nothing was auto)."""
+    import ray  # local: the packing arithmetic needs no ray
+
+    res = sweep.settings.resources
+    res = Resources(cpu="auto", gpu="auto") if res == "auto" else res
+    if res.cpu != "auto" and res.gpu != "auto":
+        return {"cpu": res.cpu, "gpu": res.gpu}, ""
+    packing = estimate(sweep, res, ray.cluster_resources(), samples=samples)
+    return {"cpu": packing.cpu, "gpu": packing.gpu}, packing.describe()

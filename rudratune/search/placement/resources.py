@@ -6,7 +6,7 @@ from typing import Any
 
 from rudratune.errors import UserError
 from rudratune.runtime import gpu_count, usable_cpus
-from rudratune.search.settings import Resources, SweepSettings
+from rudratune.search.space import Resources, SweepSettings
 
 
 def check_fits(

@@ -5,8 +5,8 @@ values recorded there stops. Where the first rung sits is usually a guess (Ray's
 noisy task the ranking after one epoch says little about the final one (P3 in BENCHMARKS.md: Spearman 0.28
 at epoch 1 of 8), and ASHA's stops there are close to chance. This scheduler measures instead: it stops
 nothing until ``MIN_TRIALS`` trials have run every epoch, then puts the first rung at the first epoch whose
-ranking agreed with those trials' final ranking (Spearman >= ``GOOD``, the strength ``rungs.rung_warning``
-checks after a sweep, and beyond what chance gives that many trials: ``rungs.chance_level``) and runs ASHA
+ranking agreed with those trials' final ranking (Spearman >= ``GOOD``, the strength ``results.rung_warning``
+checks after a sweep, and beyond what chance gives that many trials: ``space.chance_level``) and runs ASHA
 from there. Where no epoch agreed, it never stops a trial: early stopping would be chance. Trials already
 past a new rung when it is placed go on; their values there join its cut-off.
 
@@ -15,7 +15,6 @@ The decision is written to ``<sweep>/rungs.json`` as soon as it is made, so a re
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,8 @@ from typing import Any
 import numpy as np
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
-from rudratune.search.record import SweepRecord
-from rudratune.search.rungs import MIN_TRIALS, RUNGS_FILE, agreement, read_decision, settled
-from rudratune.search.settings import TrialSchedulerSettings
+from rudratune.search.record import RungDecision, SweepRecord
+from rudratune.search.space import MIN_TRIALS, RungPlan, agreement, settled
 
 
 def decide_grace(histories: list[list[float]], max_t: int) -> tuple[int | None, dict[int, float]]:
@@ -57,7 +55,7 @@ class MeasuredASHA(FIFOScheduler):
         self.max_t, self.rf, self.run_dir = max_t, reduction_factor, run_dir
         self.values: dict[str, dict[int, float]] = {}
         """trial id → epoch → ranking value (sign-adjusted: larger is better)."""
-        self.decision: dict[str, Any] | None = None
+        self.decision: RungDecision | None = None
         self.recorded: dict[int, dict[str, float]] = {}
         """rung epoch → trial id → its value there."""
         self._read_back()
@@ -67,18 +65,15 @@ class MeasuredASHA(FIFOScheduler):
         self._read_back()
 
     def _read_back(self) -> None:
-        decided = read_decision(self.run_dir) if self.run_dir is not None else None
+        decided = RungDecision.read(self.run_dir) if self.run_dir is not None else None
         if decided is not None and self.decision is None:
             self._adopt(decided)
 
     @property
     def rungs(self) -> tuple[int, ...]:
         """The rung epochs below ``max_t`` (empty until decided, and when no epoch agreed)."""
-        grace = (self.decision or {}).get("grace_period")
-        if grace is None:
-            return ()
-        settings = TrialSchedulerSettings(grace_period=grace, reduction_factor=self.rf)
-        return tuple(r for r in settings.rungs(self.max_t) if r < self.max_t)
+        grace = self.decision.grace_period if self.decision is not None else None
+        return () if grace is None else RungPlan(grace, self.rf, self.max_t).decisions
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
         return metric in (None, self._metric) and mode in (None, self._mode)
@@ -99,11 +94,11 @@ class MeasuredASHA(FIFOScheduler):
         if sum(len(h) >= self.max_t for h in histories) < MIN_TRIALS:
             return
         grace, by_epoch = decide_grace(histories, self.max_t)
-        decision = {
-            "grace_period": grace,
-            "spearman": {str(e): round(rho, 3) for e, rho in by_epoch.items()},
-            "after_trials": sum(len(h) >= self.max_t for h in histories),
-        }
+        decision = RungDecision(
+            grace_period=grace,
+            spearman={e: round(rho, 3) for e, rho in by_epoch.items()},
+            after_trials=sum(len(h) >= self.max_t for h in histories),
+        )
         self._adopt(decision)
         # every trial so far is past the rungs it reached: its values there set the first cut-offs, and a
         # trial still running goes on (ASHA stops only at a rung, so "stopped by ASHA at epoch e" stays true)
@@ -112,11 +107,9 @@ class MeasuredASHA(FIFOScheduler):
                 if len(history) >= rung:
                     self.recorded[rung][trial_id] = history[rung - 1]
         if self.run_dir is not None:
-            tmp = self.run_dir / f".{RUNGS_FILE}.tmp"
-            tmp.write_text(json.dumps(decision, indent=2))
-            tmp.replace(self.run_dir / RUNGS_FILE)
+            decision.save(self.run_dir)
 
-    def _adopt(self, decision: dict[str, Any]) -> None:
+    def _adopt(self, decision: RungDecision) -> None:
         self.decision = decision
         self.recorded = {rung: {} for rung in self.rungs}
 
@@ -160,9 +153,11 @@ def build_scheduler(record: SweepRecord) -> Any:
             reduction_factor=cfg.reduction_factor,
             run_dir=record.run_dir.resolve(),
         )
+    grace = cfg.fixed_grace
+    assert grace is not None  # ASHA and not measured: a fixed grace period (the settings' type says so)
     return ASHAScheduler(
         time_attr="training_iteration",
         max_t=max_t,
-        grace_period=min(cfg.grace_period, max_t),
+        grace_period=min(grace, max_t),
         reduction_factor=cfg.reduction_factor,
     )

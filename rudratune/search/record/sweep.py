@@ -11,13 +11,12 @@ from typing import Any
 from rudratune.config.load import validate_model
 from rudratune.config.schema import ExperimentConfig
 from rudratune.errors import UserError
-from rudratune.search.settings import Param, SweepSettings
-from rudratune.search.space import Sweep
+from rudratune.search.space import Param, Sweep, SweepSettings
 from rudratune.train.metrics import METRICS
 
 RECORD = "sweep.json"
-RESULTS = "results.csv"
-RESULTS_JSON = "results.json"
+STUDY_DB = "optuna.db"
+"""The sweep's Optuna study (``optuna.load_study(study_name=<sweep>, storage=sqlite:///<sweep>/optuna.db)``)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class SweepRecord:
             "settings": self.sweep.settings.model_dump(mode="json", exclude={"space"}),
             "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
             "order": list(self.sweep.order),
-            "base": self.sweep.base_dict,
+            "base": self.sweep.base.to_dict(provenance=False),
             "searcher": self.searcher or searcher_record(self.sweep),
             "objective": objective_record(self.sweep),
             "finished": self.finished,

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from rudratune.config.schema import SEED_MAX, SafeName, Section
-from rudratune.search.distributions import DISTRIBUTIONS
-from rudratune.search.objectives import Constraint, direction_of, objective_names, parse_constraints
+from rudratune.search.space.distributions import DISTRIBUTIONS, DistributionInfo
+from rudratune.search.space.objectives import Constraint, direction_of, objective_names, parse_constraints
+from rudratune.search.space.rungs import RungPlan
 from rudratune.train.metrics import METRICS, ranking_key
 
 ALIASES = {"log_uniform_values": "log_uniform"}
@@ -94,6 +95,11 @@ class Param(_Strict):
         return next(k for k in ("value", "values", "grid", "distribution") if self._given(k))
 
     @property
+    def dist(self) -> DistributionInfo | None:
+        """The numeric distribution (its flags: integer, log, stepped), or None for values, grid or value."""
+        return DISTRIBUTIONS[self.distribution] if self.distribution is not None else None
+
+    @property
     def choices(self) -> list[Any] | None:
         """The finite values this parameter can take, or None for a continuous distribution."""
         if self.kind == "value":
@@ -150,17 +156,27 @@ class TrialSchedulerSettings(_Strict):
 
     @property
     def measured(self) -> bool:
+        """``grace_period: auto`` under ASHA: the first rung is placed during the sweep. The one place
+        ``auto`` is decoded."""
         return self.name == "asha" and self.grace_period == "auto"
 
+    @property
+    def fixed_grace(self) -> int | None:
+        """The grace period a user wrote (None for FIFO and for ``auto``)."""
+        return self.grace_period if self.name == "asha" and isinstance(self.grace_period, int) else None
+
+    def plan(self, max_t: int, *, measured_grace: int | None = None) -> RungPlan | None:
+        """The rungs ASHA decides at: from a fixed grace period, or from the one a measured sweep placed
+        (``measured_grace``, read from its ``rungs.json``); None under FIFO or before a rung is placed."""
+        grace = measured_grace if self.measured else self.fixed_grace
+        return None if grace is None else RungPlan(grace, self.reduction_factor, max_t)
+
     def rungs(self, max_t: int) -> tuple[int, ...]:
-        """The epochs at which ASHA decides (Ray's milestones ``grace * rf**k`` below ``max_t``, rounded up):
-        a trial checkpoints there, so a paused or resumed trial goes on from the decision point. Empty for
-        FIFO, and for ``auto`` (known only once measured: ``rudratune.search.asha.sweep_rungs``)."""
-        if self.name != "asha" or self.grace_period == "auto":
-            return ()
-        grace = min(self.grace_period, max_t)
-        count = int(math.log(max_t / grace) / math.log(self.reduction_factor) + 1)
-        return tuple(sorted({math.ceil(grace * self.reduction_factor**k) for k in range(count)}))
+        """The epochs at which ASHA decides with a fixed grace period (a trial checkpoints there, so a paused
+        or resumed trial goes on from the decision point). Empty for FIFO, and for ``auto`` (known only once
+        measured: ``rudratune.search.record.sweep_rungs``)."""
+        plan = self.plan(max_t)
+        return plan.epochs if plan is not None else ()
 
 
 class SearchSettings(_Strict):

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rudratune.config.experiment import check_experiment, experiment_from_dict
+from rudratune.config.experiment import apply_params, experiment_from_dict
 from rudratune.config.load import apply_overrides, read_yaml, validate_model
 from rudratune.config.schema import ExperimentConfig, known_keys
 from rudratune.errors import UserError, did_you_mean
-from rudratune.search.checks import check_value_types
-from rudratune.search.distributions import DISTRIBUTIONS
-from rudratune.search.settings import SWEEP_KEYS, Param, SweepSettings
+from rudratune.search.space.checks import check_value_types
+from rudratune.search.space.settings import SWEEP_KEYS, Param, SweepSettings
 from rudratune.train.metrics import METRICS, comparable_metrics
 
 _ABSENT = object()
@@ -34,17 +32,6 @@ class Sweep:
     order: tuple[str, ...]
 
     @property
-    def base_config(self) -> ExperimentConfig:
-        return self.base
-
-    @property
-    def base_dict(self) -> dict[str, Any]:
-        """The base experiment as a plain nested dict, for a trial to overlay its parameters on."""
-        base = self.base.to_dict()
-        base.pop("provenance", None)
-        return base
-
-    @property
     def max_epochs(self) -> int:
         """ASHA's max_t: the most epochs any trial may run."""
         param = self.space.get("trainer.max_epochs")
@@ -59,28 +46,16 @@ class Sweep:
         search = self.settings.search
         if search.budget_trial_epochs is None:
             return search.num_samples
-        grace = search.scheduler.grace_period
         # auto: the first trials run every epoch before the rung is placed; plan as for FIFO
-        least = grace if search.scheduler.name == "asha" and grace != "auto" else self.max_epochs
+        least = search.scheduler.fixed_grace or self.max_epochs
         return max(1, min(search.num_samples, search.budget_trial_epochs // min(least, self.max_epochs)))
 
     def sampler_args(self) -> dict[str, Any]:
         return self.settings.search.searcher.sampler_args(self.planned_trials)
 
     def trial_config(self, params: dict[str, Any], *, source: str = "trial") -> ExperimentConfig:
-        return experiment_from_dict(overlay(self.base_dict, params), source=source)
-
-
-def overlay(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Set dotted keys (``optimizer.lr``) on a copy of a nested dict."""
-    out = copy.deepcopy(base)
-    for key, value in params.items():
-        *path, last = key.split(".")
-        node = out
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return out
+        """The experiment a trial with these parameters trains (``config.experiment.apply_params``)."""
+        return apply_params(self.base, params, source=source)
 
 
 def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
@@ -122,13 +97,12 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
         base = apply_overrides(base, experiment_overrides, source=f"{path} (command line)")
         overridden = {t.lstrip("+~").split("=", 1)[0] for t in experiment_overrides}
     base_cfg = experiment_from_dict(base, source=str(experiment_path))
-    base = base_cfg.to_dict()
-    base.pop("provenance", None)
+    base_cfg = base_cfg.model_copy(update={"provenance": None})
 
     space = {k: p for k, p in settings.space.items() if k not in overridden}
     _check_keys(space, base_cfg, path)
     constants = {k: p.value for k, p in space.items() if p.kind == "value" and not p.when}
-    base_cfg = experiment_from_dict(overlay(base, constants), source=str(path))
+    base_cfg = apply_params(base_cfg, constants, source=str(path))
     space = {k: p for k, p in space.items() if k not in constants}
     order = _dependency_order(space, path)
     _check_comparable(settings, space, path)
@@ -220,7 +194,7 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
     for key in sweep.order:
         param = sweep.space[key]
         options = param.choices if param.choices is not None else [param.min, param.max]
-        if param.distribution and DISTRIBUTIONS[param.distribution].integer:
+        if param.dist is not None and param.dist.integer:
             options = [int(v) for v in options if v is not None]
         grown: list[dict[str, Any]] = []
         for chosen in partial:
@@ -240,13 +214,11 @@ assignments = _assignments
 def _check_combinations(sweep: Sweep) -> None:
     """Refuse names the registries don't know and combinations that cannot build, before any trial."""
     for chosen in _assignments(sweep):
-        data = overlay(sweep.base_dict, chosen)
         described = ", ".join(
             f"{k}={v}" for k, v in chosen.items() if k.split(".")[0] in ("model", "data", "loss")
         )
         try:
-            cfg = validate_model(ExperimentConfig, data, source="space")
-            check_experiment(cfg, source="space")
+            apply_params(sweep.base, chosen, source="space")
         except UserError as err:
             message = str(err).removeprefix("space: ")
             suffix = f" (with {described})" if described else ""
@@ -283,8 +255,8 @@ def define_by_run(sweep: Sweep) -> DefineByRun:
 
 
 def _suggest_number(trial: Any, key: str, param: Param) -> float | int:
-    assert param.distribution and param.min is not None and param.max is not None  # Param validated them
-    return DISTRIBUTIONS[param.distribution].suggest(trial, key, param.min, param.max, param.q)
+    assert param.dist is not None and param.min is not None and param.max is not None  # Param validated them
+    return param.dist.suggest(trial, key, param.min, param.max, param.q)
 
 
 def grid_points(sweep: Sweep) -> list[dict[str, Any]]:

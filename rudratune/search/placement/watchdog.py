@@ -26,7 +26,7 @@ def start_watchdog() -> None:
         return
     _started.append(
         subprocess.Popen(
-            [sys.executable, "-m", "rudratune.search.watchdog", str(os.getpid())],
+            [sys.executable, "-m", "rudratune.search.placement.watchdog", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

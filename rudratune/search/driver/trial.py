@@ -17,11 +17,12 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from ray import tune
 
-from rudratune.config.experiment import experiment_from_dict
+from rudratune.config.experiment import apply_params
+from rudratune.config.schema import ExperimentConfig
+from rudratune.data.folder import SegmentationData
 from rudratune.data.source import dataset_key, load_data
 from rudratune.runtime import quiet_defaults
-from rudratune.search.objectives import Constraint, first_violation
-from rudratune.search.space import overlay
+from rudratune.search.space import Constraint, first_violation
 from rudratune.testing.faults import fault_callbacks
 from rudratune.train.loop import History, RunOptions, train
 
@@ -82,7 +83,9 @@ class TuneReporter(Callback):
         reason = f"refused before training: {broken}"
         # Tune, ASHA and the searcher expect their metrics in every result: NaN says "not measured"
         missing = {key: math.nan for key in self.required if key not in cost}
-        tune.report({"epoch": 0, **missing, **cost, "refused": reason, "node_id": self.node_id})
+        tune.report(
+            {"epoch": 0, **missing, **cost, "refused": reason, "violation": broken, "node_id": self.node_id}
+        )
         return reason
 
     def on_train_batch_start(
@@ -119,13 +122,13 @@ class TuneReporter(Callback):
 def run_trial(
     config: dict[str, Any],
     *,
-    base: dict[str, Any],
-    data: Any,
+    base: ExperimentConfig,
+    data: dict[str, SegmentationData] | None,
     policy: CheckpointPolicy | None = None,
     constraints: Sequence[Constraint] = (),
     required: Sequence[str] = (),
 ) -> None:
-    """Tune function trainable: overlay the suggested params on the base experiment and train.
+    """Tune function trainable: the suggested params on the (typed) base experiment, then train.
 
     ``data`` maps ``dataset_key`` to the datasets the driver decoded (through Ray's object store), or is
     None when the sweep says the data folder is on a filesystem every node shares. A trial trains on the
@@ -134,7 +137,7 @@ def run_trial(
     """
     quiet_defaults()
     context = tune.get_context()
-    cfg = experiment_from_dict(overlay(base, config), source=f"trial {context.get_trial_id()}")
+    cfg = apply_params(base, config, source=f"trial {context.get_trial_id()}")
     own = (data or {}).get(dataset_key(cfg.data))
     if own is None:
         own = load_data(cfg.data.root, context.get_trial_dir(), cfg.data.intensity)

@@ -6,20 +6,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rudratune.search.sampling import make_sampler
-from rudratune.search.space import Sweep, define_by_run
+from rudratune.search.space import Param, Sweep, define_by_run
+from rudratune.search.strategy import make_sampler
 
 
-def describe(key: str, param: Any) -> str:
+def describe(key: str, param: Param) -> str:
     if param.kind == "value":
         text = f"= {param.value!r}"
     elif param.kind in ("values", "grid"):
         text = f"{param.kind} {param.choices}"
     else:
         step = f" step {param.q:g}" if param.q else ""
-        low, high = (
-            f"{int(v)}" if param.distribution.startswith("int") else f"{v:g}" for v in (param.min, param.max)
-        )
+        integer = param.dist is not None and param.dist.integer
+        low, high = (f"{int(v)}" if integer else f"{v:g}" for v in (param.min or 0, param.max or 0))
         text = f"{param.distribution} [{low}, {high}]{step}"
     when = " when " + ", ".join(f"{k} in {v}" for k, v in param.when.items()) if param.when else ""
     return f"  {key}: {text}{when}"

@@ -4,11 +4,12 @@ margin of the best (``--pick fastest-within 0.01``)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rudratune.errors import UserError
-from rudratune.search.objectives import trained_value
+from rudratune.search.results.row import TrialRow
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,14 @@ PICK_RULES: dict[str, PickRule] = {
 
 
 def choose(
-    ranked_rows: list[dict[str, Any]],
-    all_rows: list[dict[str, Any]],
+    ranked_rows: Sequence[TrialRow],
+    all_rows: Sequence[TrialRow],
     *,
     metric: str,
     mode: str,
     pick: list[str] | None = None,
     trial: str | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[TrialRow, dict[str, Any]]:
     """(the chosen row, how it was chosen: recorded in the export's provenance).
 
     Args:
@@ -57,7 +58,7 @@ def choose(
     within = [
         r
         for r in ranked_rows
-        if r.get("feasible") is not False
+        if r.feasible
         and sign * (best_value - _value(r, metric)) <= margin + 1e-12  # False for NaN: unmeasured
         and not math.isnan(_value(r, rule.cost))
     ]
@@ -67,16 +68,16 @@ def choose(
     return chosen, {
         "rule": f"{rule.name} {margin:g}",
         "meaning": rule.meaning.replace("MARGIN", f"{margin:g} {metric}"),
-        "best_trial": best["trial_id"],
+        "best_trial": best.trial_id,
         f"best_{metric}": best_value,
-        "candidates": [r["trial_id"] for r in within],
+        "candidates": [r.trial_id for r in within],
         rule.cost: _value(chosen, rule.cost),
         f"chosen_{metric}": _value(chosen, metric),
     }
 
 
-def _value(row: dict[str, Any], key: str) -> float:
-    value = trained_value(row, key)
+def _value(row: TrialRow, key: str) -> float:
+    value = row.value(key)
     return math.nan if value is None else value
 
 
@@ -94,14 +95,12 @@ def _parse_pick(pick: list[str]) -> tuple[PickRule, float]:
     return rule, margin
 
 
-def _by_id(ranked_rows: list[dict[str, Any]], all_rows: list[dict[str, Any]], trial: str) -> dict[str, Any]:
-    row = next((r for r in ranked_rows if r["trial_id"] == trial), None)
+def _by_id(ranked_rows: Sequence[TrialRow], all_rows: Sequence[TrialRow], trial: str) -> TrialRow:
+    row = next((r for r in ranked_rows if r.trial_id == trial), None)
     if row is not None:
         return row
-    other = next((r for r in all_rows if r["trial_id"] == trial), None)
+    other = next((r for r in all_rows if r.trial_id == trial), None)
     if other is None:
-        known = ", ".join(r["trial_id"] for r in all_rows)
+        known = ", ".join(r.trial_id for r in all_rows)
         raise UserError(f"--trial: no trial '{trial}' in this sweep; trials: {known}")
-    raise UserError(
-        f"--trial: trial {trial} has no result to export ({other.get('reason') or other['status']})"
-    )
+    raise UserError(f"--trial: trial {trial} has no result to export ({other.reason})")

@@ -9,17 +9,16 @@ from rudratune.config.schema import DataConfig
 from rudratune.data.checks import check_memory, check_split
 from rudratune.data.folder import SegmentationData
 from rudratune.data.source import dataset_key, load_datasets
-from rudratune.search.space import Sweep, assignments, overlay
+from rudratune.search.space import Sweep, assignments
 
 
 def data_configs(sweep: Sweep) -> list[tuple[DataConfig, int]]:
     """The distinct (data section, seed) pairs of every reachable combination of the space."""
     seen: dict[str, tuple[DataConfig, int]] = {}
-    base = sweep.base_dict
     for chosen in assignments(sweep):
-        cfg = overlay(base, chosen)
-        data, seed = DataConfig.model_validate(cfg["data"]), int(cfg["seed"])
-        seen.setdefault(f"{data.model_dump_json()}|{seed}", (data, seed))
+        relevant = {k: v for k, v in chosen.items() if k.startswith("data.") or k == "seed"}
+        cfg = sweep.trial_config(relevant, source=str(sweep.source))
+        seen.setdefault(f"{cfg.data.model_dump_json()}|{cfg.seed}", (cfg.data, cfg.seed))
     return list(seen.values())
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rudratune.config.schema import ExperimentConfig
 from rudratune.errors import UserError
-from rudratune.search.settings import Param, SweepSettings
+from rudratune.search.space.settings import Param, SweepSettings
 
 _KIND_NAMES = {"int": "whole numbers", "float": "numbers", "bool": "true/false", "str": "text"}
 _A_KIND = {"int": "a whole number", "float": "a fraction", "bool": "a true/false", "str": "text"}
@@ -73,9 +73,10 @@ def sweep_warnings(settings: SweepSettings, max_epochs: int) -> list[str]:
     """Suspicious but valid settings, one ``rudratune: warning:`` line each."""
     found = []
     scheduler = settings.search.scheduler
-    if scheduler.name == "asha" and scheduler.grace_period != "auto" and scheduler.grace_period >= max_epochs:
+    grace = scheduler.fixed_grace
+    if grace is not None and grace >= max_epochs:
         found.append(
-            f"search.scheduler.grace_period ({scheduler.grace_period}) is not below the most epochs a trial "
+            f"search.scheduler.grace_period ({grace}) is not below the most epochs a trial "
             f"runs ({max_epochs}): ASHA can never stop a trial early; lower grace_period or use scheduler fifo"
         )
     return found

@@ -6,10 +6,12 @@ from typing import Any
 
 from ray.tune.stopper import Stopper
 
+from rudratune.search.space import SweepSettings
+
 
 class TrialEpochBudget(Stopper):
     """Ends the sweep once its trials have run ``budget`` epochs in all: the sum over trials of the last epoch
-    each reported, which is what the sweep's results count (``runner.epochs_used``).
+    each reported, which is what the sweep's results count (``driver.runner.epochs_used``).
 
     Counting results instead would overcount: Tune passes a finished trial's last result to the stopper a
     second time (its end-of-trial duplicate). Trials still running when the budget is reached are stopped
@@ -34,3 +36,9 @@ class TrialEpochBudget(Stopper):
 
     def stop_all(self) -> bool:
         return self.used >= self.budget
+
+
+def build_stopper(settings: SweepSettings) -> TrialEpochBudget | None:
+    """The sweep's trial-epoch budget as a Tune stopper, or None when it has none."""
+    budget = settings.search.budget_trial_epochs
+    return None if budget is None else TrialEpochBudget(budget)

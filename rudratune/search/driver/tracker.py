@@ -1,0 +1,416 @@
+"""The sweep's tracker, in the driver: one MLflow parent run per sweep, one child run and one W&B run per
+trial, and at the end the best trial's network, logged the way ``rudratune train`` logs its own.
+
+Trials never open tracker runs themselves. ASHA ends a trial right after a report, so code after ``fit()``
+never runs there; here, in the driver, every trial's runs are completed and closed, whether it finished, was
+stopped, failed or the sweep was interrupted. The parent run is created last, right before Tune runs, so that
+nothing is created for a sweep that fails its checks. Prints nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ray.tune import Callback
+
+from rudratune.data.source import resolve_root
+from rudratune.search.record import SweepRecord
+from rudratune.search.results import TrialRow, reason_text, trial_ending
+from rudratune.tracking.common import (
+    ensure_mlflow_experiment,
+    find_sweep_run,
+    flat_params,
+    mlflow_uri,
+    output_environment,
+    run_tags,
+    uri_source,
+    wandb_mode,
+    wandb_settings,
+)
+from rudratune.tracking.dataset import digest, log_input
+from rudratune.tracking.lightning import best_values, define_summaries
+from rudratune.train.cost import COST_KEYS
+
+if TYPE_CHECKING:
+    from rudratune.data.folder import SegmentationData
+
+METRIC_PREFIXES = ("train_", "val_", "best_")
+"""A trial's reported keys that trackers log: its metrics, their running bests and ``lr``."""
+
+
+def error_line(trial: Any) -> str:
+    """The last line of a trial's error (the exception and its message)."""
+    path = getattr(trial, "error_file", None)
+    if not path or not Path(path).exists():
+        return "unknown error"
+    lines = [line for line in Path(path).read_text(errors="replace").splitlines() if line.strip()]
+    return (lines[-1] if lines else "unknown error")[:500]
+
+
+class SweepTracker(Callback):
+    """Keeps MLflow and W&B in step with Tune's view of the trials.
+
+    Args:
+        sweep: sweep name (W&B group, MLflow run names).
+        mlflow_uri / experiment_id / parent_run_id: where the driver created the sweep's parent run;
+            ``None`` turns MLflow off.
+        wandb: ``wandb.init`` settings shared by every trial (project, mode, dir); ``None`` turns W&B off.
+        base_params: the base experiment, flattened; each child run logs it with the trial's params on top.
+        max_epochs: ASHA's max_t, to tell a completed trial from a stopped one.
+        cost_keys: the once-per-trial measurements a trial reports (params_m, ...): logged once, at step 0.
+        metric: the sweep's metric; a trial's ``best_epoch`` is its best epoch by this metric.
+        scheduled: a scheduler may stop trials (ASHA); under FIFO a trial that ends early stopped itself.
+    """
+
+    def __init__(
+        self,
+        *,
+        sweep: str,
+        mlflow_uri: str | None,
+        experiment_id: str | None,
+        parent_run_id: str | None,
+        wandb: dict[str, Any] | None,
+        base_params: dict[str, Any],
+        max_epochs: int,
+        cost_keys: tuple[str, ...] = (),
+        metric: str = "val_loss",
+        scheduled: bool = True,
+    ) -> None:
+        self.sweep, self.mlflow_uri = sweep, mlflow_uri
+        self.experiment_id, self.parent_run_id = experiment_id, parent_run_id
+        self.wandb_settings, self.base_params, self.max_epochs = wandb, base_params, max_epochs
+        self.metric, self.scheduled = metric, scheduled
+        self._history: dict[str, list[dict[str, float]]] = {}
+        self._runs: dict[str, str] = {}
+        self._wandb_runs: dict[str, Any] = {}
+        self._client: Any = None
+        self._cost_logged: set[str] = set()
+        self.cost_keys = cost_keys
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_wandb_runs": {}, "_client": None, "_history": {}}
+
+    @property
+    def client(self) -> Any:
+        if self._client is None and self.mlflow_uri:
+            # local: each tracker's library is imported only when it is on
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.mlflow_uri)
+        return self._client
+
+    # --- Tune hooks -----------------------------------------------------------------------------
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        params = {**self.base_params, **flat_params(trial.config)}
+        if self.client is not None:
+            run_id = self._runs.get(trial.trial_id) or self._find_run(trial.trial_id)
+            if run_id is None:
+                run = self.client.create_run(
+                    self.experiment_id,
+                    run_name=f"{self.sweep}/{trial.trial_id}",
+                    tags={
+                        "mlflow.parentRunId": self.parent_run_id,
+                        "rudratune.sweep": self.sweep,
+                        "rudratune.trial_id": trial.trial_id,
+                        "rudratune.kind": "trial",
+                    },
+                )
+                run_id = run.info.run_id
+                self._log_params(run_id, params)
+            else:
+                self.client.update_run(run_id, status="RUNNING")
+                self._history[trial.trial_id] = self._logged_history(run_id)
+            self._runs[trial.trial_id] = run_id
+        if self.wandb_settings is not None and trial.trial_id not in self._wandb_runs:
+            # local: each tracker's library is imported only when it is on
+            import wandb
+
+            run = wandb.init(
+                **self.wandb_settings,
+                group=self.sweep,
+                job_type="trial",
+                name=trial.trial_id,
+                id=_wandb_id(f"{self.sweep}-{trial.trial_id}"),
+                config={**params, "trial_id": trial.trial_id},
+                resume="allow",
+                reinit="create_new",
+                settings=wandb_settings(),  # the driver's console and machine are not the trial's
+            )
+            define_summaries(run)
+            self._wandb_runs[trial.trial_id] = run
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        # local: each tracker's library is imported only when it is on
+        from mlflow.entities import Metric
+
+        epoch = int(result.get("epoch", result.get("training_iteration", 0)))
+        metrics = {
+            k: float(v)
+            for k, v in result.items()
+            if (k.startswith(METRIC_PREFIXES) or k == "lr") and isinstance(v, (int, float))
+        }
+        history = self._history.setdefault(trial.trial_id, [])
+        history[:] = [row for row in history if row["epoch"] < epoch] + [{**metrics, "epoch": epoch}]
+        best = best_values(history, self.metric)
+        run_id = self._runs.get(trial.trial_id)
+        now = int(time.time() * 1000)
+        if run_id is not None:
+            logged = {**metrics, **best}
+            self.client.log_batch(
+                run_id, metrics=[Metric(k, float(v), now, epoch) for k, v in logged.items()]
+            )
+        run = self._wandb_runs.get(trial.trial_id)
+        if run is not None:
+            run.log({**metrics, "epoch": epoch}, step=epoch)
+            run.summary.update(best)
+        cost = {k: float(result[k]) for k in self.cost_keys if result.get(k) is not None}
+        if cost and trial.trial_id not in self._cost_logged:  # measured once per trial: logged once
+            self._cost_logged.add(trial.trial_id)
+            if run_id is not None:
+                self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in cost.items()])
+            if run is not None:
+                run.summary.update(cost)
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        run_id = self._runs.get(trial.trial_id)
+        if run_id is not None:
+            self.client.set_tag(run_id, "rudratune.last_retry_error", error_line(trial))
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._close(trial, self._reason(trial, failed=False), failed=False)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._close(trial, f"{self._reason(trial, failed=True)}: {error_line(trial)}", failed=True)
+
+    def _reason(self, trial: Any, *, failed: bool) -> str:
+        """How the trial ended in words, as its results row will say it."""
+        last = trial.last_result or {}
+        own = int((trial.config or {}).get("trainer.max_epochs", self.max_epochs))
+        ending = trial_ending(failed, last, own, scheduled=self.scheduled)
+        return reason_text(ending, int(last.get("epoch", 0)), str(last.get("violation") or ""))
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _close(self, trial: Any, reason: str, *, failed: bool) -> None:
+        run_id = self._runs.pop(trial.trial_id, None)
+        if run_id is not None:
+            self.client.set_tag(run_id, "rudratune.status", reason)
+            if failed:
+                self.client.set_tag(run_id, "rudratune.error", error_line(trial))
+            self.client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
+        run = self._wandb_runs.pop(trial.trial_id, None)
+        if run is not None:
+            run.summary["status"] = reason
+            run.finish(exit_code=1 if failed else 0)
+
+    # --- the sweep's parent run --------------------------------------------------------------------
+    @classmethod
+    def for_record(cls, record: SweepRecord) -> SweepTracker:
+        """The driver-side tracker of a sweep, not yet connected: it writes nothing until ``start``."""
+        cfg = record.sweep.base
+        output_root = Path(record.output_root)
+        uri = mlflow_uri(cfg.tracking, output_root) if cfg.tracking.mlflow else None
+        mode = wandb_mode(cfg.tracking)
+        wandb = None
+        output_environment(output_root)
+        if cfg.tracking.wandb and mode != "disabled":
+            wandb = {
+                "project": cfg.tracking.wandb_project,
+                "mode": mode,
+                "dir": str(record.run_dir.resolve()),
+            }
+        settings = record.sweep.settings
+        return cls(
+            sweep=record.name,
+            mlflow_uri=uri,
+            experiment_id=None,
+            parent_run_id=None,
+            wandb=wandb,
+            base_params=flat_params(record.sweep.base.to_dict(provenance=False)),
+            max_epochs=record.sweep.max_epochs,
+            cost_keys=COST_KEYS,
+            metric=settings.metric,
+            scheduled=settings.search.scheduler.name != "fifo",
+        )
+
+    def start(self, record: SweepRecord, data: dict[str, SegmentationData] | None, *, resume: bool) -> None:
+        """Create (or reopen) the MLflow experiment and the sweep's parent run: the last step before Tune runs."""
+        if self.mlflow_uri is None:
+            return
+        cfg = record.sweep.base.tracking
+        self.experiment_id = ensure_mlflow_experiment(
+            self.mlflow_uri, cfg.experiment, record.output_root, source=uri_source(cfg)
+        )
+        self.parent_run_id = self._parent_run(record, data, resume=resume)
+
+    def _parent_run(
+        self, record: SweepRecord, data: dict[str, SegmentationData] | None, *, resume: bool
+    ) -> str:
+        # local: mlflow is imported only when the sweep tracks to it
+        from mlflow.entities import Param
+
+        client, experiment_id = self.client, self.experiment_id
+        run_dir = str(record.run_dir.resolve())
+        if resume and experiment_id and (found := find_sweep_run(client, experiment_id, run_dir)):
+            parent = found.info.run_id
+            for child in client.search_runs(
+                [experiment_id],
+                filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
+            ):  # the killed attempt's trials: closed now, reopened if Tune resumes them
+                client.set_tag(child.info.run_id, "rudratune.status", "driver died; killed")
+                client.set_terminated(child.info.run_id, "KILLED")
+            client.update_run(parent, status="RUNNING")
+            return str(parent)
+        settings = record.sweep.settings
+        tags = {"rudratune.kind": "sweep", "rudratune.run_dir": run_dir, "rudratune.sweep": record.name}
+        run = client.create_run(
+            experiment_id, run_name=record.name, tags={**tags, **run_tags(sweep_description(record))}
+        )
+        for decoded in (data or {}).values():
+            root = decoded.root or resolve_root(record.sweep.base.data.root, record.output_root)
+            log_input(client, run.info.run_id, root, decoded, digest_=digest(decoded))
+        params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
+        params.update(
+            {
+                f"space.{k}": json.dumps(p.model_dump(mode="json", exclude_unset=True))
+                for k, p in record.sweep.space.items()
+            }
+        )
+        client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+        client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
+        return str(run.info.run_id)
+
+    def finish_parent(self, best: TrialRow | None, *, status: str) -> None:
+        """The best trial's values and id on the parent run, which ends with ``status`` (MLflow's words)."""
+        if self.client is None or self.parent_run_id is None:
+            return
+        client, run_id = self.client, self.parent_run_id
+        if best is not None:
+            values = {
+                f"best_{self.metric}": best.best.get(self.metric),
+                "best_val_dice": best.best.get("val_dice"),
+                "best_val_loss": best.best.get("val_loss"),
+                "best_epoch": best.best_epoch,
+                **best.cost,
+            }
+            for key, value in values.items():
+                if value is not None:  # its score, and its cost beside it
+                    client.log_metric(run_id, key, float(value))
+            client.set_tag(run_id, "rudratune.best_trial", best.trial_id)
+        client.set_terminated(run_id, status)
+
+    def tag_pareto(self, front: list[TrialRow]) -> None:
+        """A multi-objective sweep's front on the parent run."""
+        if self.client is None or self.parent_run_id is None:
+            return
+        self.client.set_tag(self.parent_run_id, "rudratune.pareto_front", ",".join(r.trial_id for r in front))
+        self.client.log_metric(self.parent_run_id, "pareto_front_size", len(front))
+
+    def log_best_model(self, record: SweepRecord, best: TrialRow) -> str | None:
+        """Log the best trial's checkpointed network; a failure is a warning to print, never the sweep's end."""
+        if self.parent_run_id is None and self.wandb_settings is None:
+            return None
+        try:
+            return self._log_best(record, best)
+        except Exception as err:  # the results are on disk already
+            return f"could not log the best trial's model ({type(err).__name__}: {str(err)[:200]})"
+
+    def _log_best(self, record: SweepRecord, best: TrialRow) -> str | None:
+        # local: torch, the data and the model's library load only when a sweep ends with a model to log
+        from rudratune.data.datamodule import to_tensors
+        from rudratune.data.source import load_data
+        from rudratune.search.driver.trial import CHECKPOINT_FILE
+        from rudratune.tracking.model import log_mlflow, log_wandb, prepare
+        from rudratune.train.checkpoint import load_trained
+
+        checkpoint = Path(best.checkpoint or "") / CHECKPOINT_FILE
+        if not checkpoint.is_file():
+            return f"trial {best.trial_id} kept no checkpoint; its model was not logged"
+        params = dict(best.params)
+        cfg = record.sweep.trial_config(params, source=f"{record.run_dir} trial {best.trial_id}")
+        data = load_data(cfg.data.root, record.output_root, cfg.data.intensity)
+        module = load_trained(cfg, checkpoint, data.channels)
+        images, _ = to_tensors(
+            data.subset([0, min(1, len(data) - 1)]), cfg.data.image_size, cfg.data.normalize
+        )
+        export = prepare(module.net, images)
+        model_uri = None
+        if self.parent_run_id is not None:
+            model_uri = log_mlflow(export, uri=str(self.mlflow_uri), run_id=self.parent_run_id)
+            self.client.set_tag(self.parent_run_id, "rudratune.best_checkpoint", str(checkpoint))
+        if self.wandb_settings is not None:
+            import wandb
+
+            run = wandb.init(
+                **self.wandb_settings,
+                group=record.name,
+                job_type="best-model",
+                name=f"{record.name}-best",
+                config={"trial_id": best.trial_id, **params},
+                reinit="create_new",
+                settings=wandb_settings(),
+            )
+            try:
+                summary = {
+                    "best_val_loss": best.best.get("val_loss"),
+                    "best_val_dice": best.best.get("val_dice"),
+                }
+                run.summary.update(
+                    {k: v for k, v in {**summary, "best_epoch": best.best_epoch}.items() if v is not None}
+                )
+                log_wandb(export, run, name=f"model-{record.name}", model_uri=model_uri)
+            finally:
+                run.finish()
+        return None
+
+    def close_open_runs(self, status: str = "KILLED") -> None:
+        """End every run still open, e.g. when the sweep is interrupted."""
+        for trial_id, run_id in list(self._runs.items()):
+            self.client.set_tag(run_id, "rudratune.status", f"interrupted ({status})")
+            self.client.set_terminated(run_id, status)
+            self._runs.pop(trial_id)
+        for trial_id, run in list(self._wandb_runs.items()):
+            run.finish(exit_code=1)
+            self._wandb_runs.pop(trial_id)
+
+    def _find_run(self, trial_id: str) -> str | None:
+        found = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`rudratune.trial_id` = '{trial_id}' and tags.`rudratune.sweep` = '{self.sweep}'",
+            max_results=1,
+        )
+        return found[0].info.run_id if found else None
+
+    def _logged_history(self, run_id: str) -> list[dict[str, float]]:
+        """The epochs a resumed trial logged before the driver stopped (its best values build on them)."""
+        rows: dict[int, dict[str, float]] = {}
+        for key in ("val_loss", "val_dice"):
+            for m in self.client.get_metric_history(run_id, key):
+                rows.setdefault(m.step, {"epoch": m.step})[key] = m.value
+        return [rows[k] for k in sorted(rows)]
+
+    def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        # local: each tracker's library is imported only when it is on
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[start : start + 100])
+
+
+def _wandb_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", text)[:128]
+
+
+def sweep_description(record: SweepRecord) -> str:
+    """One line for the parent run's description: what was searched, how, and for what."""
+    settings = record.sweep.settings
+    search = settings.search
+    keys = ", ".join(k for k, p in record.sweep.space.items() if p.kind != "value") or "nothing"
+    return (
+        f"{search.num_samples} trials of {record.sweep.source.name} ({search.searcher.name} + "
+        f"{search.scheduler.name}), {settings.direction} {settings.metric}, varying {keys}"
+    )

@@ -1,0 +1,91 @@
+"""The Ray a sweep runs on: join a cluster at an address, or start a private local Ray bound to 127.0.0.1
+whose session folder is removed when the driver exits and whose processes a watchdog ends if it dies."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+from rudratune.errors import UserError
+from rudratune.runtime import usable_cpus
+
+RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
+"""Longest temp folder that leaves room for Ray's session and socket names (AF_UNIX: 107 bytes)."""
+
+
+def init_ray(address: str | None) -> None:
+    """Join a cluster when an address is given; otherwise start a local Ray bound to 127.0.0.1."""
+    import ray  # local: `rudratune run` refuses a bad address before paying for ray's import
+
+    if ray.is_initialized():
+        return
+    common = dict(log_to_driver=False, logging_level="ERROR", configure_logging=True)
+    if address:
+        check_address(address)
+        try:
+            ray.init(address=address, **common)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
+            raise UserError(
+                f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}"
+            ) from None
+        return
+    # address="local": always a new local Ray, never one someone else left running on this machine
+    if not os.environ.get("RAY_AUTH_TOKEN_PATH"):  # its token in the environment, not in ~/.ray/auth_token
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    ray.init(
+        address="local",
+        num_cpus=usable_cpus(),
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        _temp_dir=ray_temp_dir(),
+        **common,
+    )
+    from rudratune.search.placement.watchdog import start_watchdog
+
+    start_watchdog()  # its agents would otherwise outlive a driver killed with kill -9
+
+
+def ray_temp_dir() -> str | None:
+    """A private folder for the local Ray's session (logs, sockets), removed when the driver exits.
+
+    Ray's default, ``/tmp/ray/session_*``, is never removed. ``$RAY_TMPDIR``, when set, wins. The folder
+    is in the system temp dir, not the output root: Ray's socket paths must stay under 108 bytes.
+    """
+    if os.environ.get("RAY_TMPDIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="rudratune-ray-")
+    if len(path) > RAY_TEMP_MAX and Path("/tmp").is_dir():  # a long $TMPDIR: Ray's sockets would not fit
+        os.rmdir(path)
+        path = tempfile.mkdtemp(prefix="rudratune-ray-", dir="/tmp")
+
+    def remove() -> None:
+        import ray
+
+        ray.shutdown()  # Ray's own exit hook runs after this one: its processes must be gone first
+        shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
+    return path
+
+
+def check_address(address: str | None) -> None:
+    """A quick TCP check of ``host:port`` and ``ray://host:port`` (ray.init would retry for a long time)."""
+    if not address:
+        return
+    if address == "auto":
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():  # ray.init would retry such an address for ~30 s
+        raise UserError(f"--address: '{address}' is not auto, host:port or ray://host:port")
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError as err:
+        raise UserError(
+            f"--address: cannot reach a Ray cluster at {address} ({err.strerror or err})"
+        ) from None
