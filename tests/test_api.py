@@ -41,4 +41,4 @@ def test_run_sweep_from_python(tmp_path: Path, tiny_data: Path) -> None:
         space, ["tracking.wandb=false"], name="nb", output_root=tmp_path / "runs", report=False
     )
     rows = rudratune.sweep_results(run_dir)
-    assert len(rows) == 2 and rows[0]["best_val_dice"] >= rows[1].get("best_val_dice", -1)
+    assert len(rows) == 2 and rows[0].best["val_dice"] >= rows[1].best.get("val_dice", -1)
