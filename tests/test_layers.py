@@ -31,6 +31,7 @@ LAYERS = {
     "config": 2,
     "data": 2,
     "nets": 1,
+    "measure": 2,
     "errors": 0,
     "runtime": 0,
 }
