@@ -24,7 +24,8 @@ network's input size, so that sizes count the image's own pixels and a pixel siz
 - **Centroid** ``(centroid_row, centroid_col)`` and **bbox** ``(row_min, col_min, row_max, col_max)``, the max
   exclusive, in pixels from the top-left corner.
 - **Pixel size**: ``--pixel-size 2.5nm`` (:func:`parse_pixel_size`) wins over the file; else a trusted TIFF tag
-  (:func:`pixel_size_from_tiff`: FEI/Thermo, Zeiss SEM, OME, calibrated ImageJ; never the plain dpi tags).
+  (:func:`pixel_size_from_tiff`: FEI/Thermo, Zeiss SEM, OME, calibrated ImageJ; never the plain dpi tags);
+  :func:`resolve_pixel_size` applies that rule.
 
 Example:
     >>> from rudratune.measure import measure_mask, parse_pixel_size, write_measurements
@@ -43,7 +44,7 @@ from rudratune.measure._measure import (
     weighted_quantiles,
 )
 from rudratune.measure._pixel_size import PixelSize, parse_pixel_size
-from rudratune.measure._tiff import pixel_size_from_tiff
+from rudratune.measure._tiff import pixel_size_from_tiff, resolve_pixel_size
 from rudratune.measure._write import HISTOGRAM_PNG, MEASUREMENTS_CSV, OBJECTS_CSV, write_measurements
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "measure_mask",
     "parse_pixel_size",
     "pixel_size_from_tiff",
+    "resolve_pixel_size",
     "weighted_quantiles",
     "write_measurements",
 ]

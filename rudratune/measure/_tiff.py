@@ -58,6 +58,11 @@ def pixel_size_from_tiff(path: Path | str) -> PixelSize | None:
     return None
 
 
+def resolve_pixel_size(given: PixelSize | None, image: Path | str) -> PixelSize | None:
+    """The pixel size to use for ``image``: the user's (``--pixel-size``) wins, else the file's trusted tags."""
+    return given if given is not None else pixel_size_from_tiff(image)
+
+
 def _size(x_m: Any, y_m: Any, source: str) -> PixelSize | None:
     """A PixelSize from two lengths in metres, or None when either is not a positive finite number."""
     try:
