@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 from scipy import ndimage
 
-from rudratune.measure._pixel_size import PixelSize
+from rudratune.measure._pixel_size import UNITS, PixelSize
 
 Connectivity = Literal[4, 8]
 QUANTILES = (0.10, 0.50, 0.90)
@@ -90,13 +91,20 @@ class ImageMeasurement:
         """How many objects touch the image border (their sizes are cut, so biased small)."""
         return sum(obj.touches_border for obj in self.objects)
 
-    @property
+    @cached_property
     def sizes_px(self) -> SizeStats:
         """Equivalent-diameter statistics over all objects, border-touching ones included, in pixels."""
         return size_stats(
             np.array([o.equivalent_diameter_px for o in self.objects], dtype=float),
             np.array([o.area_px for o in self.objects], dtype=float),
         )
+
+    def sizes_in(self, unit: str) -> SizeStats | None:
+        """:attr:`sizes_px` in a length unit (a key of ``UNITS``: ``nm``, ``um``, ...), or None without a
+        pixel size. A diameter scales by ``sqrt(pixel width * pixel height)``, right for non-square pixels too."""
+        if self.pixel_size is None:
+            return None
+        return self.sizes_px.scaled(math.sqrt(self.pixel_size.pixel_area) / UNITS[unit])
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:

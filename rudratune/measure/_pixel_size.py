@@ -54,7 +54,7 @@ class PixelSize:
 
 
 def display_unit(metres: float) -> str:
-    """The largest unit in which ``metres`` is at least 1 (``pm`` below a picometre): 2.5e-9 m -> nm."""
+    """The largest unit in which ``metres`` is at least 1 (``pm`` below a nanometre): 2.5e-9 m -> nm."""
     for name in ("m", "mm", "um", "nm"):
         if metres >= UNITS[name]:
             return name

@@ -53,7 +53,7 @@ def pixel_size_from_tiff(path: Path | str) -> PixelSize | None:
                 found = reader(tif)
                 if found is not None:
                     return found
-    except (OSError, ValueError, tifffile.TiffFileError):
+    except Exception:  # a file tifffile cannot parse has no size to trust; the image reader reports it
         return None
     return None
 

@@ -26,7 +26,7 @@ def report_unit(measurements: Sequence[ImageMeasurement]) -> str | None:
     return units.pop() if len(units) == 1 else "um"
 
 
-def _cell(value: float | int | str | bool | None) -> str | float | int | bool:
+def _cell(value: object) -> object:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""  # pandas reads an empty cell as NaN; a spreadsheet shows it blank
     if isinstance(value, float):
@@ -59,10 +59,7 @@ def image_rows(measurements: Sequence[ImageMeasurement], unit: str | None) -> li
             **_stats_cells(m.sizes_px, "px"),
         }
         if unit is not None:
-            physical = (
-                m.sizes_px.scaled(math.sqrt(m.pixel_size.pixel_area) / UNITS[unit]) if m.pixel_size else None
-            )
-            row |= _stats_cells(physical, unit)
+            row |= _stats_cells(m.sizes_in(unit), unit)
         rows.append(row)
     return rows
 
@@ -98,7 +95,7 @@ def _write_csv(path: Path, fields: list[str], rows: list[dict[str, object]]) -> 
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
-        writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)  # type: ignore[arg-type]
+        writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
     return path
 
 

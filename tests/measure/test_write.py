@@ -105,3 +105,10 @@ def test_measurements_are_frozen() -> None:
     m: ImageMeasurement = measure_mask(squares(), name="a")
     with pytest.raises(AttributeError):
         m.name = "b"  # type: ignore[misc]
+
+
+def test_sizes_in_a_unit_scale_by_the_pixel_area() -> None:
+    m = measure_mask(squares(), name="wide", pixel_size=PixelSize(4e-9, 1e-9, "nm"))
+    sizes = m.sizes_in("nm")
+    assert sizes is not None and sizes.d90 == pytest.approx(2 * m.sizes_px.d90)
+    assert measure_mask(squares(), name="bare").sizes_in("nm") is None
