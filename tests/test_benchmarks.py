@@ -32,6 +32,7 @@ FIGURES = {
         "P7 bytes written per trial-epoch, checkpoint policy / every epoch",
     ],
     "P8": ["P8 tuned − default test Dice"],
+    "P10": ["P10 peak RSS / images' own bytes", "P10 decode speed-up over the baseline"],
 }
 
 

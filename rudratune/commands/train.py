@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     preflight(cfg.tracking, output_root)
     run_dir = unique_dir(output_root / "train", f"{cfg.name}-{stamp()}")  # two jobs in one second: -2
     run_name = run_dir.name
+    if data.decoding is not None:  # how new images must be decoded to match (rudratune.data.preprocess)
+        (run_dir / "decoding.json").write_text(data.decoding.to_json() + "\n")
     print(f"data: {data.root}: {data.describe()}", flush=True)
     loggers: list[Any] = []
     status = "FAILED"

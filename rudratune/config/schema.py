@@ -68,13 +68,15 @@ MAX_IMAGE_SIZE = 4096
 
 
 class IntensityConfig(Section):
-    """How image values become [0, 1] (see ``rudratune.data.decode``).
+    """How image values become [0, 1] (see ``rudratune.data.intensity``).
 
-    ``dtype``: divide by the range of the file's type (8-bit by 255, 16-bit by 65535; float images are kept
-    when they lie in [0, 1]). ``percentile``: per image, ``low``/``high`` percentiles map to 0 and 1, clipped.
+    ``auto``: 8-bit images by the range of their type, wider types (16-bit, signed, 32-bit, float outside
+    [0, 1]) from the dataset-wide ``low``/``high`` percentiles. ``dtype``: divide by the range of the file's
+    type (8-bit by 255, 16-bit by 65535; float images are kept when they lie in [0, 1]). ``percentile``: per
+    image, ``low``/``high`` percentiles map to 0 and 1, clipped.
     """
 
-    mode: Literal["dtype", "percentile"] = "dtype"
+    mode: Literal["auto", "dtype", "percentile"] = "auto"
     low: float = Field(1.0, ge=0, lt=100)
     high: float = Field(99.0, gt=0, le=100)
 

@@ -1,6 +1,7 @@
 """Batches drawn by index from tensors that already sit on the trial's device: no workers, no collation.
 
-A split's decoded, resized tensors are moved to the device once; each epoch a seeded permutation (a
+A split's decoded, resized tensors (images in their own type, masks as uint8) are moved to the device once,
+and each batch becomes float32 there (``convert``); each epoch a seeded permutation (a
 function of the seed and the epoch only, so a resumed run draws the same batches) picks the batches.
 When the data would take too much of the GPU, it stays in pinned host memory and each batch is copied
 to the device on its own (``non_blocking``), which overlaps the copy with the previous step's work.
@@ -16,6 +17,8 @@ import torch
 Batch = tuple[torch.Tensor, torch.Tensor]
 Transform = Callable[[torch.Tensor, torch.Tensor], Batch]
 """Applied to every training batch on the device (augmentation hooks in here), ``(x, y) -> (x, y)``."""
+Convert = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Batch]
+"""Turns a stored batch into the network's input on the device: ``(x, y, affine) -> (x, y)`` (float32)."""
 
 DEVICE_DATA_FRACTION = 0.25
 """Data goes on the GPU when it takes at most this share of the memory free there at the start."""
@@ -27,7 +30,9 @@ def epoch_order(n: int, *, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=generator)
 
 
-def place(tensors: Batch, device: torch.device, placement: str) -> tuple[Batch, bool]:
+def place(
+    tensors: tuple[torch.Tensor, ...], device: torch.device, placement: str
+) -> tuple[tuple[torch.Tensor, ...], bool]:
     """Move a split's tensors where batches will be drawn: ``(tensors, on_device)``.
 
     ``placement``: ``device`` always moves them, ``host`` never does, ``auto`` moves them when they fit in
@@ -56,6 +61,8 @@ class DeviceBatches:
         shuffle: draw a new seeded order each epoch (training) or keep the split's order.
         seed, epoch: the order is ``epoch_order(len, seed=seed, epoch=epoch())``.
         transform: applied to each batch after it reaches the device (training batches only).
+        affine, convert: each sample's ``(low, scale)`` (N, 2), drawn with it, and the function that makes
+            a stored batch float32 on the device (None: ``x`` and ``y`` are used as they are).
     """
 
     x: torch.Tensor
@@ -69,6 +76,8 @@ class DeviceBatches:
     transform: Transform | None = None
     drop_last: bool = False
     """Leave out the epoch's last, short batch (the datamodule asks for it when it would hold one pair)."""
+    affine: torch.Tensor | None = None
+    convert: Convert | None = None
 
     def __len__(self) -> int:
         n = len(self.x)
@@ -80,13 +89,18 @@ class DeviceBatches:
         if order is not None and self.on_device:
             order = order.to(self.x.device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            if order is None:
-                x, y = self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
-            else:
-                index = order[start : start + self.batch_size]
-                x, y = self.x[index], self.y[index]
+            index: slice | torch.Tensor = (
+                slice(start, start + self.batch_size)
+                if order is None
+                else order[start : start + self.batch_size]
+            )
+            x, y = self.x[index], self.y[index]
+            a = self.affine[index] if self.affine is not None else None
             if not self.on_device:
                 x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+                a = a.to(self.device, non_blocking=True) if a is not None else None
+            if self.convert is not None and a is not None:
+                x, y = self.convert(x, y, a)
             if self.transform is not None:
                 x, y = self.transform(x, y)
             yield x, y

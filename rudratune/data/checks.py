@@ -6,14 +6,15 @@ from __future__ import annotations
 import os
 
 from rudratune.config.schema import DataConfig
-from rudratune.data.folder import SegmentationData
 from rudratune.data.split import split_indices
+from rudratune.data.stored import SegmentationData
 from rudratune.errors import UserError, warn
 
 MIN_TRAIN = 2
 """A training split of one pair makes every batch a batch of one, which BatchNorm refuses."""
 MEMORY_SHARE = 0.5
-"""The resized float32 tensors of the trials running at once may take at most this share of the RAM."""
+"""The resized tensors (images in their own type, uint8 masks) of the trials running at once may take at most
+this share of the RAM."""
 
 
 def drop_last_single(n_train: int, batch_size: int) -> bool:
@@ -70,8 +71,10 @@ def physical_memory() -> int:
 
 
 def resized_bytes(data: SegmentationData, image_size: int) -> int:
-    """float32 images (C channels) and masks (1 channel) of every pair at ``image_size``²."""
-    return len(data) * (data.channels + 1) * image_size * image_size * 4
+    """Every pair at ``image_size``² as ``datamodule.to_stored`` keeps it: images (C channels) in the widest
+    type among them, masks (1 channel) as uint8, and each image's affine."""
+    itemsize = max((a.dtype.itemsize for a in data.images), default=4)
+    return len(data) * ((data.channels * itemsize + 1) * image_size * image_size + 8)
 
 
 def check_memory(data: SegmentationData, cfg: DataConfig, *, concurrent: int = 1) -> None:
@@ -82,6 +85,6 @@ def check_memory(data: SegmentationData, cfg: DataConfig, *, concurrent: int = 1
         at_once = f" for {concurrent} trials at once" if concurrent > 1 else ""
         raise UserError(
             f"data.image_size: {cfg.image_size} px makes the {len(data)} pairs of {data.root} take "
-            f"{need / 2**30:.1f} GiB as float32 tensors{at_once}, over half of this machine's "
+            f"{need / 2**30:.1f} GiB as resized tensors{at_once}, over half of this machine's "
             f"{ram / 2**30:.1f} GiB; lower data.image_size"
         )

@@ -2,45 +2,84 @@
 
 from __future__ import annotations
 
+import functools
+
 import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from rudratune.config.schema import DataConfig
-from rudratune.data.batches import DeviceBatches, Transform, place
+from rudratune.data import preprocess
+from rudratune.data.batches import Convert, DeviceBatches, Transform, place
 from rudratune.data.checks import drop_last_single
-from rudratune.data.folder import SegmentationData
 from rudratune.data.split import split_indices
+from rudratune.data.stored import SegmentationData
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+Stored = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+"""A split as kept: images (N, C, S, S) in their own type, masks (N, 1, S, S) uint8, affines (N, 2) float32."""
+
+
+def _resized(image: np.ndarray, size: int) -> torch.Tensor:
+    """(1, C, S, S) in the image's own type: bilinear with antialias, computed in float32 and rounded back
+    (integers, clipped to their type) or cast back (float16): the resized set takes the stored bytes."""
+    if not image.flags.writeable or not image.flags.c_contiguous:  # Pillow's arrays are read-only
+        image = np.array(image)
+    x = torch.from_numpy(image).permute(2, 0, 1)[None]
+    if x.shape[-2:] == (size, size):
+        return x
+    out = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    if x.dtype.is_floating_point:
+        return out.to(x.dtype)
+    info = torch.iinfo(x.dtype)
+    return out.round_().clamp_(info.min, info.max).to(x.dtype)
+
+
+def to_stored(data: SegmentationData, size: int) -> Stored:
+    """Resize every pair to ``size``² (images as ``_resized``, masks nearest), kept in their own types."""
+    images, masks = [], []
+    for image, mask in zip(data.images, data.masks, strict=True):
+        y = torch.from_numpy(mask.view(np.uint8))[None, None]
+        if y.shape[-2:] != (size, size):
+            y = F.interpolate(y, size=(size, size), mode="nearest")
+        images.append(_resized(image, size))
+        masks.append(y)
+    common = functools.reduce(torch.promote_types, (x.dtype for x in images))
+    x = torch.cat([i.to(common) for i in images])
+    affine = torch.tensor([data.affine(i) for i in range(len(data))], dtype=torch.float32).reshape(-1, 2)
+    return x, torch.cat(masks), affine
+
+
+def converter(normalize: str = "none") -> Convert:
+    """The per-batch step on the device: ``preprocess.unit`` with each sample's affine, then the
+    normalization (``imagenet``: one channel takes the mean of ImageNet's three statistics)."""
+
+    def convert(x: torch.Tensor, y: torch.Tensor, affine: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        low, scale = affine[:, 0, None, None, None], affine[:, 1, None, None, None]
+        x = preprocess.unit(x.float(), low, scale)
+        if normalize == "imagenet":
+            mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+            if x.shape[1] == 1:
+                mean, std = mean.mean(0, keepdim=True), std.mean(0, keepdim=True)
+            x = (x - mean[:, None, None].to(x.device)) / std[:, None, None].to(x.device)
+        return x, y.float()
+
+    return convert
+
+
 def to_tensors(
     data: SegmentationData, size: int, normalize: str = "none"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Resize every pair to ``size``² (bilinear with antialias for images, nearest for masks).
+    """Every pair resized to ``size``² (``to_stored``) and converted as training batches are (``converter``).
 
-    Returns images (N, C, S, S) float32 in [0, 1] (or ImageNet-normalized; one channel takes the mean of
-    ImageNet's three statistics) and masks (N, 1, S, S) float32.
+    Returns images (N, C, S, S) float32 in [0, 1] (or ImageNet-normalized) and masks (N, 1, S, S) float32.
     """
-    images, masks = [], []
-    for image, mask in zip(data.images, data.masks, strict=True):
-        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float()
-        y = torch.from_numpy(np.array(mask))[None, None].float()
-        if x.shape[-2:] != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-            y = F.interpolate(y, size=(size, size), mode="nearest")
-        images.append(x.clamp_(0, 1))
-        masks.append(y)
-    x, y = torch.cat(images), torch.cat(masks)
-    if normalize == "imagenet":
-        mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
-        if x.shape[1] == 1:
-            mean, std = mean.mean(0, keepdim=True), std.mean(0, keepdim=True)
-        x = (x - mean[:, None, None]) / std[:, None, None]
-    return x, y
+    x, y, affine = to_stored(data, size)
+    return converter(normalize)(x, y, affine)
 
 
 class SegDataModule(L.LightningDataModule):
@@ -67,9 +106,10 @@ class SegDataModule(L.LightningDataModule):
                 strict=True,
             )
         )
-        self.tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        """Each split's images and masks on the host (what outputs and figures read)."""
-        self.placed: dict[str, tuple[tuple[torch.Tensor, torch.Tensor], bool]] = {}
+        self.tensors: dict[str, Stored] = {}
+        """Each split as stored on the host (``to_stored``); ``inputs`` converts it for outputs and figures."""
+        self.convert = converter(cfg.normalize)
+        self.placed: dict[str, tuple[tuple[torch.Tensor, ...], bool]] = {}
         self.on_device: bool | None = None
         """Whether the last split served sat on the device (None before the first)."""
 
@@ -77,9 +117,13 @@ class SegDataModule(L.LightningDataModule):
         if self.tensors:
             return
         for split, indices in self.splits.items():
-            self.tensors[split] = to_tensors(
-                self.data.subset(indices), self.cfg.image_size, self.cfg.normalize
-            )
+            self.tensors[split] = to_stored(self.data.subset(indices), self.cfg.image_size)
+
+    def inputs(self, split: str, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The split's first ``limit`` pairs (all: None) on the host as the network takes them (float32)."""
+        self.setup()
+        x, y, affine = (t[:limit] for t in self.tensors[split])
+        return self.convert(x, y, affine)
 
     def names(self, split: str) -> list[str]:
         return [self.data.names[i] for i in self.splits[split]]
@@ -94,7 +138,7 @@ class SegDataModule(L.LightningDataModule):
         device = self._device()
         if split not in self.placed:
             self.placed[split] = place(self.tensors[split], device, self.cfg.placement)
-        (x, y), on_device = self.placed[split]
+        (x, y, affine), on_device = self.placed[split]
         self.on_device = on_device
         return DeviceBatches(
             x,
@@ -107,6 +151,8 @@ class SegDataModule(L.LightningDataModule):
             epoch=self._epoch,
             transform=self.transform if split == "train" else None,
             drop_last=split == "train" and drop_last_single(len(x), self.cfg.batch_size),
+            affine=affine,
+            convert=self.convert,
         )
 
     def _epoch(self) -> int:

@@ -1,13 +1,10 @@
-"""One file to arrays, by documented rules: images to float32 in [0, 1], masks to booleans.
+"""One file to arrays, by documented rules: images in their own type, masks to booleans.
 
-Images (``scale``):
+Images (``read``; their values become [0, 1] by ``intensity`` and ``preprocess``):
 - TIFFs are read with tifffile (first page; Pillow where tifffile lacks the codec, e.g. LZW), everything
   else with Pillow, in the file's own type: 16-bit stays 16-bit, float stays float.
-- ``intensity.mode: dtype`` (default) divides by the range of the type: 8-bit by 255, 16-bit by 65535.
-  32-bit integer images whose values fit 16 bits (Pillow reads some 16-bit PNGs so) count as 16-bit. Float
-  images in [0, 1] are kept; a float image outside [0, 1] is stretched from its own min and max (warned).
-- ``intensity.mode: percentile`` maps each image's ``low`` and ``high`` percentiles to 0 and 1, clipped.
-- Channels: grey stays one channel; RGBA drops alpha, grey+alpha drops alpha, palette becomes RGB.
+- Channels: grey stays one channel; RGBA drops alpha, grey+alpha drops alpha, palette becomes RGB. A TIFF
+  whose samples are not colour (2 to 4 grey planes: a z-stack or a multichannel stack) is refused.
 
 Masks (``binarize``), whatever the file's type:
 - one or two distinct values (the usual 0/255, 0/1 or palette mask): the larger value is foreground, except
@@ -15,7 +12,9 @@ Masks (``binarize``), whatever the file's type:
 - more than two values (JPEG ringing, antialiased edges): foreground is above half the range the values
   need: ``> 127`` up to 8 bits, ``> 32767`` up to 16 bits, ``> 0.5`` for floats in [0, 1]. The loader
   warns. A multi-class label map is not a binary mask.
-- colour masks count their brightest channel (alpha ignored).
+- colour masks count their brightest channel (alpha ignored); palette masks count their colours'
+  brightness (a palette whose index 0 is white has white as foreground), or their indices where two
+  colours are equally bright.
 """
 
 from __future__ import annotations
@@ -65,13 +64,42 @@ def _read_tiff(path: Path, *, mask: bool) -> np.ndarray:
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
-            if int(np.prod(page.shape[:2])) > MAX_PIXELS:
-                raise _too_large(path, int(np.prod(page.shape[:2])))
-            return np.asarray(page.asarray())
+            side = page.shape[1:3] if page.planarconfig == 2 and len(page.shape) == 3 else page.shape[:2]
+            if int(np.prod(side)) > MAX_PIXELS:
+                raise _too_large(path, int(np.prod(side)))
+            array = np.asarray(page.asarray())
+            _refuse_stack(path, page, array)
+            return array
     except UserError:
         raise
     except Exception:  # no codec here (imagecodecs is not a dependency), or not a TIFF inside
         return _read_pillow(path, mask=mask)
+
+
+def _refuse_stack(path: Path, page: Any, array: np.ndarray) -> None:
+    """A TIFF of 2 to 4 planes that are not colour (a z-stack or multichannel stack) is not an RGB(A) image.
+
+    Refused: samples without a colour photometric (grey with extra planes that are not alpha), and planar
+    RGB+alpha files whose 'alpha' plane is an image of its own (more than 16 distinct values: what
+    ``tifffile.imwrite`` writes for a (4, H, W) stack)."""
+    samples = int(getattr(page, "samplesperpixel", 1))
+    if samples < 2 or array.ndim != 3:
+        return
+    photometric = int(getattr(page, "photometric", 1))
+    alpha = [int(e) in (1, 2) for e in getattr(page, "extrasamples", ())]
+    colour = photometric in (2, 6)  # RGB, YCbCr
+    grey_alpha = photometric in (0, 1) and samples == 2 and any(alpha)
+    planar = page.planarconfig == 2
+    fake_alpha = (
+        colour and planar and samples == 4 and len(np.unique(array[-1] if planar else array[..., -1])) > 16
+    )
+    if (colour or grey_alpha) and not fake_alpha:
+        return
+    raise UserError(
+        f"data.root: {path} holds {samples} planes of one sample each ({'planar, ' if planar else ''}"
+        f"{'colour with an image as its alpha plane' if fake_alpha else 'not colour'}: a z-stack or a "
+        "multichannel stack?); valid: grey, RGB or RGBA images; save one plane (or a projection) per file"
+    )
 
 
 def _read_pillow(path: Path, *, mask: bool) -> np.ndarray:
@@ -93,17 +121,25 @@ def _read_pillow(path: Path, *, mask: bool) -> np.ndarray:
 
 def _pillow_array(img: Any, *, mask: bool) -> np.ndarray:
     if img.mode in ("P", "PA"):
-        return np.asarray(img.convert("P") if mask else img.convert("RGB"))
+        return _palette_mask(img) if mask else np.asarray(img.convert("RGB"))
     if img.mode in ("CMYK", "YCbCr", "HSV", "LAB", "RGBX", "RGBa", "La"):
         return np.asarray(img.convert("RGB"))
     return np.asarray(img)
 
 
-def channels_last(array: np.ndarray) -> np.ndarray:
-    """(H, W, C) with C = 1 (grey) or 3 (colour): alpha dropped."""
-    if array.ndim == 2:
-        return array[..., None]
-    return array[..., :1] if array.shape[-1] <= 2 else array[..., :3]
+def _palette_mask(img: Any) -> np.ndarray:
+    """A palette mask as its colours' brightness, so that the rule 'larger value is foreground' follows the
+    colours (index 0 may be white); its indices where two used colours are equally bright."""
+    from PIL import Image
+
+    img = img.convert("P") if img.mode != "P" else img
+    indices = np.asarray(img)
+    palette = Image.new("P", (256, 1))
+    palette.putpalette(img.getpalette() or list(range(256)) * 3)
+    palette.putdata(list(range(256)))
+    brightness = np.asarray(palette.convert("L"))[0]
+    used = np.flatnonzero(np.bincount(indices.ravel(), minlength=256))
+    return brightness[indices] if len(set(brightness[used].tolist())) == len(used) else indices
 
 
 def _bits_range(top: float) -> float:
@@ -112,30 +148,6 @@ def _bits_range(top: float) -> float:
         if top <= limit:
             return limit
     return float(top)
-
-
-def scale(array: np.ndarray, mode: str, low: float = 1.0, high: float = 99.0) -> tuple[np.ndarray, bool]:
-    """Image values to float32 in [0, 1]; also says whether a float image had to be stretched."""
-    if mode == "percentile":
-        out = array.astype(np.float32)
-        lo, hi = np.percentile(out, [low, high])
-        out = (out - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
-        return np.clip(out, 0, 1, out=out), False
-    if array.dtype == bool:
-        return array.astype(np.float32), False
-    if array.dtype.kind in "iu":
-        info = np.iinfo(array.dtype)
-        lo, hi = float(info.min), float(info.max)
-        if info.bits > 16 and array.size and array.min() >= 0 and array.max() <= 65535:
-            lo, hi = 0.0, 65535.0
-        out = (array.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)
-        return out, False
-    out = array.astype(np.float32)
-    lo, hi = (float(out.min()), float(out.max())) if out.size else (0.0, 1.0)
-    if lo >= 0 and hi <= 1 and np.isfinite(out).all():
-        return out, False
-    out = np.nan_to_num(out, nan=lo, posinf=hi, neginf=lo)
-    return np.clip((out - lo) / max(hi - lo, 1e-12), 0, 1).astype(np.float32), True
 
 
 def _distinct(array: np.ndarray) -> np.ndarray:

@@ -1,64 +1,25 @@
-"""Decode a folder of ``images/`` and ``masks/`` once into memory, paired by file stem (rules: ``decode``)."""
+"""Decode a folder of ``images/`` and ``masks/`` once into memory, paired by file stem (rules: ``decode``,
+``intensity``, ``preprocess``), in parallel threads (Pillow and tifffile release the GIL while decoding)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rudratune.config.schema import IntensityConfig
-from rudratune.data import decode
+from rudratune.data import decode, intensity, preprocess
+from rudratune.data.stored import PackedMasks, SegmentationData
 from rudratune.errors import UserError, warn
 
+__all__ = ["EXTENSIONS", "SegmentationData", "load_folder"]
+
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-
-
-@dataclass(frozen=True)
-class SegmentationData:
-    """Decoded pairs at their native sizes, ready for any batcher.
-
-    ``images``: float32 (H, W, C) in [0, 1], the same C (``channels``: 1 for grey data, 3 for colour) for
-    every image; ``masks``: bool (H, W). ``root`` is the folder they came from.
-    """
-
-    names: tuple[str, ...]
-    images: tuple[np.ndarray, ...]
-    masks: tuple[np.ndarray, ...]
-    root: str = ""
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    @property
-    def channels(self) -> int:
-        return int(self.images[0].shape[-1]) if self.images else 1
-
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.images) + sum(m.nbytes for m in self.masks)
-
-    def subset(self, indices: list[int]) -> SegmentationData:
-        return SegmentationData(
-            tuple(self.names[i] for i in indices),
-            tuple(self.images[i] for i in indices),
-            tuple(self.masks[i] for i in indices),
-            self.root,
-        )
-
-    def describe(self) -> str:
-        """One line: pairs, channels, sizes, foreground and the memory the decoded set takes."""
-        sides = sorted({(a.shape[1], a.shape[0]) for a in self.images})
-        sizes = f"{sides[0][0]}x{sides[0][1]}" + (
-            f" to {sides[-1][0]}x{sides[-1][1]}" if len(sides) > 1 else ""
-        )
-        fg = sum(int(m.sum()) for m in self.masks) / max(1, sum(m.size for m in self.masks))
-        return (
-            f"{len(self)} pairs, {self.channels} channel{'s' if self.channels > 1 else ''}, {sizes} px, "
-            f"foreground {fg:.1%}, {self.nbytes / 2**20:.1f} MiB decoded (float32 images, bool masks)"
-        )
 
 
 def _by_stem(folder: Path) -> dict[str, Path]:
@@ -117,10 +78,19 @@ def _pairs(root: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     return images, masks
 
 
-def _decode_pair(
-    image_path: Path, mask_path: Path, intensity: IntensityConfig
-) -> tuple[np.ndarray, bool, np.ndarray, int]:
-    """(image in [0, 1], whether it was stretched, boolean mask, the mask's distinct values)."""
+@dataclass
+class _Pair:
+    """One decoded pair, as a decoding thread hands it back."""
+
+    image: np.ndarray
+    dtype: np.dtype
+    stats: intensity.ImageStats
+    non_finite: int
+    mask: np.ndarray
+    mask_values: int
+
+
+def _decode_pair(image_path: Path, mask_path: Path) -> _Pair:
     raw = decode.read(image_path)
     raw_mask = decode.read(mask_path, mask=True)
     if raw.shape[:2] != raw_mask.shape[:2]:
@@ -128,55 +98,73 @@ def _decode_pair(
             f"data.root: size mismatch: {image_path} is {raw.shape[1]}x{raw.shape[0]}, "
             f"its mask {mask_path.name} is {raw_mask.shape[1]}x{raw_mask.shape[0]}"
         )
-    image, stretched = decode.scale(decode.channels_last(raw), intensity.mode, intensity.low, intensity.high)
+    own = 1 if raw.ndim == 2 or raw.shape[-1] <= 2 else 3
+    image, non_finite = preprocess.store(raw, own)
     mask, n_values = decode.binarize(raw_mask)
-    return image, stretched, mask, n_values
+    stats = intensity.ImageStats.of(image, raw.dtype)
+    return _Pair(image, raw.dtype, stats, non_finite, np.packbits(mask, axis=None), n_values)
 
 
-def load_folder(root: str | Path, intensity: IntensityConfig | None = None) -> SegmentationData:
-    """Decode every image/mask pair under ``root`` by the rules of ``rudratune.data.decode``.
+def threads() -> int:
+    """Decoding threads: one per usable core, at least 2 (reading files also waits on the disk), at most 8."""
+    return max(2, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
 
-    Warns (one line each) when masks have more than two values or float images leave [0, 1].
+
+def load_folder(root: str | Path, intensity_cfg: IntensityConfig | None = None) -> SegmentationData:
+    """Decode every image/mask pair under ``root`` by the rules of ``decode`` and ``intensity``.
+
+    Warns (one line each) when masks have more than two values, float images leave [0, 1] or hold NaN/inf,
+    the decoded values span little of [0, 1], or images are (near-)constant.
 
     Raises:
         UserError: missing or empty folder, an unpaired file, an unreadable or too large file (named), an
             image whose size differs from its mask's, or masks with no foreground at all.
     """
     root = Path(root)
-    intensity = intensity or IntensityConfig()
+    cfg = intensity_cfg or IntensityConfig()
     images, masks = _pairs(root)
     names = tuple(sorted(images))
-    decoded_images, decoded_masks, many_values, stretched = [], [], [], []
+    stored, dtypes, bits, shapes = [], [], [], []
+    stats, many_values, non_finite = intensity.DatasetStats(), [], []
     progress, nbytes = _Progress(len(names), root), 0
-    try:
-        for done, name in enumerate(names, 1):
-            image, was_stretched, mask, n_values = _decode_pair(images[name], masks[name], intensity)
-            many_values += [(masks[name], n_values)] if n_values > 2 else []
-            stretched += [images[name]] if was_stretched else []
-            decoded_images.append(image)
-            decoded_masks.append(mask)
-            nbytes += image.nbytes + mask.nbytes
-            progress.step(done, nbytes)
-    finally:
-        progress.close()
-    _check_masks(root, decoded_masks, many_values)
-    _warn(root, many_values, stretched)
-    flat = [images[n] for n, a in zip(names, decoded_images, strict=True) if a.size and a.min() == a.max()]
-    if flat:
-        warn(
-            f"data.root: {len(flat)} of {len(names)} image(s) hold one value everywhere (e.g. {flat[0]}); "
-            "nothing to learn from them (blank or failed exports?)"
-        )
-    channels = max(a.shape[-1] for a in decoded_images)
+    with ThreadPoolExecutor(threads(), thread_name_prefix="rudratune-decode") as pool:
+        try:
+            pairs = pool.map(_decode_pair, [images[n] for n in names], [masks[n] for n in names])
+            for done, (name, pair) in enumerate(zip(names, pairs, strict=True), 1):
+                many_values += [(masks[name], pair.mask_values)] if pair.mask_values > 2 else []
+                non_finite += [(images[name], pair.non_finite)] if pair.non_finite else []
+                stats.add(pair.stats, pair.image.dtype)
+                stored.append(pair.image)
+                dtypes.append(pair.dtype)
+                bits.append(pair.mask)
+                shapes.append(pair.image.shape[:2])
+                nbytes += pair.image.nbytes + pair.mask.nbytes
+                progress.step(done, nbytes)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        finally:
+            progress.close()
+    packed = PackedMasks(bits, shapes)
+    _check_masks(root, packed, many_values)
+    channels = max(a.shape[-1] for a in stored)
     if channels > 1:  # colour data: grey images among them become grey RGB
-        decoded_images = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in decoded_images]
-    return SegmentationData(names, tuple(decoded_images), tuple(decoded_masks), str(root))
+        stored = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in stored]
+    decoding, stretched = intensity.fit(cfg.mode, (cfg.low, cfg.high), stats, channels)
+    affines = tuple(
+        (float(low), float(scale))
+        for low, scale in (preprocess.affine(decoding, a, d) for a, d in zip(stored, dtypes, strict=True))
+    )
+    floats = [images[n] for n, d in zip(names, dtypes, strict=True) if d.kind == "f"]
+    _warn(root, many_values, floats, stretched)
+    _warn_values(root, names, images, stats, decoding, non_finite, affines)
+    return SegmentationData(names, tuple(stored), packed, str(root), decoding, affines)
 
 
-def _check_masks(root: Path, masks: list[np.ndarray], many_values: list[tuple[Path, int]]) -> None:
+def _check_masks(root: Path, masks: PackedMasks, many_values: list[tuple[Path, int]]) -> None:
     """Refuse masks with nothing to segment: no foreground anywhere, or foreground everywhere."""
     rule = "(mask rule: README, 'How images and masks are decoded')"
-    if not any(m.any() for m in masks):
+    if not any(b.any() for b in masks.bits):
         hint = ""
         if many_values:  # e.g. a label map 0/1/2: more than two values, none above half the range
             path, n = many_values[0]
@@ -191,7 +179,7 @@ def _check_masks(root: Path, masks: list[np.ndarray], many_values: list[tuple[Pa
         )
 
 
-def _warn(root: Path, many_values: list[tuple[Path, int]], stretched: list[Path]) -> None:
+def _warn(root: Path, many_values: list[tuple[Path, int]], paths: list[Path], stretched: bool) -> None:
     if many_values:
         path, n = many_values[0]
         warn(
@@ -200,6 +188,45 @@ def _warn(root: Path, many_values: list[tuple[Path, int]], stretched: list[Path]
         )
     if stretched:
         warn(
-            f"data.root: {len(stretched)} float image(s) leave [0, 1] (e.g. {stretched[0]}); each was "
-            "stretched from its own min and max; set data.intensity to choose the rule"
+            f"data.root: {root}: float images leave [0, 1] (e.g. {paths[0]}); data.intensity.mode: dtype "
+            "stretched them from the dataset's finite min and max; valid modes: auto (default), dtype, percentile"
+        )
+
+
+def _warn_values(
+    root: Path,
+    names: tuple[str, ...],
+    images: dict[str, Path],
+    stats: intensity.DatasetStats,
+    decoding: preprocess.Decoding,
+    non_finite: list[tuple[Path, int]],
+    affines: tuple[tuple[float, float], ...],
+) -> None:
+    """One line each: NaN/inf pixels, a narrow decoded range, constant and near-constant images."""
+    if non_finite:
+        path, n = non_finite[0]
+        warn(
+            f"data.root: {len(non_finite)} float image(s) hold NaN or infinite pixels (e.g. {path}: {n}); "
+            "each was set to its image's finite minimum (NaN, -inf) or maximum (+inf)"
+        )
+    span = intensity.used_span(decoding, stats)
+    if span is not None and span[0] < intensity.NARROW_SPAN:
+        q = decoding.percentiles
+        warn(
+            f"data.root: {root}: the decoded images use {span[0]:.1%} of [0, 1] (percentiles {q[0]:g} to {q[1]:g} "
+            f"of the {decoding.source_dtype} values, {span[1]:g} to {span[2]:g}, under "
+            f"data.intensity.mode: {decoding.mode}); a network learns little from so narrow a range; "
+            "valid modes: auto (default, stretches wider types from the dataset's percentiles), percentile, dtype"
+        )
+    flat = [images[n] for n, (lo, hi) in zip(names, stats.ranges, strict=True) if lo == hi]
+    if flat:
+        warn(
+            f"data.root: {len(flat)} of {len(names)} image(s) hold one value everywhere (e.g. {flat[0]}); "
+            "nothing to learn from them (blank or failed exports?)"
+        )
+    near = intensity.near_constant(decoding, stats, affines)
+    if near:
+        warn(
+            f"data.root: {len(near)} of {len(names)} image(s) are near-constant (decoded, their values span "
+            f"under {intensity.FLAT_SPAN:.0%} of [0, 1]; e.g. {images[names[near[0]]]}); little to learn from them"
         )

@@ -12,8 +12,11 @@ if TYPE_CHECKING:
 
 
 def digest(data: SegmentationData) -> str:
-    """SHA-256 over the decoded pairs (names, shapes, pixels), first 16 hex digits: same data, same digest."""
+    """SHA-256 over the decoded pairs (names, shapes, stored pixels) and the intensity rule with its
+    statistics, first 16 hex digits: same data decoded the same way, same digest."""
     h = hashlib.sha256()
+    if data.decoding is not None:
+        h.update(data.decoding.to_json().encode())
     for name, image, mask in zip(data.names, data.images, data.masks, strict=True):
         h.update(name.encode())
         for array in (image, mask):

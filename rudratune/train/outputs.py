@@ -34,7 +34,7 @@ def write_artifacts(
     net = module.net.cpu()
     paths = []
     for split in ("train", "val", "test"):
-        images, masks = datamodule.tensors[split]
+        images, masks = datamodule.inputs(split, GRID_ROWS)
         names = datamodule.names(split)
         display = None
         if cfg.data.normalize != "none":
@@ -59,7 +59,7 @@ def write_artifacts(
     if options.loggers:
         from rudratune.tracking.lightning import log_run_end
 
-        images = datamodule.tensors["test"][0]
+        images = datamodule.inputs("test", 2)[0]
         log_run_end(options.loggers, result.history, result.best_checkpoint, net, images)
     return paths
 

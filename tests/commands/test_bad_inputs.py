@@ -290,7 +290,7 @@ CASES += [
     Case(
         "unknown intensity mode",
         lambda t, d: [*TRAIN, "data.intensity.mode=minmax"],
-        f"{EXPERIMENT}: data.intensity.mode: got 'minmax'; valid values: 'dtype' or 'percentile'",
+        f"{EXPERIMENT}: data.intensity.mode: got 'minmax'; valid values: 'auto', 'dtype' or 'percentile'",
     ),
     Case(
         "percentiles in the wrong order",

@@ -54,6 +54,8 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(
     assert "None" not in run.data.params.values()
 
     (run_dir,) = (out / "train").iterdir()
+    decoding = json.loads((run_dir / "decoding.json").read_text())  # how predict/export decode new images
+    assert decoding["mode"] == "auto" and decoding["rule"] == "range" and decoding["source_dtype"] == "uint8"
     rows = history(run_file(next((run_dir / "wandb").glob("offline-run-*"))))
     assert sum("val_loss" in r for r in rows) == 2
 

@@ -31,10 +31,11 @@ def test_pairs_by_stem_not_by_sorted_order(tmp_path: Path) -> None:
     make_pair(tmp_path, "c", image_ext=".png", mask_ext=".tiff", value=11)
     data = load_folder(tmp_path)
     assert data.names == ("a", "b", "c")
-    for name, image, mask in zip(data.names, data.images, data.masks, strict=True):
+    for i, (name, image, mask) in enumerate(zip(data.names, data.images, data.masks, strict=True)):
         value = {"a": 3, "b": 7, "c": 11}[name]
-        assert image.shape == (16, 20, 1) and image.dtype == np.float32  # grey stays one channel
-        assert abs(float(image[0, 0, 0]) * 255 - value) <= 2  # jpg is lossy
+        assert image.shape == (16, 20, 1) and image.dtype == np.uint8  # grey stays one channel, own type
+        assert abs(int(image[0, 0, 0]) - value) <= 2  # jpg is lossy
+        assert data.unit(i)[0, 0, 0] == np.float32(image[0, 0, 0]) * np.float32(1 / 255)  # 8-bit: / 255
         assert mask.dtype == bool and mask.sum() == value * 20
 
 

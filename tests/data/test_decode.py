@@ -47,15 +47,17 @@ def write_tiffs(root: Path, images: list[np.ndarray], masks: list[np.ndarray]) -
 
 def test_uint16_tiff_keeps_order_and_range(tmp_path: Path) -> None:
     images, masks = disks(4)
-    data = load_folder(write_tiffs(tmp_path / "d", images, masks))
+    data = load_folder(write_tiffs(tmp_path / "d", images, masks), IntensityConfig(mode="dtype"))
     assert data.channels == 1
-    for raw, decoded in zip(images, data.images, strict=True):
+    assert all(a.dtype == np.uint16 for a in data.images)  # kept in its own type
+    for i, raw in enumerate(images):
+        decoded = data.unit(i)
         assert decoded.dtype == np.float32 and decoded.shape == (*raw.shape, 1)
         np.testing.assert_allclose(decoded[..., 0], raw / 65535, rtol=1e-6)  # the dtype rule, exactly
         order = np.argsort(raw, axis=None, kind="stable")
         assert np.all(np.diff(decoded[..., 0].ravel()[order]) >= 0)  # intensity order kept
     # Pillow's RGB conversion saturated these: 8-bit clipping would make nearly every pixel 1.0
-    assert np.mean(np.concatenate([d.ravel() for d in data.images]) >= 254 / 255) < 0.01
+    assert np.mean(np.concatenate([data.unit(i).ravel() for i in range(len(data))]) >= 254 / 255) < 0.01
 
 
 def test_lzw_tiff_falls_back_to_pillow_in_16_bits(tmp_path: Path) -> None:
@@ -66,7 +68,7 @@ def test_lzw_tiff_falls_back_to_pillow_in_16_bits(tmp_path: Path) -> None:
     )  # no codec in tifffile
     with pytest.raises(ValueError, match="imagecodecs"):
         tifffile.imread(root / "images" / "im00.tif")
-    decoded = load_folder(root).images[0]
+    decoded = load_folder(root, IntensityConfig(mode="dtype")).unit(0)
     np.testing.assert_allclose(decoded[..., 0], images[0] / 65535, rtol=1e-6)
 
 
@@ -74,7 +76,8 @@ def test_percentile_mode_stretches_each_image(tmp_path: Path) -> None:
     images, masks = disks(2)
     root = write_tiffs(tmp_path / "d", images, masks)
     data = load_folder(root, IntensityConfig(mode="percentile", low=1, high=99))
-    for raw, decoded in zip(images, data.images, strict=True):
+    for i, raw in enumerate(images):
+        decoded = data.unit(i)
         lo, hi = np.percentile(raw, [1, 99])
         np.testing.assert_allclose(decoded[..., 0], np.clip((raw - lo) / (hi - lo), 0, 1), atol=1e-5)
         assert decoded.min() == 0 and decoded.max() == 1
@@ -92,15 +95,19 @@ def test_16bit_png_float_tiff_and_colour(tmp_path: Path, capsys: pytest.CaptureF
     Image.fromarray(rgb, "RGBA").save(root / "images" / "c.png")
     for name in "abc":
         Image.fromarray(np.eye(16, dtype=np.uint8) * 255).save(root / "masks" / f"{name}.png")
-    data = load_folder(root)
+    data = load_folder(root, IntensityConfig(mode="dtype"))
     assert data.channels == 3  # one colour image makes the set colour; grey images are repeated
-    a, b, c = data.images
+    a, b, c = (data.unit(i) for i in range(3))
     np.testing.assert_allclose(a[..., 0], ramp / 65535, rtol=1e-6)
     assert (a[..., 0] == a[..., 2]).all()
     assert b.min() == 0 and b.max() == 1  # a float image outside [0, 1] is stretched, and said so
     np.testing.assert_allclose(c[0, 0], [200 / 255, 0, 0], rtol=1e-6)  # alpha dropped
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("rudratune: warning: data.root: 1 float image(s) leave [0, 1]")
+    assert line == (
+        f"rudratune: warning: data.root: {root}: float images leave [0, 1] (e.g. {root}/images/b.tif); "
+        "data.intensity.mode: dtype stretched them from the dataset's finite min and max; valid modes: auto "
+        "(default), dtype, percentile"
+    )
 
 
 def _save_mask(root: Path, name: str, mask: np.ndarray, **kw: object) -> None:
@@ -249,8 +256,8 @@ def test_memory_bound_and_batch_of_one(tiny_data: Path) -> None:
     check_memory(data, DataConfig(image_size=256))
     with pytest.raises(
         UserError,
-        match=r"data.image_size: 4096 px makes the 24 pairs of .* take 3000.0 GiB as "
-        r"float32 tensors for 1000 trials at once, over half of this machine's",
+        match=r"data.image_size: 4096 px makes the 24 pairs of .* take 750.0 GiB as "
+        r"resized tensors for 1000 trials at once, over half of this machine's",
     ):
         check_memory(data, DataConfig(image_size=4096), concurrent=1000)
     assert [drop_last_single(n, 8) for n in (15, 9, 16, 17, 8, 1)] == [False, True, False, True, False, True]
