@@ -1,5 +1,5 @@
 """The sweep's searcher: Ray's OptunaSearch with Optuna's TPE (or NSGA-II, random), taught constraints, the
-study kept in ``<sweep>/optuna.db``."""
+study kept in ``<sweep>/optuna-journal.log``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import optuna
 from optuna.trial import TrialState
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
-from rudratune.search.record import STUDY_DB, SweepRecord, TrialEnding, trial_ending
+from rudratune.search.record import SweepRecord, TrialEnding, study_storage_of, trial_ending
 from rudratune.search.space import Constraint, define_by_run, grid_points, violations
 from rudratune.search.strategy.sampling import make_sampler
 from rudratune.train.metrics import METRICS, running_best_key
@@ -150,6 +149,6 @@ def build_searcher(record: SweepRecord) -> ConcurrencyLimiter:
 
 
 def study_storage(record: SweepRecord) -> Any:
-    """The Optuna study in ``<sweep>/optuna.db``: optuna-dashboard and ``optuna.load_study`` read it live."""
-    # get_storage: RDBStorage behind Optuna's trial cache (a bare RDBStorage re-reads every trial per ask)
-    return optuna.storages.get_storage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
+    """The Optuna study in ``<sweep>/optuna-journal.log``: optuna-dashboard and ``optuna.load_study`` read
+    it live (``rudratune.search.record.study_storage_of``)."""
+    return study_storage_of(record.run_dir)
