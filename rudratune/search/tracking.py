@@ -31,10 +31,9 @@ def build_tracker(record: SweepRecord) -> Any:
     cfg = record.sweep.base_config
     output_root = Path(record.output_root)
     uri = mlflow_uri(cfg.tracking, output_root) if cfg.tracking.mlflow else None
-    mode = wandb_mode(cfg.tracking)
     wandb = None
     output_environment(output_root)
-    if cfg.tracking.wandb and mode != "disabled":
+    if cfg.tracking.wandb and (mode := wandb_mode(cfg.tracking)) != "disabled":
         wandb = {"project": cfg.tracking.wandb_project, "mode": mode, "dir": str(record.run_dir.resolve())}
     return SweepTracker(
         sweep=record.name,

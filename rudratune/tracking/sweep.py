@@ -15,10 +15,7 @@ from typing import Any
 from ray.tune import Callback
 
 from rudratune.tracking.common import flat_params, stop_reason, wandb_settings
-from rudratune.tracking.lightning import best_values, define_summaries
-
-METRIC_PREFIXES = ("train_", "val_", "best_")
-"""A trial's reported keys that trackers log: its metrics, their running bests and ``lr``."""
+from rudratune.tracking.lightning import best_values, define_summaries, tracked_metrics
 
 
 def error_line(trial: Any) -> str:
@@ -126,21 +123,14 @@ class SweepTracker(Callback):
         from mlflow.entities import Metric
 
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
-        metrics = {
-            k: float(v)
-            for k, v in result.items()
-            if (k.startswith(METRIC_PREFIXES) or k == "lr") and isinstance(v, (int, float))
-        }
+        metrics = tracked_metrics(result)
         history = self._history.setdefault(trial.trial_id, [])
         history[:] = [row for row in history if row["epoch"] < epoch] + [{**metrics, "epoch": epoch}]
         best = best_values(history, self.metric)
         run_id = self._runs.get(trial.trial_id)
         now = int(time.time() * 1000)
-        if run_id is not None:
-            logged = {**metrics, **best}
-            self.client.log_batch(
-                run_id, metrics=[Metric(k, float(v), now, epoch) for k, v in logged.items()]
-            )
+        if run_id is not None:  # best_epoch is no series: it is logged once, when the trial ends
+            self.client.log_batch(run_id, metrics=[Metric(k, v, now, epoch) for k, v in metrics.items()])
         run = self._wandb_runs.get(trial.trial_id)
         if run is not None:
             run.log({**metrics, "epoch": epoch}, step=epoch)
@@ -179,6 +169,11 @@ class SweepTracker(Callback):
         self.reasons[trial.trial_id] = reason
         run_id = self._runs.pop(trial.trial_id, None)
         if run_id is not None:
+            history = self._history.get(trial.trial_id) or []
+            if best_epoch := best_values(history, self.metric).get("best_epoch"):
+                self.client.log_metric(
+                    run_id, "best_epoch", float(best_epoch), step=int(history[-1]["epoch"])
+                )
             self.client.set_tag(run_id, "rudratune.status", reason)
             if failed:
                 self.client.set_tag(run_id, "rudratune.error", error_line(trial))
