@@ -28,6 +28,13 @@ def architecture(record: SweepRecord, row: dict[str, Any]) -> str:
     return str(row.get("model.name") or record.sweep.base.model.name)
 
 
+def pareto_sections(record: SweepRecord, rows: list[dict[str, Any]], out: Path) -> list[Section]:
+    """The Pareto section where the sweep has more than one objective; none for a single-objective sweep
+    (its trials' latencies are in the trial table, and a front of one objective is just the best trial)."""
+    names, _ = sweep_objectives(record.sweep.settings)
+    return [pareto_section(record, rows, out)] if len(names) > 1 else []
+
+
 def pareto_section(record: SweepRecord, rows: list[dict[str, Any]], out: Path) -> Section:
     y, mode, x = axes(record)
     front = pareto_front(rows, [y, x], [mode, "min"])
