@@ -30,7 +30,7 @@ def version() -> str:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other user mistake
-        self.exit(2, f"rudratune: error: {message} (see {self.prog} --help)\n")
+        raise UserError(f"{message} (see {self.prog} --help)")
 
 
 def _add_train(sub: Any) -> None:
@@ -104,7 +104,7 @@ def _add_export(sub: Any) -> None:
         nargs=2,
         metavar=("RULE", "MARGIN"),
         help="fastest-within M: the lowest latency_ms within M of the best trial's metric "
-        "(smallest-within M: the fewest parameters)",
+        "(smallest-within M: the fewest parameters; fewest-flops-within M: the fewest GFLOPs)",
     )
     which.add_argument("--trial", help="export this trial instead of the best")
     p.set_defaults(module="export")
@@ -170,7 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, raise_user_errors: bool = False) -> int:
+    """Run the command line; a user mistake prints one line and returns 2.
+
+    With ``raise_user_errors`` (the Python API), the ``UserError`` is raised instead, its message unprinted.
+    """
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -178,8 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = [t for t in extra if "=" not in t and not t.startswith("~")]
         if unknown or (extra and not hasattr(args, "overrides")):
             parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
-    except SystemExit as exit_:  # --help, or a usage error already printed on one line
+    except SystemExit as exit_:  # --help, --version
         return int(exit_.code or 0)
+    except UserError as err:  # a usage error
+        if raise_user_errors:
+            raise
+        print(f"rudratune: error: {err}", file=sys.stderr)
+        return 2
     if extra:
         args.overrides = [*args.overrides, *extra]
     quiet_defaults()
@@ -193,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rudratune.commands.common import remove_empty_created
 
         remove_empty_created()
+        if raise_user_errors:
+            raise
         print(f"rudratune: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
