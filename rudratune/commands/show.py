@@ -72,18 +72,22 @@ def summarize(record: SweepRecord) -> dict[str, Any]:
 
 
 def live_rows(record: SweepRecord) -> list[dict[str, Any]]:
-    """One row per trial folder that Ray has written so far (results.json does not exist yet)."""
+    """One row per trial that has reported so far (results.json does not exist yet), under its trial id; a
+    trial folder with no report yet has no id to show (its folder name is Ray's, 150 characters long)."""
     from rudratune.report.trials import trial_history
 
     rows = []
     for folder in sorted(p for p in record.run_dir.iterdir() if (p / "params.json").is_file()):
+        reported = trial_id(folder)
+        if reported is None:
+            continue
         try:
             config = json.loads((folder / "params.json").read_text())
         except (OSError, ValueError):
             continue
         history = [h for h in trial_history(folder) if not math.isnan(h["val_loss"])]
         row: dict[str, Any] = {
-            "trial_id": trial_id(folder),
+            "trial_id": reported,
             "status": "",
             "reason": "sweep not finished",
             "epochs": int(history[-1]["epoch"]) if history else 0,
@@ -133,14 +137,21 @@ def print_summary(summary: dict[str, Any]) -> None:
     )
 
 
-def trial_id(folder: Path) -> str:
-    """The id Ray reports in every result (folder names hold the trainable's name and the config too)."""
+def trial_id(folder: Path) -> str | None:
+    """The id Ray reports in every result (folder names hold the trainable's name and the config too); None
+    before the trial's first report."""
     for name in ("result.json", "progress.csv"):
         path = folder / name
-        lines = path.read_text().splitlines() if path.is_file() else []
+        lines = [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
         if name == "result.json" and lines:
-            return str(json.loads(lines[-1]).get("trial_id") or folder.name)
-        if len(lines) > 1:
+            try:
+                found = json.loads(lines[-1]).get("trial_id")
+            except ValueError:  # a line Ray is still writing
+                found = json.loads(lines[-2]).get("trial_id") if len(lines) > 1 else None
+            if found:
+                return str(found)
+        if name == "progress.csv" and len(lines) > 1:
             row = next(csv.DictReader(lines))
-            return row.get("trial_id") or folder.name
-    return folder.name
+            if row.get("trial_id"):
+                return row["trial_id"]
+    return None
