@@ -127,3 +127,25 @@ def test_a_trial_logs_best_epoch_once_and_the_train_run_names(tmp_path: Path) ->
     assert set(run.data.metrics) == {"train_loss", "val_loss", "best_val_loss", "lr", "best_epoch"}
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [1, 2, 3]
     assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "best_epoch")] == [(3, 2.0)]
+
+
+def test_disk_used_by_a_sweep_counts_its_mlflow_artifacts_and_no_other_runs(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from rudratune.tracking.common import ensure_mlflow_experiment
+    from rudratune.tracking.disk import sweep_tracker_bytes
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    experiment_id = ensure_mlflow_experiment(uri, "disk", tmp_path)
+    client = MlflowClient(tracking_uri=uri)
+    parent = client.create_run(experiment_id).info.run_id
+    child = client.create_run(experiment_id, tags={"mlflow.parentRunId": parent}).info.run_id
+    other = client.create_run(experiment_id).info.run_id  # another sweep's run: not counted
+    for run_id, size in ((parent, 1000), (child, 300), (other, 5000)):
+        blob = tmp_path / f"{run_id}.bin"
+        blob.write_bytes(b"x" * size)
+        client.log_artifact(run_id, str(blob))
+    tracker = SimpleNamespace(mlflow_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    assert (tmp_path / "mlartifacts").is_dir()  # under the output root, outside the sweep folder
+    assert sweep_tracker_bytes(tracker) == 1300
+    assert sweep_tracker_bytes(SimpleNamespace(mlflow_uri=None, experiment_id=None, parent_run_id=None)) == 0
