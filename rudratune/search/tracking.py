@@ -21,7 +21,7 @@ from rudratune.tracking.common import (
     wandb_mode,
     wandb_settings,
 )
-from rudratune.tracking.dataset import digest, log_input
+from rudratune.tracking.dataset import dataset_input, digest
 from rudratune.tracking.sweep import SweepTracker
 from rudratune.train.cost import COST_KEYS
 
@@ -56,12 +56,23 @@ def start_tracking(tracker: Any, record: SweepRecord, data: Any, *, resume: bool
     tracker.experiment_id = ensure_mlflow_experiment(
         tracker.mlflow_uri, cfg.experiment, record.output_root, source=uri_source(cfg)
     )
+    # the data's MLflow dataset, on the parent run and (through the tracker) on every trial run
+    tracker.dataset_inputs = [dataset_input(root, digest_=d) for root, d in _datasets(record, data)]
     tracker.parent_run_id = _parent_run(
-        tracker.mlflow_uri, tracker.experiment_id, record, data, resume=resume
+        tracker.mlflow_uri, tracker.experiment_id, record, tracker.dataset_inputs, resume=resume
     )
 
 
-def _parent_run(uri: str, experiment_id: str, record: SweepRecord, data: Any, *, resume: bool) -> str:
+def _datasets(record: SweepRecord, data: Any) -> list[tuple[Any, str]]:
+    """(folder, content digest) of each decoded dataset of the sweep."""
+    found = []
+    for decoded in data.values() if isinstance(data, dict) else [data] if data is not None else []:
+        root = getattr(decoded, "root", None) or resolve_root(record.sweep.base.data.root, record.output_root)
+        found.append((root, digest(decoded)))
+    return found
+
+
+def _parent_run(uri: str, experiment_id: str, record: SweepRecord, inputs: list[Any], *, resume: bool) -> str:
     # local: mlflow is imported only when the sweep tracks to it
     from mlflow.entities import Param
     from mlflow.tracking import MlflowClient
@@ -83,9 +94,8 @@ def _parent_run(uri: str, experiment_id: str, record: SweepRecord, data: Any, *,
     run = client.create_run(
         experiment_id, run_name=record.name, tags={**tags, **run_tags(sweep_description(record))}
     )
-    for decoded in data.values() if isinstance(data, dict) else [data] if data is not None else []:
-        root = getattr(decoded, "root", None) or resolve_root(record.sweep.base.data.root, record.output_root)
-        log_input(client, run.info.run_id, root, decoded, digest_=digest(decoded))
+    if inputs:
+        client.log_inputs(run.info.run_id, datasets=inputs)
     params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
     params.update(
         {

@@ -65,9 +65,11 @@ class SweepTracker(Callback):
         self._client: Any = None
         self._cost_logged: set[str] = set()
         self.cost_keys = cost_keys
+        self.dataset_inputs: list[Any] = []
+        """MLflow ``DatasetInput``s of the sweep's data (set with the parent run): each trial run logs them."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_wandb_runs": {}, "_client": None, "_history": {}}
+        return {**self.__dict__, "_wandb_runs": {}, "_client": None, "_history": {}, "dataset_inputs": []}
 
     @property
     def client(self) -> Any:
@@ -96,6 +98,8 @@ class SweepTracker(Callback):
                 )
                 run_id = run.info.run_id
                 self._log_params(run_id, params)
+                if self.dataset_inputs:
+                    self.client.log_inputs(run_id, datasets=self.dataset_inputs)
             else:
                 self.client.update_run(run_id, status="RUNNING")
                 self._history[trial.trial_id] = self._logged_history(run_id)

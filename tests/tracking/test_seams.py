@@ -96,10 +96,12 @@ def test_train_logs_like_a_trial_and_wandb_mode_disabled_writes_no_run(tiny_data
 
 
 def test_a_trial_logs_best_epoch_once_and_the_train_run_names(tmp_path: Path) -> None:
-    """The driver's child run of a trial: the names `rudratune train` logs, step = epoch, best_epoch once."""
+    """The driver's child run of a trial: the names `rudratune train` logs, step = epoch, best_epoch once, and
+    the sweep's dataset, as a train run has it."""
     from ray.tune.experiment import Trial
 
     from rudratune.tracking.common import ensure_mlflow_experiment
+    from rudratune.tracking.dataset import dataset_input
     from rudratune.tracking.sweep import SweepTracker
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -115,6 +117,9 @@ def test_a_trial_logs_best_epoch_once_and_the_train_run_names(tmp_path: Path) ->
         base_params={},
         max_epochs=3,
     )
+    data = tmp_path / "pores"
+    data.mkdir()
+    tracker.dataset_inputs = [dataset_input(data, digest_="0123456789abcdef")]  # what start_tracking sets
     trial = Trial("run_trial", config={}, trial_id="s_00001", stub=True)
     tracker.on_trial_start(0, [], trial)
     for epoch, loss in ((1, 0.9), (2, 0.5), (3, 0.7)):
@@ -127,6 +132,8 @@ def test_a_trial_logs_best_epoch_once_and_the_train_run_names(tmp_path: Path) ->
     assert set(run.data.metrics) == {"train_loss", "val_loss", "best_val_loss", "lr", "best_epoch"}
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [1, 2, 3]
     assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "best_epoch")] == [(3, 2.0)]
+    inputs = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert [(i.dataset.name, i.dataset.digest) for i in inputs] == [("pores", "0123456789abcdef")]
 
 
 def test_disk_used_by_a_sweep_counts_its_mlflow_artifacts_and_no_other_runs(tmp_path: Path) -> None:
