@@ -79,12 +79,12 @@ def _noisy(pick: list[str]) -> tuple[dict, dict]:
 
 
 def test_fastest_within_refuses_a_choice_inside_the_measured_spread() -> None:
-    """a and b (the same network, measured under different load) differ by 6 ms, inside their 9 ms spread."""
+    """a and b (the same network, measured under different load) differ by 6 ms, inside their spreads."""
     with pytest.raises(UserError) as refused:
         _noisy(["fastest-within", "0.02"])
     line = str(refused.value)
     assert "\n" not in line and line.startswith("--pick fastest-within: trials b and a differ by 6 ms")
-    assert "inside its measured spread (9 ms)" in line
+    assert "inside their measured spreads (17 ms together)" in line
     assert _noisy(["fastest-within", "0.2"])[0]["trial_id"] == "c"  # 19 ms faster than b: outside the noise
 
 
