@@ -16,7 +16,6 @@ from rudratune.tracking.common import (
     wandb_mode,
     wandb_settings,
 )
-from rudratune.train.metrics import METRICS, running_best_key
 
 if TYPE_CHECKING:
     import torch
@@ -25,9 +24,11 @@ if TYPE_CHECKING:
     from rudratune.config.schema import ExperimentConfig
     from rudratune.data.folder import SegmentationData
 
+_DIRECTIONS = {"val_loss": "min", "val_dice": "max", "val_iou": "max", "val_ref_loss": "min"}
+"""``train.metrics.METRICS``' directions (tracking sits below train: a test keeps the two alike)."""
 SUMMARIES = {
-    **{name: info.direction for name, info in METRICS.items()},
-    **{running_best_key(name): info.direction for name, info in METRICS.items()},
+    **_DIRECTIONS,
+    **{f"best_{name}": direction for name, direction in _DIRECTIONS.items()},
     "train_loss": "min",
     "lr": "last",
 }

@@ -156,3 +156,12 @@ def test_disk_used_by_a_sweep_counts_its_mlflow_artifacts_and_no_other_runs(tmp_
     assert (tmp_path / "mlartifacts").is_dir()  # under the output root, outside the sweep folder
     assert sweep_tracker_bytes(tracker) == 1300
     assert sweep_tracker_bytes(SimpleNamespace(mlflow_uri=None, experiment_id=None, parent_run_id=None)) == 0
+
+
+def test_wandb_summaries_cover_every_metric_and_its_running_best_in_its_direction() -> None:
+    from rudratune.tracking.lightning import SUMMARIES
+    from rudratune.train.metrics import METRICS, running_best_key
+
+    for name, info in METRICS.items():
+        assert SUMMARIES[name] == SUMMARIES[running_best_key(name)] == info.direction, name
+    assert SUMMARIES["lr"] == "last"
