@@ -86,6 +86,7 @@ def train_experiment(
 
 
 def _call(argv: list[str], *, what: str) -> None:
-    code = main(argv)
-    if code != 0:
-        raise UserError(f"{what}: ended with exit code {code} (its message is printed above)")
+    """Run the command; its user mistake comes back as the ``UserError`` it raised (the one-line message)."""
+    code = main(argv, raise_user_errors=True)
+    if code != 0:  # not a user mistake: a sweep that failed or was interrupted, its summary printed above
+        raise UserError(f"{what}: ended with exit code {code} (its summary is printed above)")

@@ -16,6 +16,31 @@ from rudratune.runtime import quiet_defaults
 
 EPILOG = "Overrides use Hydra's grammar: key=value, +new.key=value, ~key (e.g. trainer.max_epochs=5)."
 OVERRIDES = "key=value"
+PICK_RULES = ("fastest-within", "smallest-within", "fewest-flops-within")
+"""``export --pick`` rules, for completion (the rules themselves: ``rudratune.search.pick.PICK_RULES``)."""
+COMPLETE_PICK = {
+    "bash": "_rudratune_pick",
+    "zsh": f"({' '.join(PICK_RULES)})",
+    "tcsh": f"({' '.join(PICK_RULES)})",
+}
+PREAMBLE = {
+    "bash": "_rudratune_pick() {\n"
+    '  if [[ "${COMP_WORDS[COMP_CWORD-1]}" == --pick ]]; then\n'
+    f'    compgen -W "{" ".join(PICK_RULES)}" -- "$1"\n'
+    "  fi\n"
+    "}\n"
+}
+"""Bash completes ``--pick``'s first word (the rule), not its margin."""
+
+
+def _files(action: argparse.Action) -> argparse.Action:
+    action.complete = shtab.FILE  # type: ignore[attr-defined]
+    return action
+
+
+def _dirs(action: argparse.Action) -> argparse.Action:
+    action.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+    return action
 
 
 def version() -> str:
@@ -30,13 +55,13 @@ def version() -> str:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other user mistake
-        self.exit(2, f"rudratune: error: {message} (see {self.prog} --help)\n")
+        raise UserError(f"{message} (see {self.prog} --help)")
 
 
 def _add_train(sub: Any) -> None:
     """``rudratune train CONFIG [key=value ...]``."""
     p = sub.add_parser("train", help="train one experiment config", epilog=EPILOG)
-    p.add_argument("config", help="experiment YAML, e.g. experiments/rudraksha.yaml")
+    _files(p.add_argument("config", help="experiment YAML, e.g. experiments/rudraksha.yaml"))
     p.add_argument(
         "overrides", nargs="*", metavar=OVERRIDES, help="optional overrides, e.g. optimizer.lr=3e-4"
     )
@@ -48,7 +73,7 @@ def _add_train(sub: Any) -> None:
 def _add_run(sub: Any) -> None:
     """``rudratune run SPACE [key=value ...]``."""
     p = sub.add_parser("run", help="run a hyperparameter search", epilog=EPILOG)
-    p.add_argument("space", help="search-space YAML, e.g. search_spaces/quickstart.yaml")
+    _files(p.add_argument("space", help="search-space YAML, e.g. search_spaces/quickstart.yaml"))
     p.add_argument(
         "overrides", nargs="*", metavar=OVERRIDES, help="optional overrides of the sweep or its experiment"
     )
@@ -76,7 +101,7 @@ def _add_run(sub: Any) -> None:
 def _add_resume(sub: Any) -> None:
     """``rudratune resume RUN_DIR``."""
     p = sub.add_parser("resume", help="continue an interrupted sweep")
-    p.add_argument("run_dir", help="the sweep's folder, e.g. runs/quickstart-20261125-120000")
+    _dirs(p.add_argument("run_dir", help="the sweep's folder, e.g. runs/quickstart-20261125-120000"))
     p.add_argument("--address", help="join a Ray cluster instead of starting a local one")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report at the end")
     p.set_defaults(module="resume")
@@ -85,7 +110,7 @@ def _add_resume(sub: Any) -> None:
 def _add_show(sub: Any) -> None:
     """``rudratune show RUN_DIR [--json]``."""
     p = sub.add_parser("show", help="a finished or running sweep's trials and best trial")
-    p.add_argument("run_dir", help="the sweep's folder")
+    _dirs(p.add_argument("run_dir", help="the sweep's folder"))
     p.add_argument(
         "--json", action="store_true", help="machine-readable output (like optuna best-trial -f json)"
     )
@@ -95,17 +120,18 @@ def _add_show(sub: Any) -> None:
 def _add_export(sub: Any) -> None:
     """``rudratune export RUN_DIR [-o FILE] [--pick RULE M | --trial ID]``."""
     p = sub.add_parser("export", help="write a sweep's best trial as an experiment config")
-    p.add_argument("run_dir", help="the sweep's folder")
-    p.add_argument("-o", "--output", help="YAML to write (default: <run_dir>/best.yaml)")
+    _dirs(p.add_argument("run_dir", help="the sweep's folder"))
+    _files(p.add_argument("-o", "--output", help="YAML to write (default: <run_dir>/best.yaml)"))
     p.add_argument("--force", action="store_true", help="overwrite an existing -o file")
     which = p.add_mutually_exclusive_group()
-    which.add_argument(
+    pick = which.add_argument(
         "--pick",
         nargs=2,
         metavar=("RULE", "MARGIN"),
         help="fastest-within M: the lowest latency_ms within M of the best trial's metric "
-        "(smallest-within M: the fewest parameters)",
+        "(smallest-within M: the fewest parameters; fewest-flops-within M: the fewest GFLOPs)",
     )
+    pick.complete = COMPLETE_PICK
     which.add_argument("--trial", help="export this trial instead of the best")
     p.set_defaults(module="export")
 
@@ -113,7 +139,7 @@ def _add_export(sub: Any) -> None:
 def _add_report(sub: Any) -> None:
     """``rudratune report RUN_DIR``."""
     p = sub.add_parser("report", help="write a sweep's HTML report")
-    p.add_argument("run_dir", help="the sweep's folder")
+    _dirs(p.add_argument("run_dir", help="the sweep's folder"))
     p.set_defaults(module="report")
 
 
@@ -157,11 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rudratune {version()}")
     # a static completion script (no Python start-up per TAB): rudratune --print-completion bash
-    shtab.add_argument_to(parser, ["--print-completion"], help="print a bash/zsh/tcsh completion script")
-    parser.add_argument(
-        "--output-root",
-        default=os.environ.get("RUDRATUNE_OUTPUT_ROOT", "runs"),
-        help="where every output goes (default: $RUDRATUNE_OUTPUT_ROOT or ./runs)",
+    shtab.add_argument_to(
+        parser, ["--print-completion"], help="print a bash/zsh/tcsh completion script", preamble=PREAMBLE
+    )
+    _dirs(
+        parser.add_argument(
+            "--output-root",
+            default=os.environ.get("RUDRATUNE_OUTPUT_ROOT", "runs"),
+            help="where every output goes (default: $RUDRATUNE_OUTPUT_ROOT or ./runs)",
+        )
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -170,7 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, raise_user_errors: bool = False) -> int:
+    """Run the command line; a user mistake prints one line and returns 2.
+
+    With ``raise_user_errors`` (the Python API), the ``UserError`` is raised instead, its message unprinted.
+    """
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -178,8 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = [t for t in extra if "=" not in t and not t.startswith("~")]
         if unknown or (extra and not hasattr(args, "overrides")):
             parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
-    except SystemExit as exit_:  # --help, or a usage error already printed on one line
+    except SystemExit as exit_:  # --help, --version
         return int(exit_.code or 0)
+    except UserError as err:  # a usage error
+        if raise_user_errors:
+            raise
+        print(f"rudratune: error: {err}", file=sys.stderr)
+        return 2
     if extra:
         args.overrides = [*args.overrides, *extra]
     quiet_defaults()
@@ -193,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rudratune.commands.common import remove_empty_created
 
         remove_empty_created()
+        if raise_user_errors:
+            raise
         print(f"rudratune: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -42,3 +42,16 @@ def test_run_sweep_from_python(tmp_path: Path, tiny_data: Path) -> None:
     )
     rows = rudratune.sweep_results(run_dir)
     assert len(rows) == 2 and rows[0].best["val_dice"] >= rows[1].best.get("val_dice", -1)
+
+
+def test_a_user_mistake_comes_back_as_its_one_line_message_printed_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(rudratune.UserError) as raised:
+        rudratune.train_experiment(EXPERIMENT, ["model.name=smp.Nope"], output_root=tmp_path / "runs")
+    assert str(raised.value).startswith(f"{EXPERIMENT}: model.name: unknown model 'smp.Nope' (did you mean")
+    with pytest.raises(
+        rudratune.UserError, match=r"^unrecognized arguments: --bogus \(see rudratune --help\)$"
+    ):
+        rudratune.run_sweep(tmp_path / "space.yaml", ["--bogus"], output_root=tmp_path / "runs")
+    assert "rudratune: error" not in capsys.readouterr().err  # raised, not printed as well

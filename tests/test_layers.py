@@ -40,7 +40,15 @@ FORBIDDEN = {("search", "report"), ("train", "search"), ("train", "report")}
 
 # inside search: driver -> {strategy, placement, results} -> record -> space; the package's own __init__
 # (its curated names, for commands and the API) sits above them all. Siblings never import each other.
-SEARCH_LAYERS = {"__init__": 4, "driver": 3, "strategy": 2, "placement": 2, "results": 2, "record": 1, "space": 0}
+SEARCH_LAYERS = {
+    "__init__": 4,
+    "driver": 3,
+    "strategy": 2,
+    "placement": 2,
+    "results": 2,
+    "record": 1,
+    "space": 0,
+}
 REPORT_READS = {"results", "record", "space"}
 """The parts of search the report may import."""
 

@@ -62,12 +62,12 @@ def rebuild_study(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dists = {k: d for k in order if (d := distribution(space[k])) is not None}
     study = optuna.create_study(direction="minimize" if direction == "min" else "maximize")
-    if numbers and all(r.trial_id in numbers for r in rows):
-        rows = sorted(rows, key=lambda r: numbers[r.trial_id])
-    else:
-        numbers = None
+    stored = numbers or {}
+    if not stored or not all(r.trial_id in stored for r in rows):
+        stored = {}
+    rows = sorted(rows, key=lambda r: stored[r.trial_id]) if stored else rows
     for row in rows:
-        while numbers and len(study.trials) < numbers[row.trial_id]:  # a stored trial with no result
+        while stored and len(study.trials) < stored[row.trial_id]:  # a stored trial with no result
             study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
         keys = [k for k in dists if k in row.params]
         steps = {

@@ -203,9 +203,10 @@ def find_sweep_run(client: Any, experiment_id: str, run_dir: str | Path) -> Any 
 
 
 def wandb_mode(cfg: TrackingConfig) -> str:
-    if cfg.wandb_mode != "auto":
-        return cfg.wandb_mode
-    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    """The mode W&B runs open in: W&B's own switches decide under ``auto`` (see ``tracking.wandb_mode``)."""
+    from rudratune.tracking.wandb_mode import resolve_wandb_mode
+
+    return resolve_wandb_mode(cfg.wandb_mode)
 
 
 def output_environment(output_root: str | Path) -> None:
@@ -224,6 +225,11 @@ def output_environment(output_root: str | Path) -> None:
 
 _SET_HERE: dict[str, str] = {}
 """The W&B folders ``output_environment`` set in this process, told apart from the user's own."""
+
+
+def set_by_user(key: str) -> bool:
+    """Whether the user set the W&B folder variable ``key`` (not ``output_environment``)."""
+    return os.environ.get(key) not in (None, _SET_HERE.get(key))
 
 
 def wandb_settings() -> Any:

@@ -27,6 +27,11 @@ def digest(data: SegmentationData) -> str:
 
 def log_input(client: Any, run_id: str, root: str | Path, data: SegmentationData, *, digest_: str) -> None:
     """``log_input`` with the client API: the folder's name, its path as source, the content digest."""
+    client.log_inputs(run_id, datasets=[dataset_input(root, digest_=digest_)])
+
+
+def dataset_input(root: str | Path, *, digest_: str) -> Any:
+    """The MLflow ``DatasetInput`` of a data folder (small: a sweep's tracker keeps it for every trial run)."""
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
     from mlflow.entities import DatasetInput, InputTag
@@ -37,4 +42,4 @@ def log_input(client: Any, run_id: str, root: str | Path, data: SegmentationData
         source = resolve_dataset_source(str(root))
     dataset = MetaDataset(source, name=root.name, digest=digest_)
     tags = [InputTag(key="mlflow.data.context", value="training")]
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), tags=tags)])
+    return DatasetInput(dataset._to_mlflow_entity(), tags=tags)

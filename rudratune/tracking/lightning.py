@@ -24,7 +24,29 @@ if TYPE_CHECKING:
     from rudratune.config.schema import ExperimentConfig
     from rudratune.data.folder import SegmentationData
 
-SUMMARIES = {"val_dice": "max", "val_iou": "max", "val_loss": "min", "train_loss": "min"}
+_DIRECTIONS = {"val_loss": "min", "val_dice": "max", "val_iou": "max", "val_ref_loss": "min"}
+"""``train.metrics.METRICS``' directions (tracking sits below train: a test keeps the two alike)."""
+SUMMARIES = {
+    **_DIRECTIONS,
+    **{f"best_{name}": direction for name, direction in _DIRECTIONS.items()},
+    "train_loss": "min",
+    "lr": "last",
+}
+"""W&B's summary of each epoch series: a metric's best (its direction), the learning rate's last value."""
+METRIC_PREFIXES = ("train_", "val_", "best_")
+"""Epoch keys both trackers log (with ``lr``), in ``rudratune train`` and in sweep trials alike: a metric, its
+running best; not ``rank_*`` (ranking keys) nor ``epoch`` (the step itself)."""
+STEP_SERIES = "train_loss_step"
+"""The one per-step series (``rudratune train`` only), against Lightning's global step."""
+
+
+def tracked_metrics(row: dict[str, Any]) -> dict[str, float]:
+    """The keys of an epoch's row that trackers log, under the same names in train runs and trials."""
+    return {
+        k: float(v)
+        for k, v in row.items()
+        if (k.startswith(METRIC_PREFIXES) or k == "lr") and k != STEP_SERIES and isinstance(v, (int, float))
+    }
 
 
 def make_loggers(
@@ -61,8 +83,7 @@ def make_loggers(
         loggers.append(logger)
         root = resolve_root(cfg.data.root, output_root)
         log_input(logger.experiment, logger.run_id, root, data, digest_=data_digest)
-    mode = wandb_mode(cfg.tracking)
-    if cfg.tracking.wandb and mode != "disabled":
+    if cfg.tracking.wandb and (mode := wandb_mode(cfg.tracking)) != "disabled":
         from lightning.pytorch.loggers import WandbLogger
 
         logger = WandbLogger(
@@ -87,10 +108,13 @@ def make_loggers(
 
 
 def define_summaries(run: Any) -> None:
-    """W&B: metrics plotted against ``epoch``; the run table shows each one's best, not its last."""
+    """W&B: epoch series plotted against ``epoch``, the run table showing each one's best (the learning rate's
+    last); the per-step loss against Lightning's ``trainer/global_step``."""
     run.define_metric("epoch")
     for key, summary in SUMMARIES.items():
         run.define_metric(key, step_metric="epoch", summary=summary)
+    run.define_metric("trainer/global_step")
+    run.define_metric(STEP_SERIES, step_metric="trainer/global_step", summary="min")
 
 
 def best_values(history: Sequence[dict[str, float]], metric: str = "val_loss") -> dict[str, float]:
@@ -126,8 +150,11 @@ def log_run_end(
     model_uri = None
     for logger in loggers:
         if isinstance(logger, MLFlowLogger):
-            for key, value in best.items():
-                logger.experiment.log_metric(logger.run_id, key, float(value))
+            if best:  # best_val_* are epoch series already; best_epoch is one value, logged once
+                last = int(history[-1]["epoch"])
+                logger.experiment.log_metric(
+                    logger.run_id, "best_epoch", float(best["best_epoch"]), step=last
+                )
             if checkpoint:  # a reference: the checkpoint itself stays in the run folder
                 logger.experiment.set_tag(logger.run_id, "rudratune.checkpoint", checkpoint)
             model_uri = log_mlflow(export, uri=logger._tracking_uri, run_id=logger.run_id)

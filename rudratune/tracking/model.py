@@ -3,7 +3,10 @@ smp's ``save_pretrained`` folder where the architecture is smp, and an uploaded 
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from torch import nn
 MODEL_NAME = "model"
 SMP_FOLDER = "smp_model"
 MODEL_URI_TAG = "rudratune.model_uri"
+DATA_DIR = "WANDB_DATA_DIR"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,30 @@ def log_mlflow(export: ModelExport, *, uri: str, run_id: str) -> str:
     return info.model_uri
 
 
+@contextmanager
+def staged_in_run(wandb_run: Any) -> Iterator[None]:
+    """Stage an artifact's files in the run's own ``wandb/`` folder (``wandb/artifact-data/``).
+
+    W&B copies the files into ``$WANDB_DATA_DIR/artifacts/staging`` when they are added, and an offline run
+    uploads them from there, by absolute path, at ``wandb sync``: so copying the run or sweep folder keeps
+    them. A ``WANDB_DATA_DIR`` the user set wins.
+    """
+    from rudratune.tracking.common import set_by_user
+
+    if set_by_user(DATA_DIR):
+        yield
+        return
+    before = os.environ.get(DATA_DIR)
+    os.environ[DATA_DIR] = str(Path(wandb_run.settings.sync_dir).parent / "artifact-data")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(DATA_DIR, None)
+        else:
+            os.environ[DATA_DIR] = before
+
+
 def log_wandb(export: ModelExport, wandb_run: Any, *, name: str, model_uri: str | None = None) -> None:
     """Upload the MLflow model folder (and smp's folder) as a W&B ``model`` artifact: files, not a reference."""
     import mlflow
@@ -97,7 +125,7 @@ def log_wandb(export: ModelExport, wandb_run: Any, *, name: str, model_uri: str 
 
     metadata = {"mlflow_model_uri": model_uri} if model_uri else {}
     artifact = wandb.Artifact(name, type="model", metadata=metadata)
-    with tempfile.TemporaryDirectory(prefix="rudratune-model-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rudratune-model-") as tmp, staged_in_run(wandb_run):
         if model_uri:  # the copy MLflow already has, rather than a second export
             local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
 from rudratune.config.schema import ExperimentConfig
 from rudratune.data.datamodule import SegDataModule
@@ -115,8 +115,10 @@ def _callbacks(
             save_top_k=cfg.trainer.save_top_k,
         )
         callbacks.append(checkpoint)
-    if options.loggers:
-        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    if options.loggers:  # the epoch's row, as a trial reports it (lr included): after History, which makes it
+        from rudratune.tracking.epoch_logger import EpochLogger
+
+        callbacks.append(EpochLogger(history, options.loggers))
     return checkpoint, callbacks
 
 

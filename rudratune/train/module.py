@@ -103,9 +103,13 @@ class SegmentationModule(L.LightningModule):
             epoch = self.current_epoch + 1  # 1-based, as printed
             raise NonFiniteLossError(f"{stage} loss became {means['loss'].item()} at epoch {epoch}")
         names = {"loss": f"{stage}_loss_epoch" if stage == "train" else f"{stage}_loss"}
+        # in fit, train and val reach the loggers through the epoch's History row (tracking.epoch_logger), at
+        # step = epoch and under the names a sweep trial reports; test (and a lone validate) is logged here
+        to_loggers = stage == "test" or self.trainer.state.fn != "fit"
         for key, value in means.items():
             name = names.get(key, f"{stage}_{key}")
-            self.log(name, value, on_step=False, on_epoch=True, prog_bar=key in PROGRESS[stage])
+            prog_bar = key in PROGRESS[stage]
+            self.log(name, value, on_step=False, on_epoch=True, prog_bar=prog_bar, logger=to_loggers)
 
     def on_train_epoch_start(self) -> None:
         self._epoch["train"].reset()

@@ -73,11 +73,14 @@ def _log_files(logger: Any, paths: list[Path]) -> None:
         # local: wandb is imported only when a W&B logger is on
         import wandb
 
+        from rudratune.tracking.model import staged_in_run
+
         run = logger.experiment
         run.log({f"artifacts/{p.stem}": wandb.Image(str(p)) for p in paths if p.suffix == ".png"})
         files = wandb.Artifact(f"run-{run.id}-outputs", type="results")
-        for path in paths:
-            files.add_file(str(path))
+        with staged_in_run(run):  # add_file copies into the staging folder: the run's own
+            for path in paths:
+                files.add_file(str(path))
         run.log_artifact(files)
 
 

@@ -135,7 +135,7 @@ CASES = [
     Case(
         "unknown objective",
         lambda t, d: ["run", space(t, "metric: [val_dice, flops]\n"), "--dry-run"],
-        "{tmp}/space.yaml: metric: unknown objective 'flops'; valid: val_loss, val_dice, val_iou, val_ref_loss, params_m, latency_ms, peak_mem_mb",
+        "{tmp}/space.yaml: metric: unknown objective 'flops'; valid: val_loss, val_dice, val_iou, val_ref_loss, params_m, flops_g, latency_ms, latency_spread_ms, peak_mem_mb",
     ),
     Case(
         "a cost as the first objective",

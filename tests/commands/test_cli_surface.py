@@ -18,7 +18,7 @@ from rudratune.cli import build_parser, main
 from rudratune.commands.common import warn_without_cuda
 from rudratune.config.experiment import load_experiment
 from rudratune.search.driver import describe
-from rudratune.search.driver.progress import LiveTable, duration
+from rudratune.search.driver.progress import LiveTable, duration, table_keys
 from rudratune.search.record import record_for
 from rudratune.search.space import Param, load_sweep
 from tests.helpers import EXPERIMENT, REPO, cli, files_under, tiny_space
@@ -167,7 +167,16 @@ def test_show_a_running_sweep(tmp_path: Path, tiny_data: Path) -> None:
     strict = json.loads(cli("show", str(run_dir), "--json").stdout, parse_constant=lambda c: pytest.fail(c))
     assert strict["trials"][-1]["trial_id"] == "cccc0003" and strict["trials"][-1]["best_val_loss"] is None
 
+    unreported = run_dir / f"run_trial_dddd0004_4_{'loss.name=DiceLoss,optimizer.lr=0.0001' * 3}_2026-11-27"
+    unreported.mkdir()  # what Ray writes before the trial's first report: no trial id anywhere yet
+    (unreported / "params.json").write_text(json.dumps({"loss.name": "DiceLoss", "optimizer.lr": 1e-4}))
+    (unreported / "progress.csv").write_text("")
+    (unreported / "result.json").write_text("")
+    listed = json.loads(cli("show", str(run_dir), "--json").stdout)["trials"]
+    assert sorted(t["trial_id"] for t in listed) == ["aaaa0001", "bbbb0002", "cccc0003"]
+
     text = cli("show", str(run_dir)).stdout
+    assert "run_trial_" not in text
     header = text.splitlines()[1].split()
     assert header[-3:] == ["loss.name", "loss.gamma", "optimizer.lr"]  # full dotted keys, no three `name`s
     assert "best trial aaaa0001: val_dice 0.3500 (epoch 2)" in text
@@ -201,8 +210,35 @@ def test_live_table_best_is_the_best_epoch_and_it_shows_elapsed_and_eta(capsys) 
     assert text[1].startswith(
         "  best a: val_loss 0.5000 (epoch 1)"
     )  # a's best epoch, although it ended at 0.9
-    assert "optimizer.lr=0.01 loss.name=DiceLoss" in text[1]
+    assert "lr=0.01 loss=DiceLoss" in text[1]  # short keys: show has the full ones
+    assert all(len(line) <= 120 for line in text)
     assert duration(42) == "42s" and duration(7500) == "2h05m"
+
+
+def test_live_table_lines_fit_120_columns(capsys) -> None:
+    """A wide space (issue 19: the line of every running trial wrapped): short keys, then a cut at 120."""
+    config = {
+        "model.name": "smp.UnetPlusPlus",
+        "model.encoder": "efficientnet-b4",
+        "loss.name": "DiceFocalLoss",
+        "optimizer.name": "AdamW",
+        "optimizer.lr": 0.000123,
+        "optimizer.weight_decay": 0.0001,
+        "augment.flip.p": 0.5,
+        "augment.noise.p": 0.25,
+        "augment.affine.degrees": 15.0,
+        "data.image_size": 256,
+    }
+    table = LiveTable(metric="val_dice", mode="max", num_samples=64, every_s=1e9)
+    trial = _Trial(trial_id="e1f2a_00001", status="RUNNING", config=config, last_result={})
+    trial.last_result = {"epoch": 3, "val_loss": 0.51, "val_dice": 0.62}
+    table.on_trial_result(0, [trial], trial, trial.last_result)
+    table.print_table([trial])
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 120 for line in lines), [len(line) for line in lines]
+    assert "model=UnetPlusPlus encoder=efficientnet-b4 loss=DiceFocalLoss" in lines[-1]
+    assert lines[-1].endswith("…")
+    assert table_keys(list(config))[-4:] == ["flip.p", "noise.p", "degrees", "image_size"]
 
 
 def test_gpu_request_without_cuda_is_said_out_loud(capsys) -> None:

@@ -86,8 +86,8 @@ def test_train_end_to_end_logs_both_trackers_and_artifacts(
     ]
     entries = {e.path: e for e in model.manifest.contents}
     assert {"model/MLmodel", "model/data/model.pt2", "smp_model/model.safetensors"} <= set(entries)
-    for entry in entries.values():  # uploaded files, staged under the output root, not file:// references
-        assert not entry.ref and Path(entry.local_path).is_relative_to(out), entry
+    for entry in entries.values():  # uploaded files, staged in the run's folder, not file:// references
+        assert not entry.ref and Path(entry.local_path).is_relative_to(run_dir / "wandb"), entry
     # the checkpoint stays in the run folder only; MLflow gets a reference and the model
     assert not client.list_artifacts(run.info.run_id, "checkpoints")
     assert run.data.tags["rudratune.checkpoint"].endswith(".ckpt")

@@ -329,3 +329,19 @@ def test_importance_of_conditional_params_is_measured_where_they_are_active() ->
         rows, {"optimizer.lr": space["optimizer.lr"]}, ["optimizer.lr"], "val_loss"
     )
     assert single == [] and "single parameter" in notes[0]
+
+
+def test_the_pareto_front_is_drawn_only_for_more_than_one_objective(tmp_path: Path, tiny_data: Path) -> None:
+    """Issue 19: a single-objective sweep drew 'Pareto front: val_dice against latency_ms'."""
+    from rudratune.report.pareto import pareto_sections
+    from rudratune.search.record import record_for
+    from rudratune.search.space import load_sweep
+
+    space = tiny_space(tmp_path, tiny_data)
+    rows = [{"trial_id": "a", "best_val_dice": 0.5, "latency_ms": 3.0, "feasible": True}]
+    single = record_for(tmp_path / "one", load_sweep(space), storage=None, output_root=tmp_path)
+    assert pareto_sections(single, rows, tmp_path) == []
+    two = load_sweep(space, ["metric=[val_dice,latency_ms]", "mode=[max,min]"])
+    record = record_for(tmp_path / "two", two, storage=None, output_root=tmp_path)
+    (section,) = pareto_sections(record, rows, tmp_path)
+    assert section.title == "Pareto front: val_dice against latency_ms"

@@ -61,8 +61,35 @@ def test_a_trial_by_id_and_the_errors_a_user_can_make() -> None:
     ):
         _choose(trial="e")
     with pytest.raises(
-        UserError, match="--pick: unknown rule 'quickest'; valid: fastest-within, smallest-within"
+        UserError,
+        match="--pick: unknown rule 'quickest'; valid: fastest-within, smallest-within, fewest-flops-within",
     ):
         _choose(pick=["quickest", "0.1"])
     with pytest.raises(UserError, match="--pick: the margin must be a number >= 0, got 'x'"):
         _choose(pick=["fastest-within", "x"])
+
+
+NOISY = [
+    {"trial_id": "a", "best_val_dice": 0.80, "latency_ms": 30.0, "latency_spread_ms": 9.0, "flops_g": 1.2},
+    {"trial_id": "b", "best_val_dice": 0.79, "latency_ms": 24.0, "latency_spread_ms": 8.0, "flops_g": 1.2},
+    {"trial_id": "c", "best_val_dice": 0.70, "latency_ms": 5.0, "latency_spread_ms": 1.0, "flops_g": 0.3},
+]
+
+
+def _noisy(pick: list[str]) -> tuple[dict, dict]:
+    return choose(ranked(NOISY, "val_dice", "max"), NOISY, metric="val_dice", mode="max", pick=pick)
+
+
+def test_fastest_within_refuses_a_choice_inside_the_measured_spread() -> None:
+    """a and b (the same network, measured under different load) differ by 6 ms, inside their spreads."""
+    with pytest.raises(UserError) as refused:
+        _noisy(["fastest-within", "0.02"])
+    line = str(refused.value)
+    assert "\n" not in line and line.startswith("--pick fastest-within: trials b and a differ by 6 ms")
+    assert "inside their measured spreads (17 ms together)" in line
+    assert _noisy(["fastest-within", "0.2"])[0]["trial_id"] == "c"  # 19 ms faster than b: outside the noise
+
+
+def test_fewest_flops_within_chooses_by_a_cost_the_load_cannot_move() -> None:
+    row, choice = _noisy(["fewest-flops-within", "0.2"])
+    assert row["trial_id"] == "c" and choice["flops_g"] == 0.3

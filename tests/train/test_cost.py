@@ -52,3 +52,22 @@ def test_gpu_peak_memory_of_a_training_step() -> None:
     cost = measure_cost(module, device=torch.device("cuda"), image_size=64, batch_size=4, repeats=3)
     weights_mb = cost["params_m"] * 1e6 * 4 / 2**20
     assert cost["peak_mem_mb"] > 3 * weights_mb  # weights + gradients + Adam's two moments, at least
+
+
+def test_flops_and_the_latency_of_one_architecture_do_not_depend_on_the_build() -> None:
+    """Issue 19: identical networks measured 17 to 69 ms on a busy CPU. Two builds of one architecture get
+    the same FLOPs (counted, not timed) and, in one process, the same timing with its spread."""
+    cpu = torch.device("cpu")
+    first, second = (
+        measure_cost(_module("smp.Unet"), device=cpu, image_size=32, batch_size=2, repeats=4)
+        for _ in range(2)
+    )
+    assert first["flops_g"] == second["flops_g"] > 0
+    assert (first["latency_ms"], first["latency_spread_ms"]) == (
+        second["latency_ms"],
+        second["latency_spread_ms"],
+    )
+    assert first["latency_spread_ms"] >= 0
+    other = measure_cost(_module("smp.Unet", "resnet34"), device=cpu, image_size=32, batch_size=2, repeats=4)
+    assert other["flops_g"] > first["flops_g"]  # a deeper encoder: more FLOPs, whatever the load
+    assert set(first) == {"params_m", "flops_g", "latency_ms", "latency_spread_ms"}

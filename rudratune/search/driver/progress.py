@@ -97,7 +97,7 @@ class LiveTable(Callback):
                     f"  {t.trial_id} epoch {r.get('epoch', '?')}: val_loss {r.get('val_loss', float('nan')):.4f} "
                     f"val_dice {r.get('val_dice', float('nan')):.4f}  {_params(t)}"
                 )
-        print("\n".join(lines), file=sys.stdout, flush=True)
+        print("\n".join(fit(line) for line in lines), file=sys.stdout, flush=True)
 
 
 def _number(value: Any) -> bool:
@@ -111,5 +111,23 @@ def short_keys(keys: list[str]) -> list[str]:
     return [".".join(k.split(".")[-2:]) if last.count(x) > 1 else x for k, x in zip(keys, last, strict=True)]
 
 
+WIDTH = 120
+"""The live table's lines fit a 120-column terminal; ``rudratune show`` has the full key names."""
+
+
+def fit(line: str, width: int = WIDTH) -> str:
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def table_keys(keys: list[str]) -> list[str]:
+    """Short names for the live table: ``loss.name`` → ``loss``, ``optimizer.lr`` → ``lr``, and the last two
+    parts where the last is shared (``flip.p``, ``noise.p``)."""
+    named = [k.rsplit(".", 1)[0] if k.endswith(".name") else k for k in keys]
+    return short_keys(named)
+
+
 def _params(trial: Any) -> str:
-    return " ".join(f"{k}={short(v)}" for k, v in trial.config.items())
+    keys = list(trial.config)
+    return " ".join(
+        f"{k}={short(trial.config[full])}" for k, full in zip(table_keys(keys), keys, strict=True)
+    )

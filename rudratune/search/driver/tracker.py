@@ -31,15 +31,12 @@ from rudratune.tracking.common import (
     wandb_mode,
     wandb_settings,
 )
-from rudratune.tracking.dataset import digest, log_input
-from rudratune.tracking.lightning import best_values, define_summaries
+from rudratune.tracking.dataset import dataset_input, digest
+from rudratune.tracking.lightning import best_values, define_summaries, tracked_metrics
 from rudratune.train.cost import COST_KEYS
 
 if TYPE_CHECKING:
     from rudratune.data.folder import SegmentationData
-
-METRIC_PREFIXES = ("train_", "val_", "best_")
-"""A trial's reported keys that trackers log: its metrics, their running bests and ``lr``."""
 
 
 def error_line(trial: Any) -> str:
@@ -90,9 +87,11 @@ class SweepTracker(Callback):
         self._client: Any = None
         self._cost_logged: set[str] = set()
         self.cost_keys = cost_keys
+        self.dataset_inputs: list[Any] = []
+        """MLflow ``DatasetInput``s of the sweep's data (set with the parent run): each trial run logs them."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_wandb_runs": {}, "_client": None, "_history": {}}
+        return {**self.__dict__, "_wandb_runs": {}, "_client": None, "_history": {}, "dataset_inputs": []}
 
     @property
     def client(self) -> Any:
@@ -121,6 +120,8 @@ class SweepTracker(Callback):
                 )
                 run_id = run.info.run_id
                 self._log_params(run_id, params)
+                if self.dataset_inputs:
+                    self.client.log_inputs(run_id, datasets=self.dataset_inputs)
             else:
                 self.client.update_run(run_id, status="RUNNING")
                 self._history[trial.trial_id] = self._logged_history(run_id)
@@ -148,21 +149,14 @@ class SweepTracker(Callback):
         from mlflow.entities import Metric
 
         epoch = int(result.get("epoch", result.get("training_iteration", 0)))
-        metrics = {
-            k: float(v)
-            for k, v in result.items()
-            if (k.startswith(METRIC_PREFIXES) or k == "lr") and isinstance(v, (int, float))
-        }
+        metrics = tracked_metrics(result)
         history = self._history.setdefault(trial.trial_id, [])
         history[:] = [row for row in history if row["epoch"] < epoch] + [{**metrics, "epoch": epoch}]
         best = best_values(history, self.metric)
         run_id = self._runs.get(trial.trial_id)
         now = int(time.time() * 1000)
-        if run_id is not None:
-            logged = {**metrics, **best}
-            self.client.log_batch(
-                run_id, metrics=[Metric(k, float(v), now, epoch) for k, v in logged.items()]
-            )
+        if run_id is not None:  # best_epoch is no series: it is logged once, when the trial ends
+            self.client.log_batch(run_id, metrics=[Metric(k, v, now, epoch) for k, v in metrics.items()])
         run = self._wandb_runs.get(trial.trial_id)
         if run is not None:
             run.log({**metrics, "epoch": epoch}, step=epoch)
@@ -197,6 +191,11 @@ class SweepTracker(Callback):
     def _close(self, trial: Any, reason: str, *, failed: bool) -> None:
         run_id = self._runs.pop(trial.trial_id, None)
         if run_id is not None:
+            history = self._history.get(trial.trial_id) or []
+            if best_epoch := best_values(history, self.metric).get("best_epoch"):
+                self.client.log_metric(
+                    run_id, "best_epoch", float(best_epoch), step=int(history[-1]["epoch"])
+                )
             self.client.set_tag(run_id, "rudratune.status", reason)
             if failed:
                 self.client.set_tag(run_id, "rudratune.error", error_line(trial))
@@ -244,11 +243,17 @@ class SweepTracker(Callback):
         self.experiment_id = ensure_mlflow_experiment(
             self.mlflow_uri, cfg.experiment, record.output_root, source=uri_source(cfg)
         )
-        self.parent_run_id = self._parent_run(record, data, resume=resume)
+        # the data's MLflow dataset, on the parent run and (through this tracker) on every trial run
+        self.dataset_inputs = [
+            dataset_input(
+                decoded.root or resolve_root(record.sweep.base.data.root, record.output_root),
+                digest_=digest(decoded),
+            )
+            for decoded in (data or {}).values()
+        ]
+        self.parent_run_id = self._parent_run(record, resume=resume)
 
-    def _parent_run(
-        self, record: SweepRecord, data: dict[str, SegmentationData] | None, *, resume: bool
-    ) -> str:
+    def _parent_run(self, record: SweepRecord, *, resume: bool) -> str:
         # local: mlflow is imported only when the sweep tracks to it
         from mlflow.entities import Param
 
@@ -269,9 +274,8 @@ class SweepTracker(Callback):
         run = client.create_run(
             experiment_id, run_name=record.name, tags={**tags, **run_tags(sweep_description(record))}
         )
-        for decoded in (data or {}).values():
-            root = decoded.root or resolve_root(record.sweep.base.data.root, record.output_root)
-            log_input(client, run.info.run_id, root, decoded, digest_=digest(decoded))
+        if self.dataset_inputs:
+            client.log_inputs(run.info.run_id, datasets=self.dataset_inputs)
         params = flat_params(settings.model_dump(mode="json", exclude={"space"}))
         params.update(
             {

@@ -31,7 +31,12 @@ def trial_history(path: Path | None) -> list[dict[str, float]]:
         with (path / "progress.csv").open() as f:
             raw = list(csv.DictReader(f))
     elif (path / "result.json").is_file():
-        raw = [json.loads(line) for line in (path / "result.json").read_text().splitlines() if line.strip()]
+        raw = []
+        for line in (path / "result.json").read_text().splitlines():
+            try:
+                raw.append(json.loads(line)) if line.strip() else None
+            except ValueError:  # a line Ray is still writing
+                continue
     else:
         return []
     by_epoch = {}  # a resumed trial may repeat epochs after its last checkpoint: the later row wins
@@ -86,10 +91,16 @@ def reported_trial_id(folder: Path) -> str:
     """The id Ray reports in every result (folder names hold the trainable's name and the config too)."""
     for name in ("result.json", "progress.csv"):
         path = folder / name
-        lines = path.read_text().splitlines() if path.is_file() else []
+        lines = [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
         if name == "result.json" and lines:
-            return str(json.loads(lines[-1]).get("trial_id") or folder.name)
-        if len(lines) > 1:
+            for line in reversed(lines[-2:]):  # the last line may be one Ray is still writing
+                try:
+                    if found := json.loads(line).get("trial_id"):
+                        return str(found)
+                except ValueError:
+                    continue
+        if name == "progress.csv" and len(lines) > 1:
             row = next(csv.DictReader(lines))
-            return row.get("trial_id") or folder.name
+            if row.get("trial_id"):
+                return str(row["trial_id"])
     return folder.name

@@ -18,13 +18,23 @@ class PickRule:
     cost: str
     """The cost the rule minimises among the trials within the margin."""
     meaning: str
+    spread: str | None = None
+    """The measured noise of ``cost`` (a timing): a choice by less than it is refused."""
 
 
 PICK_RULES: dict[str, PickRule] = {
     rule.name: rule
     for rule in (
-        PickRule("fastest-within", "latency_ms", "the lowest latency_ms within MARGIN of the best trial"),
+        PickRule(
+            "fastest-within",
+            "latency_ms",
+            "the lowest latency_ms within MARGIN of the best trial",
+            spread="latency_spread_ms",
+        ),
         PickRule("smallest-within", "params_m", "the fewest parameters within MARGIN of the best trial"),
+        PickRule(
+            "fewest-flops-within", "flops_g", "the fewest GFLOPs per image within MARGIN of the best trial"
+        ),
     )
 }
 
@@ -65,6 +75,8 @@ def choose(
     if not within:
         raise UserError(f"--pick: no trial within {margin:g} of the best measured {rule.cost}")
     chosen = min(within, key=lambda r: _value(r, rule.cost))
+    if rule.spread is not None:
+        _refuse_inside_noise(rule, chosen, within)
     return chosen, {
         "rule": f"{rule.name} {margin:g}",
         "meaning": rule.meaning.replace("MARGIN", f"{margin:g} {metric}"),
@@ -74,6 +86,29 @@ def choose(
         rule.cost: _value(chosen, rule.cost),
         f"chosen_{metric}": _value(chosen, metric),
     }
+
+
+def _refuse_inside_noise(rule: PickRule, chosen: TrialRow, within: list[TrialRow]) -> None:
+    """A cheapest trial that is cheaper than another candidate by less than their two spreads together is no
+    choice: the machine's load could have ordered them either way. (Six builds of one network on a busy CPU
+    differed by up to 0.74 times the sum of two spreads, but 1.27 times the larger one.)"""
+    cost, key = _value(chosen, rule.cost), rule.spread or ""
+    for other in within:
+        if other is chosen:
+            continue
+        gap = _value(other, rule.cost) - cost
+        noise = _spread(chosen, key) + _spread(other, key)
+        if noise > 0 and gap <= noise:
+            raise UserError(
+                f"--pick {rule.name}: trials {chosen.trial_id} and {other.trial_id} differ by "
+                f"{gap:.3g} ms in {rule.cost}, inside their measured spreads ({noise:.3g} ms together): the load, not the "
+                "model, could decide; use --pick fewest-flops-within or smallest-within, or a larger gap"
+            )
+
+
+def _spread(row: TrialRow, key: str) -> float:
+    value = _value(row, key)
+    return 0.0 if math.isnan(value) else value
 
 
 def _value(row: TrialRow, key: str) -> float:
