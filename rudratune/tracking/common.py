@@ -18,7 +18,8 @@ from rudratune.runtime import quiet_loggers
 from rudratune.tracking.environment import check_mlflow_scheme, check_wandb_mode
 
 _SECRET_KEY = re.compile(
-    r"(api[_-]?key|token|secret|password|passwd|credential|creds|auth(?!or)|(private|access)[_-]?key)",
+    r"(api[_-]?key|token|secret|password|passwd|passphrase|pwd|credential|creds|auth(?!or)|cookie"
+    r"|(private|access|signing)[_-]?key|(?<![a-z])session)",  # not "possession"; no config key holds these
     re.IGNORECASE,
 )
 _SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token)\s+\S", re.IGNORECASE)

@@ -9,13 +9,24 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.helpers import EXPERIMENT, REPO, TEST_ENV, TEST_ENV_DROP, records, run_file, tiny_overrides
+from tests.helpers import (
+    EXPERIMENT,
+    REPO,
+    TEST_ENV,
+    TEST_ENV_DROP,
+    cli,
+    files_under,
+    records,
+    run_file,
+    tiny_overrides,
+)
 
 LONG = ["trainer.max_epochs=500", "trainer.early_stopping_patience=500", "-q"]
 
@@ -124,3 +135,35 @@ def test_train_on_a_disk_already_full_is_refused_before_training(tiny_data: Path
         f"rudratune: error: --output-root: {out}: no space left on device; free space and run again"
     ]
     assert not (out / "train").exists() and not (out / "mlflow.db").exists()
+
+
+SECRET_KEYS = ("passphrase", "pwd", "signing_key", "private_key", "credentials", "cookie", "session")
+
+
+@pytest.mark.slow
+def test_planted_secrets_reach_no_file(tiny_data: Path, out: Path, tmp_path: Path) -> None:
+    """``+provenance.passphrase``, ``pwd`` and ``signing_key`` were logged verbatim to MLflow and W&B. Every
+    file the run leaves (the sqlite store as bytes, W&B's offline files and logs, the temp dir) is read."""
+    planted = {key: f"planted-{key}-{uuid.uuid4().hex}" for key in SECRET_KEYS}
+    env_secret = f"planted-env-{uuid.uuid4().hex}"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"AWS_SECRET_ACCESS_KEY": env_secret, "TMPDIR": str(tmp), "HOME": str(tmp_path)}
+    overrides = [f"+provenance.{key}={value}" for key, value in planted.items()]
+    result = cli(
+        "--output-root",
+        str(out),
+        "train",
+        str(EXPERIMENT),
+        *tiny_overrides(tiny_data),
+        *overrides,
+        "-q",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    files = [p for p in [*files_under(out), *files_under(tmp)] if p.is_file()]
+    assert any(p.name == "mlflow.db" for p in files) and any(p.suffix == ".wandb" for p in files)
+    for secret in [*planted.values(), env_secret]:
+        holding = [p for p in files if secret.encode() in p.read_bytes()]
+        assert not holding, f"{secret} in {holding}"
+    assert only_run(out).data.params["model.name"] == "smp.Unet"  # the rest is still logged
