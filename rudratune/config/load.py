@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from rudratune.errors import UserError, did_you_mean
 MAX_NODES = 20_000
 """Nodes a YAML file may hold once its aliases are expanded: bounds the work of a "billion laughs" file."""
 MAX_DEPTH = 64
+MAX_BYTES = 10 << 20
+"""A config file larger than this is no config file."""
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -27,11 +30,22 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
+        kind = path.stat().st_mode
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError
+        if not stat.S_ISREG(kind):  # /dev/zero never ends, a FIFO waits for a writer: never read them
+            raise UserError(f"{path}: not a regular file (a device, FIFO or socket); valid: a YAML file")
+        if path.stat().st_size > MAX_BYTES:
+            raise UserError(
+                f"{path}: {path.stat().st_size:,} bytes; valid: a YAML file of at most {MAX_BYTES:,}"
+            )
         text = path.read_text()
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: cannot read ({type(err).__name__})") from None
+    except OSError as err:  # a symlink loop, a name too long
+        raise UserError(f"{path}: cannot read ({err.strerror or type(err).__name__})") from None
     try:
         _Walk(path).node(yaml.compose(text, Loader=yaml.SafeLoader), 0, ())
         data = yaml.safe_load(text)

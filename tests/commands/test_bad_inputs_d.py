@@ -1,0 +1,114 @@
+"""Fourth probe (issue 21: plain mistakes that ended in a traceback or a hang): each case exits 2 with one
+line naming the file, the key and the valid values, and writes nothing. Runs in-process like
+``test_bad_inputs_c``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.commands.test_bad_inputs_b import TRAIN, Case, run_case, space
+from tests.helpers import EXPERIMENT, REPO, files_under
+
+LONG = "a" * 300
+LONG_NAME = (
+    f"'{'a' * 20}…' is 300 characters long; valid: at most 200 (it names a folder, and a folder name cannot "
+    "exceed 255 bytes)"
+)
+
+
+def symlink_loop(tmp: Path) -> str:
+    (tmp / "loop.yaml").symlink_to(tmp / "loop2.yaml")
+    (tmp / "loop2.yaml").symlink_to(tmp / "loop.yaml")
+    return str(tmp / "loop.yaml")
+
+
+def fifo(tmp: Path) -> str:
+    os.mkfifo(tmp / "fifo.yaml")
+    return str(tmp / "fifo.yaml")
+
+
+def experiment_at(tmp: Path, target: str) -> str:
+    (tmp / "space.yaml").write_text(f"experiment: {target}\nspace: {{}}\n")
+    return str(tmp / "space.yaml")
+
+
+def a_file(tmp: Path) -> str:
+    (tmp / "taken").write_text("")
+    return str(tmp / "taken")
+
+
+NOT_REGULAR = "not a regular file (a device, FIFO or socket); valid: a YAML file"
+SYNTH = ["data", "synth", "--n", "4", "--size", "32"]
+CASES = [
+    Case(
+        "experiment name over 200 characters",
+        lambda t: [*TRAIN, f"name={LONG}"],
+        f"{EXPERIMENT}: name: {LONG_NAME}",
+    ),
+    Case(
+        "sweep name over 200 characters",
+        lambda t: ["run", space(t, "space: {}\n"), "--name", LONG],
+        f"--name: {LONG_NAME}",
+    ),
+    Case(
+        "W&B project over 128 characters",
+        lambda t: [*TRAIN, f"tracking.wandb_project={'p' * 129}"],
+        f"{EXPERIMENT}: tracking.wandb_project: '{'p' * 20}…' is 129 characters long; valid: at most 128 (W&B's "
+        "limit)",
+    ),
+    Case(
+        "config path that is a symlink loop",
+        lambda t: ["train", symlink_loop(t)],
+        "{tmp}/loop.yaml: cannot read (Too many levels of symbolic links)",
+    ),
+    Case(
+        "config path too long",
+        lambda t: ["train", f"{t}/{LONG}/x.yaml"],
+        f"{{tmp}}/{LONG}/x.yaml: cannot read (File name too long)",
+    ),
+    Case(
+        "experiment that is a device",
+        lambda t: ["run", experiment_at(t, "/dev/zero"), "--dry-run"],
+        f"/dev/zero: {NOT_REGULAR}",
+    ),
+    Case(
+        "experiment that is a FIFO",
+        lambda t: ["run", experiment_at(t, fifo(t)), "--dry-run"],
+        f"{{tmp}}/fifo.yaml: {NOT_REGULAR}",
+    ),
+    Case("config that is a FIFO", lambda t: ["train", fifo(t)], f"{{tmp}}/fifo.yaml: {NOT_REGULAR}"),
+    Case(
+        "negative synthetic seed",
+        lambda t: [*SYNTH, f"{t}/synth", "--seed", "-1"],
+        "data synth: --seed: got -1; valid: 0 to 4294967295",
+    ),
+    Case(
+        "synthetic data into a file",
+        lambda t: [*SYNTH, a_file(t)],
+        "data synth: {tmp}/taken is a file; valid: a new or empty folder",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=c.marks, id=c.name) for c in CASES])
+def test_bad_input(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, scratch = tmp_path / "out", tmp_path / "scratch"
+    out.mkdir()
+    scratch.mkdir()
+    args = case.args(scratch)
+    before = files_under(out), files_under(scratch)
+    code, lines = run_case(args, out, capsys)
+    assert code == 2, lines
+    assert len(lines) == 1, lines
+    expected = "rudratune: error: " + case.message.replace("{tmp}", str(scratch))
+    assert lines[0] == expected, f"{lines[0]}\n!= {expected}"
+    assert (files_under(out), files_under(scratch)) == before  # nothing written
+
+
+def test_catalogue_is_documented() -> None:
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
+    for case in CASES:
+        assert f"| {case.name} |" in doc, case.name
