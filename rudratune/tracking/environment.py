@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 from rudratune.errors import UserError
 
-MLFLOW_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks")
+MLFLOW_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql")
 """Tracking URI schemes MLflow has a store for (a database dialect may add a driver: ``mysql+pymysql``)."""
+VALID = "sqlite:///<path>.db, http(s)://host:port, postgresql://…, mysql://…, mssql://…"
+"""The stores named in the messages."""
 WANDB_MODES = ("online", "offline", "disabled", "dryrun", "shared", "run")
 """The values ``wandb.Settings(mode=...)`` takes."""
 
@@ -18,7 +20,18 @@ WANDB_MODES = ("online", "offline", "disabled", "dryrun", "shared", "run")
 def check_mlflow_scheme(uri: str, *, source: str, shown: str) -> None:
     """Refuse a URI MLflow has no store for; a plain path or ``file:`` is its file store, which MLflow
     refuses unless ``MLFLOW_ALLOW_FILE_STORE`` is set. ``shown`` is the URI without credentials."""
-    scheme = urlsplit(uri).scheme.split("+")[0].lower()
+    parts = urlsplit(uri)
+    scheme = parts.scheme.split("+")[0].lower()
+    if uri.lower().startswith("databricks"):  # "databricks", "databricks://profile", "databricks-uc"
+        raise UserError(
+            f"{source}: '{shown}' is a Databricks workspace, which rudratune does not support (it neither logs in "
+            f"nor checks the workspace before a run); valid: {VALID}"
+        )
+    if scheme == "sqlite" and (parts.path in ("", "/", "/:memory:") or "memory" in parts.query):
+        raise UserError(
+            f"{source}: '{shown}' is an in-memory database: every process would open its own, empty, and lose it "
+            f"at exit; valid: a file, sqlite:///<path>.db"
+        )
     if scheme in MLFLOW_SCHEMES:
         return
     if scheme in ("", "file") and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() in ("1", "true"):
@@ -29,8 +42,7 @@ def check_mlflow_scheme(uri: str, *, source: str, shown: str) -> None:
         else f"of scheme '{scheme}', which MLflow has no store for"
     )
     raise UserError(
-        f"{source}: '{shown}' is {kind}; valid: sqlite:///<path>.db, http(s)://host:port, postgresql://…, "
-        "mysql://…, mssql://…, databricks (or MLFLOW_ALLOW_FILE_STORE=true for a file store)"
+        f"{source}: '{shown}' is {kind}; valid: {VALID} (or MLFLOW_ALLOW_FILE_STORE=true for a file store)"
     )
 
 

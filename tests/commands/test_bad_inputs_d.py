@@ -112,3 +112,89 @@ def test_catalogue_is_documented() -> None:
     doc = (REPO / "docs" / "bad-inputs.md").read_text()
     for case in CASES:
         assert f"| {case.name} |" in doc, case.name
+
+
+SET_SPACE = "space:\n  loss.name: {values: !!set {DiceLoss, FocalLoss}}\n"
+CASES.append(
+    Case(
+        "a !!set of values",
+        lambda t: ["run", space(t, SET_SPACE), "--dry-run"],
+        "{tmp}/space.yaml: line 3: a !!set has no order, so its values would be searched in a different order "
+        "from run to run; valid: a list, e.g. [a, b]",
+    )
+)
+
+STORES = "sqlite:///<path>.db, http(s)://host:port, postgresql://…, mysql://…, mssql://…"
+ENV_CASES = [
+    (
+        "in-memory MLflow store",
+        {},
+        ["tracking.wandb=false", "tracking.mlflow_uri=sqlite:///:memory:"],
+        "tracking.mlflow_uri: 'sqlite:///:memory:' is an in-memory database: every process would open its own, "
+        "empty, and lose it at exit; valid: a file, sqlite:///<path>.db",
+    ),
+    (
+        "Databricks as the MLflow URI",
+        {"MLFLOW_TRACKING_URI": "databricks"},
+        ["tracking.wandb=false"],
+        "$MLFLOW_TRACKING_URI: 'databricks' is a Databricks workspace, which rudratune does not support (it "
+        f"neither logs in nor checks the workspace before a run); valid: {STORES}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "env", "overrides", "message"), ENV_CASES, ids=[c[0] for c in ENV_CASES])
+def test_bad_tracking_store(
+    name: str,
+    env: dict[str, str],
+    overrides: list[str],
+    message: str,
+    tmp_path: Path,
+    tiny_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``:memory:`` discarded every run silently; ``databricks`` was refused by a message listing it as valid."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    out = tmp_path / "out"
+    args = ["--output-root", str(out), *TRAIN, f"data.root={tiny_data}", *overrides]
+    code, lines = run_case(args, out, capsys)
+    assert (code, lines) == (2, [f"rudratune: error: {message}"])
+    assert not out.exists()
+
+
+def test_store_cases_are_documented() -> None:
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
+    for name, *_ in ENV_CASES:
+        assert f"| {name} |" in doc, name
+
+
+def test_exponents_without_a_dot_are_numbers(tmp_path: Path) -> None:
+    """YAML 1.1 reads ``1e-4`` as text: a space's ``values: [1e-4, 1e-3]`` was searched as two strings."""
+    from rudratune.search.space import load_sweep
+
+    sweep = load_sweep(space(tmp_path, "space:\n  optimizer.lr: {values: [1e-4, 1e-3, 2E+1]}\n"))
+    assert sweep.space["optimizer.lr"].values == [1e-4, 1e-3, 20.0]
+    assert all(type(v) is float for v in sweep.space["optimizer.lr"].values)
+
+
+def test_relative_data_root_is_taken_from_the_file(
+    tmp_path: Path, tiny_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``data.root`` in a YAML file was taken from the working directory, ``experiment:`` from the file."""
+    from rudratune.config.experiment import load_experiment
+    from rudratune.search.space import load_sweep
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "sem").symlink_to(tiny_data)
+    experiment = project / "exp.yaml"
+    experiment.write_text(EXPERIMENT.read_text().replace("root: null", "root: sem"))
+    (project / "space.yaml").write_text("experiment: exp.yaml\nspace:\n  data.root: {values: [sem, /abs]}\n")
+    monkeypatch.chdir(tmp_path)  # not the files' folder
+    assert load_experiment(experiment).data.root == str(project / "sem")
+    assert load_experiment(experiment, ["data.root=here"]).data.root == "here"  # the command line: cwd
+    sweep = load_sweep(project / "space.yaml")
+    assert sweep.base_config.data.root == str(project / "sem")
+    assert sweep.space["data.root"].values == [str(project / "sem"), "/abs"]
