@@ -5,6 +5,8 @@ run folder was made: one in a multi-sentence MLflow message, the other in a pyda
 from __future__ import annotations
 
 import os
+import urllib.error
+import urllib.request
 from urllib.parse import urlsplit
 
 from rudratune.errors import UserError
@@ -51,3 +53,31 @@ def check_wandb_mode() -> None:
     mode = os.environ.get("WANDB_MODE")
     if mode is not None and mode not in WANDB_MODES:
         raise UserError(f"$WANDB_MODE: got '{mode}'; valid: {', '.join(WANDB_MODES)} (or unset it)")
+
+
+WANDB_DEFAULT_URL = "https://api.wandb.ai"
+OFFLINE_MODES = ("offline", "disabled", "dryrun")
+
+
+def check_wandb_server(mode: str, *, timeout: float = 5.0) -> None:
+    """An online W&B run whose server cannot be reached: said in seconds (``wandb.init`` retried for about
+    110 s, then raised). Any HTTP answer counts as reachable; only a failed connection is refused."""
+    if mode != "online" or os.environ.get("WANDB_MODE") in OFFLINE_MODES:
+        return
+    url = os.environ.get("WANDB_BASE_URL") or WANDB_DEFAULT_URL
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/healthz", timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        return  # it answered
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        why = (
+            "$WANDB_API_KEY is set, so W&B runs online"
+            if os.environ.get("WANDB_API_KEY")
+            else "W&B runs online"
+        )
+        reason = getattr(err, "reason", err)
+        raise UserError(
+            f"tracking.wandb_mode: {why}, but W&B at {url} cannot be reached ({reason}); valid: a network that "
+            "reaches it, tracking.wandb_mode=offline (then `wandb sync` later), or tracking.wandb=false"
+        ) from None

@@ -5,6 +5,8 @@ line naming the file, the key and the valid values, and writes nothing. Runs in-
 from __future__ import annotations
 
 import os
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,50 @@ def test_relative_data_root_is_taken_from_the_file(
     sweep = load_sweep(project / "space.yaml")
     assert sweep.base_config.data.root == str(project / "sem")
     assert sweep.space["data.root"].values == [str(project / "sem"), "/abs"]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_wandb_key_without_a_network_is_said_in_seconds(
+    tmp_path: Path, tiny_data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``WANDB_API_KEY`` set with no network: a traceback after 110 s."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.setenv("WANDB_BASE_URL", url)
+    monkeypatch.delenv("WANDB_MODE")  # the tests' offline default, which W&B reads over our settings
+    out = tmp_path / "out"
+    code, lines = run_case(
+        ["--output-root", str(out), *TRAIN, f"data.root={tiny_data}", "tracking.mlflow=false"], out, capsys
+    )
+    assert (code, lines) == (
+        2,
+        [
+            "rudratune: error: tracking.wandb_mode: $WANDB_API_KEY is set, so W&B runs online, but W&B at "
+            f"{url} cannot be reached ([Errno 111] Connection refused); valid: a network that reaches it, "
+            "tracking.wandb_mode=offline (then `wandb sync` later), or tracking.wandb=false"
+        ],
+    )
+    assert not out.exists()
+
+
+def test_wandb_server_that_never_answers_is_given_up_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that takes the connection and never answers (a proxy or firewall that drops): bounded."""
+    from rudratune.errors import UserError
+    from rudratune.tracking.environment import check_wandb_server
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes the handshake; nothing ever reads or answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("WANDB_BASE_URL", url)
+        monkeypatch.delenv("WANDB_MODE")
+        start = time.monotonic()
+        with pytest.raises(UserError, match=f"W&B at {url} cannot be reached \\(timed out\\)"):
+            check_wandb_server("online", timeout=2)
+        assert time.monotonic() - start < 10
