@@ -247,3 +247,30 @@ def test_wandb_server_that_never_answers_is_given_up_in_seconds(monkeypatch: pyt
         with pytest.raises(UserError, match=f"W&B at {url} cannot be reached \\(timed out\\)"):
             check_wandb_server("online", timeout=2)
         assert time.monotonic() - start < 10
+
+
+def test_new_secret_keys_hide_secrets_but_no_config_key() -> None:
+    """``passphrase``, ``pwd`` and ``signing_key`` were logged verbatim; the wider pattern must still log
+    every key of the experiment and of a sweep's settings."""
+    from rudratune.config.experiment import load_experiment
+    from rudratune.search.space import load_sweep
+    from rudratune.tracking.common import flat_params
+
+    secrets = {
+        k: "x" for k in ("passphrase", "db_pwd", "signing_key", "private_key", "credentials", "cookie")
+    }
+    secrets |= {"session": "x", "session_id": "x", "aws_secret_access_key": "x"}
+    kept = {"possession": 1, "obsession_level": 2}
+    assert flat_params({"provenance": {**secrets, **kept}}) == {
+        "provenance.possession": 1,
+        "provenance.obsession_level": 2,
+    }
+    cfg = load_experiment(EXPERIMENT).to_dict()
+    assert len(flat_params(cfg)) == _leaves(cfg)
+    settings = load_sweep(REPO / "search_spaces" / "quickstart.yaml").settings
+    dumped = settings.model_dump(mode="json", exclude={"space"})
+    assert len(flat_params(dumped)) == _leaves(dumped)
+
+
+def _leaves(tree: dict) -> int:
+    return sum(_leaves(v) if isinstance(v, dict) else v is not None for v in tree.values())
