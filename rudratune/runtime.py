@@ -157,7 +157,7 @@ DISK_FULL_TEXT = ("database or disk is full", "no space left on device", "disk q
 """How a full disk reads where it is no ``OSError`` any more: sqlite (through SQLAlchemy and MLflow), torch."""
 
 
-def disk_full(err: BaseException) -> OSError | BaseException | None:
+def disk_full(err: BaseException) -> BaseException | None:
     """The ``ENOSPC``/``EDQUOT`` error in ``err``'s chain of causes (or the error whose text says so), or None.
 
     MLflow wraps sqlite's "database or disk is full" in an ``MlflowException``, Lightning raises its own
@@ -165,13 +165,14 @@ def disk_full(err: BaseException) -> OSError | BaseException | None:
     """
     seen: set[int] = set()
     found: BaseException | None = None
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            return err
-        if found is None and any(text in str(err).lower() for text in DISK_FULL_TEXT):
-            found = err
-        err = err.__cause__ or err.__context__
+    link: BaseException | None = err
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, OSError) and link.errno in (errno.ENOSPC, errno.EDQUOT):
+            return link
+        if found is None and any(text in str(link).lower() for text in DISK_FULL_TEXT):
+            found = link
+        link = link.__cause__ or link.__context__
     return found
 
 

@@ -16,9 +16,9 @@ from rudratune.commands.common import (
     writable_dir,
 )
 from rudratune.config.experiment import load_experiment
-from rudratune.errors import UserError
+from rudratune.errors import UserError, warn
 from rudratune.runtime import DiskReserve, StopSignals, Terminated, disk_full
-from rudratune.tracking.common import preflight, warn
+from rudratune.tracking.common import preflight
 
 if TYPE_CHECKING:
     from rudratune.config.schema import ExperimentConfig
