@@ -106,9 +106,8 @@ def _train(
         if stop.signum is None and not isinstance(err, KeyboardInterrupt):
             raise
         status = "KILLED"  # Lightning turns the signal's KeyboardInterrupt into SystemExit(1)
-        raise Terminated(
-            stop.signum or signal.SIGINT, f"its tracker runs are closed KILLED; partial outputs: {run_dir}"
-        ) from None
+        closed = "its tracker runs are closed KILLED; " if loggers else ""
+        raise Terminated(stop.signum or signal.SIGINT, f"{closed}partial outputs: {run_dir}") from None
     except NonFiniteLossError as err:
         raise UserError(
             f"{args.config}: {err}; the run cannot recover (try a lower optimizer.lr than {cfg.optimizer.lr:g}); "

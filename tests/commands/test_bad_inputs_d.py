@@ -198,7 +198,7 @@ def test_relative_data_root_is_taken_from_the_file(
     assert load_experiment(experiment).data.root == str(project / "sem")
     assert load_experiment(experiment, ["data.root=here"]).data.root == "here"  # the command line: cwd
     sweep = load_sweep(project / "space.yaml")
-    assert sweep.base_config.data.root == str(project / "sem")
+    assert sweep.base.data.root == str(project / "sem")
     assert sweep.space["data.root"].values == [str(project / "sem"), "/abs"]
 
 
