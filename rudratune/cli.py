@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import shtab
 
 from rudratune.errors import UserError
-from rudratune.runtime import quiet_defaults
+from rudratune.runtime import Terminated, quiet_defaults
 
 EPILOG = "Overrides use Hydra's grammar: key=value, +new.key=value, ~key (e.g. trainer.max_epochs=5)."
 OVERRIDES = "key=value"
@@ -236,6 +236,9 @@ def main(argv: Sequence[str] | None = None, *, raise_user_errors: bool = False) 
             raise
         print(f"rudratune: error: {err}", file=sys.stderr)
         return 2
+    except Terminated as stopped:  # SIGTERM or SIGINT under runtime.StopSignals
+        print(stopped.line(), file=sys.stderr)
+        return stopped.exit_code
     except KeyboardInterrupt:
         print("rudratune: interrupted", file=sys.stderr)
         return 130

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rudratune.commands.common import (
     fmt_metrics,
@@ -14,8 +16,12 @@ from rudratune.commands.common import (
     writable_dir,
 )
 from rudratune.config.experiment import load_experiment
-from rudratune.errors import UserError
+from rudratune.errors import UserError, warn
+from rudratune.runtime import DiskReserve, StopSignals, Terminated, disk_full
 from rudratune.tracking.common import preflight
+
+if TYPE_CHECKING:
+    from rudratune.config.schema import ExperimentConfig
 
 TEST_KEYS = ("test_loss", "test_dice", "test_iou", "test_ref_loss")
 
@@ -37,6 +43,11 @@ def check_accelerator(accelerator: str, *, source: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with StopSignals() as stop:  # SIGTERM (Kubernetes, Slurm, docker stop) ends the run like Ctrl-C
+        return _run(args, stop)
+
+
+def _run(args: argparse.Namespace, stop: StopSignals) -> int:
     cfg = load_experiment(args.config, args.overrides)
     check_accelerator(cfg.trainer.accelerator, source=args.config)
     if args.print_config:
@@ -46,11 +57,28 @@ def run(args: argparse.Namespace) -> int:
     warn_without_cuda(
         cfg.trainer.accelerator in ("gpu", "cuda"), f"trainer.accelerator={cfg.trainer.accelerator}"
     )
+    try:
+        with DiskReserve(output_root) as reserve:
+            return _train(args, cfg, output_root, stop, reserve)
+    except OSError as err:
+        if not disk_full(err):
+            raise
+        raise UserError(
+            f"--output-root: {output_root}: no space left on device; free space and run again"
+        ) from None
 
+
+def _train(
+    args: argparse.Namespace,
+    cfg: ExperimentConfig,
+    output_root: Path,
+    stop: StopSignals,
+    reserve: DiskReserve,
+) -> int:
     # local: lightning and torch take seconds; config mistakes are reported before
     from rudratune.data.checks import check_memory, check_split
     from rudratune.data.source import load_data
-    from rudratune.tracking.lightning import close_loggers, make_loggers
+    from rudratune.tracking.lightning import make_loggers
     from rudratune.train.loop import RunOptions, train
     from rudratune.train.module import NonFiniteLossError
 
@@ -65,22 +93,38 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: {data.root}: {data.describe()}", flush=True)
     loggers: list[Any] = []
     status = "FAILED"
+    options = RunOptions(
+        run_dir=run_dir, loggers=loggers, progress=not args.quiet, callbacks=[_free_on_error(reserve)]
+    )
     try:  # every tracker run opened from here on ends FINISHED, FAILED or KILLED, whatever happens
         make_loggers(cfg, run_dir, output_root, run_name, data, into=loggers)
-        result = train(cfg, data, RunOptions(run_dir=run_dir, loggers=loggers, progress=not args.quiet))
+        result = train(cfg, data, options)
         for logger in loggers:
             logger.log_metrics(result.cost)
         status = "FINISHED"
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
+    except (KeyboardInterrupt, SystemExit) as err:
+        if stop.signum is None and not isinstance(err, KeyboardInterrupt):
+            raise
+        status = "KILLED"  # Lightning turns the signal's KeyboardInterrupt into SystemExit(1)
+        closed = "its tracker runs are closed KILLED; " if loggers else ""
+        raise Terminated(stop.signum or signal.SIGINT, f"{closed}partial outputs: {run_dir}") from None
     except NonFiniteLossError as err:
         raise UserError(
             f"{args.config}: {err}; the run cannot recover (try a lower optimizer.lr than {cfg.optimizer.lr:g}); "
             f"its partial outputs: {run_dir}"
         ) from None
+    except Exception as err:
+        full = disk_full(err)
+        if full is None:
+            raise
+        reserve.release()
+        _remove_partial(full, run_dir)
+        raise UserError(
+            f"--output-root: {output_root}: no space left on device while training; its tracker runs are closed "
+            f"FAILED; free space and run again (partial outputs: {run_dir})"
+        ) from None
     finally:
-        close_loggers(loggers, status=status)
+        _close(loggers, status)
 
     best = result.best
     print(
@@ -92,6 +136,37 @@ def run(args: argparse.Namespace) -> int:
     print("cost: " + "  ".join(f"{k} {v:.3f}" for k, v in result.cost.items()))
     print(fmt_metrics(result.test, TEST_KEYS))
     return 0
+
+
+def _free_on_error(reserve: DiskReserve) -> Any:
+    """A callback that frees the disk reserve when ``fit`` fails on a full disk, before Lightning ends the
+    loggers' runs itself (their last write would fail too)."""
+    from lightning.pytorch.callbacks import Callback  # local: lightning takes seconds to import
+
+    class FreeOnError(Callback):
+        def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+            if disk_full(exception) is not None:
+                reserve.release()
+
+    return FreeOnError()
+
+
+def _remove_partial(err: BaseException, run_dir: Path) -> None:
+    """The file whose write ran out of space (a checkpoint cut short) is of no use: free its space."""
+    for name in (getattr(err, "filename2", None), getattr(err, "filename", None)):
+        if name and Path(name).resolve().is_relative_to(run_dir.resolve()) and Path(name).is_file():
+            Path(name).unlink()
+
+
+def _close(loggers: list[Any], status: str) -> None:
+    """End every opened run, each on its own: one that cannot be closed does not keep the others open."""
+    from rudratune.tracking.lightning import close_loggers
+
+    for logger in loggers:
+        try:
+            close_loggers([logger], status=status)
+        except Exception as err:  # a full disk or a dead W&B service: said, and the rest still closed
+            warn(f"could not close the {type(logger).__name__} run {status}: {type(err).__name__}")
 
 
 def _print_reproduction(provenance: dict[str, Any], history: list[dict[str, float]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,8 +15,37 @@ from rudratune.errors import UserError
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
     """Read, override and validate an experiment config; every mistake is a one-line UserError."""
-    data = apply_overrides(read_yaml(path), list(overrides or []), source=f"{path} (command line)")
+    data = apply_overrides(read_experiment(path), list(overrides or []), source=f"{path} (command line)")
     return experiment_from_dict(data, source=str(path))
+
+
+def read_experiment(path: str | Path) -> dict[str, Any]:
+    """An experiment YAML as a dict, a relative ``data.root`` taken from the file's folder (like a space's
+    ``experiment:`` and ``storage:``); an override on the command line stays relative to the working directory."""
+    data = read_yaml(path)
+    section = data.get("data")
+    if isinstance(section, dict) and "root" in section:
+        data = {**data, "data": {**section, "root": root_from_file(section["root"], Path(path))}}
+    return data
+
+
+def root_from_file(root: Any, path: Path) -> Any:
+    """``root`` as written in the YAML ``path``: a relative folder joined to the file's folder."""
+    if not isinstance(root, str) or not root.strip() or "://" in root:
+        return root
+    folder = Path(root).expanduser()
+    return root if folder.is_absolute() else os.path.abspath(path.parent / folder)  # links kept, as named
+
+
+def space_root_from_file(entry: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A space's ``data.root: {value: …}`` (or ``values``/``grid``) with its folders taken from ``path``."""
+    out = dict(entry)
+    for key in ("value", "values", "grid"):
+        if isinstance(out.get(key), list):
+            out[key] = [root_from_file(v, path) for v in out[key]]
+        elif key in out:
+            out[key] = root_from_file(out[key], path)
+    return out
 
 
 def experiment_from_dict(data: dict[str, Any], *, source: str) -> ExperimentConfig:

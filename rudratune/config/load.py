@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,20 @@ from rudratune.errors import UserError, did_you_mean
 MAX_NODES = 20_000
 """Nodes a YAML file may hold once its aliases are expanded: bounds the work of a "billion laughs" file."""
 MAX_DEPTH = 64
+MAX_BYTES = 10 << 20
+"""A config file larger than this is no config file."""
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that reads ``1e-4`` as a number, as YAML 1.2 and JSON do (YAML 1.1 wants a dot,
+    ``1.0e-4``, and made ``optimizer.lr: {values: [1e-4, 1e-3]}`` a list of strings)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -27,14 +42,25 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
+        kind = path.stat().st_mode
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError
+        if not stat.S_ISREG(kind):  # /dev/zero never ends, a FIFO waits for a writer: never read them
+            raise UserError(f"{path}: not a regular file (a device, FIFO or socket); valid: a YAML file")
+        if path.stat().st_size > MAX_BYTES:
+            raise UserError(
+                f"{path}: {path.stat().st_size:,} bytes; valid: a YAML file of at most {MAX_BYTES:,}"
+            )
         text = path.read_text()
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: cannot read ({type(err).__name__})") from None
+    except OSError as err:  # a symlink loop, a name too long
+        raise UserError(f"{path}: cannot read ({err.strerror or type(err).__name__})") from None
     try:
-        _Walk(path).node(yaml.compose(text, Loader=yaml.SafeLoader), 0, ())
-        data = yaml.safe_load(text)
+        _Walk(path).node(yaml.compose(text, Loader=_Loader), 0, ())
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -69,6 +95,12 @@ class _Walk:
         if id(node) in ancestors:
             raise self.fail(node, "an alias (*name) refers to a value that contains it")
         inner = (*ancestors, id(node))
+        if node.tag == "tag:yaml.org,2002:set":
+            raise self.fail(
+                node,
+                "a !!set has no order, so its values would be searched in a different order from run to run; "
+                "valid: a list, e.g. [a, b]",
+            )
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:

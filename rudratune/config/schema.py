@@ -21,14 +21,34 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NAME_RULE = "letters, digits, '_', '.' and '-' (no '/', ':' or '..'), starting with a letter or digit"
 
 
+MAX_NAME = 200
+"""Characters of a name: a folder name cannot exceed 255 bytes, and a run folder adds ``-YYYYmmdd-HHMMSS-N``."""
+MAX_WANDB_PROJECT = 128
+"""W&B refuses longer project names."""
+
+
 def check_name(value: str) -> str:
-    """A name that becomes a folder or a tracker name: no path separators, no ``..``, no ``:``."""
+    """A name that becomes a folder or a tracker name: no path separators, no ``..``, no ``:``, not too long."""
     if not NAME_PATTERN.fullmatch(value) or ".." in value:
         raise ValueError(f"{value!r} may hold only {NAME_RULE}")
+    if len(value) > MAX_NAME:  # the pattern allows ASCII only: characters are bytes
+        raise ValueError(
+            f"'{value[:20]}…' is {len(value)} characters long; valid: at most {MAX_NAME} (it names a folder, "
+            "and a folder name cannot exceed 255 bytes)"
+        )
+    return value
+
+
+def check_wandb_project(value: str) -> str:
+    if len(value) > MAX_WANDB_PROJECT:
+        raise ValueError(
+            f"'{value[:20]}…' is {len(value)} characters long; valid: at most {MAX_WANDB_PROJECT} (W&B's limit)"
+        )
     return value
 
 
 SafeName = Annotated[str, AfterValidator(check_name)]
+WandbProject = Annotated[str, AfterValidator(check_name), AfterValidator(check_wandb_project)]
 
 
 def _bare(annotation: Any) -> Any:
@@ -169,7 +189,7 @@ class TrackingConfig(Section):
     mlflow_uri: str | None = None
     """``null``: ``$MLFLOW_TRACKING_URI`` if set, else a sqlite store under the output root."""
     wandb: bool = True
-    wandb_project: SafeName = "rudratune"
+    wandb_project: WandbProject = "rudratune"
     wandb_mode: Literal["auto", "offline", "online", "disabled"] = "auto"
     """``auto``: online when ``WANDB_API_KEY`` is set, offline otherwise."""
 

@@ -15,10 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 from rudratune.config.schema import TrackingConfig
 from rudratune.errors import UserError, warn
 from rudratune.runtime import quiet_loggers
-from rudratune.tracking.environment import check_mlflow_scheme, check_wandb_mode
+from rudratune.tracking.environment import check_mlflow_scheme, check_wandb_mode, check_wandb_server
 
 _SECRET_KEY = re.compile(
-    r"(api[_-]?key|token|secret|password|passwd|credential|creds|auth(?!or)|(private|access)[_-]?key)",
+    r"(api[_-]?key|token|secret|password|passwd|passphrase|pwd|credential|creds|auth(?!or)|cookie"
+    r"|(private|access|signing)[_-]?key|(?<![a-z])session)",  # not "possession"; no config key holds these
     re.IGNORECASE,
 )
 _SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token)\s+\S", re.IGNORECASE)
@@ -188,6 +189,7 @@ def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:
         check_store(uri, source=uri_source(cfg))
     if cfg.wandb:
         check_wandb_mode()
+        check_wandb_server(wandb_mode(cfg))
     output_environment(output_root)
 
 

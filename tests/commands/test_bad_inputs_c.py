@@ -247,7 +247,7 @@ ENV_CASES = [
         {"MLFLOW_TRACKING_URI": "garbage"},
         ["tracking.wandb=false"],
         "$MLFLOW_TRACKING_URI: 'garbage' is a file store path, which MLflow refuses; valid: sqlite:///<path>.db, "
-        "http(s)://host:port, postgresql://…, mysql://…, mssql://…, databricks (or MLFLOW_ALLOW_FILE_STORE=true "
+        "http(s)://host:port, postgresql://…, mysql://…, mssql://… (or MLFLOW_ALLOW_FILE_STORE=true "
         "for a file store)",
     ),
     (

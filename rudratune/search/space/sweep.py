@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rudratune.config.experiment import apply_params, experiment_from_dict
+from rudratune.config.experiment import (
+    apply_params,
+    experiment_from_dict,
+    read_experiment,
+    space_root_from_file,
+)
 from rudratune.config.load import apply_overrides, read_yaml, validate_model
 from rudratune.config.schema import ExperimentConfig, known_keys
 from rudratune.errors import UserError, did_you_mean
@@ -62,6 +67,8 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     """Read a search-space YAML; route overrides to the sweep or the experiment; validate everything."""
     path = Path(path)
     raw = read_yaml(path)
+    if isinstance(space := raw.get("space"), dict) and isinstance(space.get("data.root"), dict):
+        space["data.root"] = space_root_from_file(space["data.root"], path)
     sweep_overrides: list[str] = []
     experiment_overrides: list[str] = []
     for text in overrides or []:
@@ -86,7 +93,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     experiment_path = (path.parent / settings.experiment).resolve()
     if not experiment_path.exists():
         raise UserError(f"{path}: experiment: no such file {experiment_path}")
-    base = read_yaml(experiment_path)
+    base = read_experiment(experiment_path)
     if "experiment" in base:  # the space itself, or another space: its keys would be refused one by one
         raise UserError(
             f"{path}: experiment: {experiment_path} is a search space (it has its own experiment: key); "
