@@ -66,7 +66,10 @@ class DatasetStats:
         self.ranges.append((stats.low, stats.high))
         if stats.histogram is not None:
             total = self.histograms.get(stored.name)
-            self.histograms[stored.name] = stats.histogram if total is None else total + stats.histogram
+            if total is None:
+                self.histograms[stored.name] = stats.histogram
+            else:
+                total += stats.histogram
         elif stats.sample is not None:
             self.samples.append(stats.sample)
 
