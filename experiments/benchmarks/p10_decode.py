@@ -66,16 +66,23 @@ def _status_kib(key: str) -> int:
 
 def worker(root: str) -> None:
     """In the subprocess: decode ``root`` with whichever rudratune ``PYTHONPATH`` gives; print JSON."""
+    import resource
+
     from rudratune.data.folder import load_folder
 
     before = _status_kib("VmRSS")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     data = load_folder(root)
     wall = time.perf_counter() - start
-    import resource
-
-    peak = max(_status_kib("VmHWM"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    print(json.dumps({"wall_s": wall, "peak_kib": peak, "before_kib": before, "nbytes": data.nbytes}))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+    peak = max(_status_kib("VmHWM"), after.ru_maxrss)
+    print(
+        json.dumps(
+            {"wall_s": wall, "cpu_s": cpu, "peak_kib": peak, "before_kib": before, "nbytes": data.nbytes}
+        )
+    )
 
 
 def baseline_tree(rev: str, into: Path) -> Path:
@@ -132,7 +139,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
         for side in ("old", "new"):
             m = r[side]
             cells += [
-                f"{m['wall_s']:.1f}",
+                f"{m['wall_s']:.1f} ({m.get('cpu_s', float('nan')):.1f})",
                 f"{r['n'] / m['wall_s']:,.0f}",
                 f"{_mib(m['peak_kib'])} ({m['peak_kib'] / own_kib:.2f}×; +{(m['peak_kib'] - m['before_kib']) / own_kib:.2f}×)",
             ]
@@ -142,7 +149,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     header += [
         f"{s} {k}"
         for s in ("baseline", "this code")
-        for k in ("s", "pairs/s", "peak RSS MiB (/ own; decode's own / own)")
+        for k in ("s (CPU s)", "pairs/s", "peak RSS MiB (/ own; decode's own / own)")
     ]
     return md_table([*header, "speed-up"], out)
 
@@ -168,7 +175,7 @@ def run(
         "title": "P10 decode",
         "conditions": (
             f"`load_folder` on generated grey pairs (8-bit PNG, 16-bit TIFF; 8-bit PNG masks), each decode in a fresh "
-            f"subprocess, this code beside `{base}` (`git archive`), files in the page cache for both. Peak RSS is "
+            f"subprocess (wall time, and in brackets its CPU time, less sensitive to other load), this code beside `{base}` (`git archive`), files in the page cache for both. Peak RSS is "
             f"VmHWM; in brackets, over the images' own bytes, and (after +) less the RSS before decoding. Load "
             f"average at the start {load_start}, at the end {load_average()}."
         ),
