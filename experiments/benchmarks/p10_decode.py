@@ -4,7 +4,7 @@ baseline revision (default: main's 2edda2d, float32 images and one thread), in o
 Datasets: grey disks on noise, 8-bit PNGs and 16-bit TIFFs (12-bit values), 8-bit PNG masks; 100, 1,000 and
 5,000 pairs at 256² and 1,000 pairs at 1024² (``--smoke``: 40 pairs at 64²). Each decode runs in a fresh
 subprocess whose ``PYTHONPATH`` is this checkout or the baseline's ``git archive``; peak RSS is the process's
-``VmHWM`` (``/proc/self/status``), also shown less the RSS it had before decoding (the interpreter and imports).
+``VmHWM`` (``/proc/self/status``; not ``ru_maxrss``, which keeps the parent's peak across ``exec``), also shown less the RSS it had before decoding (the interpreter and imports).
 
     python experiments/benchmarks/p10_decode.py [--smoke] [--sets 100x256,1000x1024] [--base REV]
 """
@@ -77,7 +77,7 @@ def worker(root: str) -> None:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
-    peak = max(_status_kib("VmHWM"), after.ru_maxrss)
+    peak = _status_kib("VmHWM") or after.ru_maxrss  # ru_maxrss keeps the forking parent's RSS across exec
     print(
         json.dumps(
             {"wall_s": wall, "cpu_s": cpu, "peak_kib": peak, "before_kib": before, "nbytes": data.nbytes}
