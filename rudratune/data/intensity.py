@@ -5,7 +5,7 @@ leaves a network little to learn from.
 Rules (``data.intensity.mode``):
 - ``auto`` (default): 8-bit images (and float images in [0, 1]) by the range of their type (/ 255); wider
   types (16-bit, signed, 32-bit, other floats) from the dataset-wide ``low`` and ``high`` percentiles (1 and
-  99) of every pixel of every image, clipped. A 12-bit detector in a 16-bit file then spans [0, 1].
+  99) of the pixels of every image (all of them up to 256², evenly strided beyond), clipped. A 12-bit detector in a 16-bit file then spans [0, 1].
 - ``dtype``: each image by the range of its type (8-bit / 255, 16-bit / 65535, signed 16-bit from -32768);
   float images in [0, 1] are kept, float images outside it are stretched from the dataset's finite min/max.
 - ``percentile``: each image's own ``low`` and ``high`` percentiles.
@@ -21,8 +21,11 @@ from rudratune.data.preprocess import Decoding, type_range
 
 HISTOGRAM = {"uint8": 0, "int8": 128, "uint16": 0, "int16": 32768}
 """Types whose statistics are an exact histogram (value + offset → bin); others keep a strided sample."""
+HISTOGRAM_SAMPLE = 65_536
+"""Evenly strided pixels an image of a histogram type contributes to the dataset percentiles (all up to 256²):
+counting every pixel of a 1024² uint16 image took longer (2.1 ms) than reading its file (1.9 ms)."""
 SAMPLE = 16_384
-"""Pixels an image of another type (float, 32-bit) contributes to the dataset percentiles (exact up to 128²)."""
+"""Pixels an image of another type (float, 32-bit) contributes to the dataset percentiles (all up to 128²)."""
 NARROW_SPAN = 0.05
 """Decoded images whose 1st-99th percentile spans less than this share of [0, 1] are warned about."""
 FLAT_SPAN = 0.01
@@ -42,12 +45,13 @@ class ImageStats:
     @classmethod
     def of(cls, image: np.ndarray, dtype: np.dtype) -> ImageStats:
         lo, hi = (float(image.min()), float(image.max())) if image.size else (0.0, 0.0)
+        flat = image.ravel()
         offset = HISTOGRAM.get(image.dtype.name)
         if offset is not None:
-            values = image.ravel().astype(np.int32) + offset if offset else image.ravel()
+            flat = flat[:: max(1, -(-flat.size // HISTOGRAM_SAMPLE))]
+            values = flat.astype(np.int32) + offset if offset else flat
             bins = 256 if image.dtype.itemsize == 1 else 65536
             return cls(dtype, lo, hi, histogram=np.bincount(values, minlength=bins))
-        flat = image.ravel()
         step = max(1, -(-flat.size // SAMPLE))
         return cls(dtype, lo, hi, sample=flat[::step].astype(np.float64))
 
@@ -66,7 +70,10 @@ class DatasetStats:
         self.ranges.append((stats.low, stats.high))
         if stats.histogram is not None:
             total = self.histograms.get(stored.name)
-            self.histograms[stored.name] = stats.histogram if total is None else total + stats.histogram
+            if total is None:
+                self.histograms[stored.name] = stats.histogram
+            else:
+                total += stats.histogram
         elif stats.sample is not None:
             self.samples.append(stats.sample)
 

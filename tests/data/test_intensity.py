@@ -143,19 +143,19 @@ def test_a_real_planar_rgba_tiff_is_still_colour(tmp_path: Path) -> None:
     assert np.array_equal(data.images[0][..., 2], images[0] // 2)
 
 
-def _dice_at_defaults(root: Path, run_dir: Path) -> float:
+def _dice_at_defaults(root: Path, run_dir: Path, *overrides: str) -> float:
     from rudratune.config.experiment import load_experiment
     from rudratune.train.loop import RunOptions, train
     from tests.helpers import EXPERIMENT
 
     overrides = [
         *(f"data.{k}" for k in (f"root={root}", "image_size=48", "batch_size=4")),
-        *("model.name=monai.UNet", "trainer.max_epochs=6", "optimizer.lr=1e-2", "trainer.threads=1"),
-        *("tracking.mlflow=false", "tracking.wandb=false"),
-    ]  # data.intensity left at its default
+        *("model.name=scratch.UNet", "trainer.max_epochs=6", "optimizer.lr=1e-2", "trainer.threads=1"),
+        *("tracking.mlflow=false", "tracking.wandb=false", *overrides),
+    ]  # data.intensity left at the experiment's default unless overridden
     cfg = load_experiment(EXPERIMENT, overrides)
     options = RunOptions(run_dir=run_dir, checkpoints=False, artifacts=False, progress=False)
-    return float(train(cfg, load_folder(root), options).test["test_dice"])
+    return float(train(cfg, load_folder(root, cfg.data.intensity), options).test["test_dice"])
 
 
 @pytest.mark.slow
@@ -168,3 +168,5 @@ def test_16_bit_trains_as_well_as_its_8_bit_copy_at_default_settings(tmp_path: P
     dice_8 = _dice_at_defaults(eight, tmp_path / "run8")
     assert dice_8 > 0.6, dice_8
     assert abs(dice_16 - dice_8) <= 0.05, (dice_16, dice_8)
+    old_default = _dice_at_defaults(sixteen, tmp_path / "run16-dtype", "data.intensity.mode=dtype")
+    assert old_default < dice_8 - 0.3, (old_default, dice_8)  # the failure this test is here to catch
