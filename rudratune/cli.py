@@ -17,7 +17,7 @@ from rudratune.runtime import Terminated, quiet_defaults
 EPILOG = "Overrides use Hydra's grammar: key=value, +new.key=value, ~key (e.g. trainer.max_epochs=5)."
 OVERRIDES = "key=value"
 PICK_RULES = ("fastest-within", "smallest-within", "fewest-flops-within")
-"""``export --pick`` rules, for completion (the rules themselves: ``rudratune.search.pick.PICK_RULES``)."""
+"""``export --pick`` rules, for completion (the rules themselves: ``rudratune.search.results.PICK_RULES``)."""
 COMPLETE_PICK = {
     "bash": "_rudratune_pick",
     "zsh": f"({' '.join(PICK_RULES)})",

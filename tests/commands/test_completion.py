@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rudratune.search.pick import PICK_RULES as RULES
+from rudratune.search.results import PICK_RULES as RULES
 
 from rudratune.cli import PICK_RULES
 from tests.helpers import cli

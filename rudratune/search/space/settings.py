@@ -222,7 +222,7 @@ class SweepSettings(_Strict):
     ``shared_path``: trials read ``data.root`` themselves (a filesystem every node mounts)."""
     space: dict[str, Param] = Field(default_factory=dict)
     constraints: dict[str, str | float] = Field(default_factory=dict)
-    """``{params_m: "<= 10", latency_ms: "<= 5", val_dice: ">= 0.5"}`` (see ``rudratune.search.objectives``)."""
+    """``{params_m: "<= 10", latency_ms: "<= 5", val_dice: ">= 0.5"}`` (see ``rudratune.search.space.objectives``)."""
 
     @field_validator("constraints")
     @classmethod
