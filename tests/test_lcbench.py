@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ BENCH = REPO / "experiments" / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import lcbench_surrogate as lcb  # noqa: E402
+import p9_lcbench as p9  # noqa: E402
 
 DATA = lcb.default_data_dir()
 REFERENCE = json.loads((BENCH / "lcbench_reference.json").read_text())["cases"]
@@ -78,3 +80,41 @@ def test_target_range_and_regret() -> None:
 def test_unknown_instance_is_refused(bench: lcb.LCBench) -> None:
     with pytest.raises(ValueError, match="unknown LCBench instance"):
         bench.curve({k: 1 for k in lcb.HYPERPARAMETERS}, "999")
+
+
+@pytest.mark.slow
+def test_p9_smoke_runs_every_arm_through_rudratune(tmp_path: Path) -> None:
+    """``p9_lcbench.py --smoke`` (what CI runs): every arm, its table, its figure, the measured rung's file."""
+    import os
+    import subprocess
+
+    from tests.helpers import TEST_ENV, TEST_ENV_DROP
+
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
+    env.update(TEST_ENV)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    out = tmp_path / "report" / "p9.md"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "p9_lcbench.py"), "--smoke", "--output-root", str(tmp_path / "runs")]
+        + ["--out", str(out), "--json", str(tmp_path / "p9.json")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    runs = [json.loads(line) for line in (tmp_path / "runs" / "runs.jsonl").read_text().splitlines()]
+    assert sorted(r["arm"] for r in runs) == sorted(p9.ARMS)
+    for r in runs:
+        assert len(r["best"]) == p9.SMOKE_BUDGET and r["best"] == sorted(r["best"])
+    default = next(r for r in runs if r["arm"] == p9.DEFAULT)
+    assert default["rung_decided"], "the measured rung was never placed in the smoke run"
+    rungs_files = list((tmp_path / "runs" / "sweeps").glob("default-*/rungs.json"))
+    assert len(rungs_files) == 1
+    text = out.read_text()
+    for arm in p9.ARMS:
+        assert f"| 167168 | {arm} | 1 |" in text
+    assert "- Goal random / default" in text and "regret normalised by" in text
+    assert (out.parent / "figures" / p9.PNG).stat().st_size > 0
+    assert set(json.loads((tmp_path / "p9.json").read_text())["goals"]) >= {"ratio", "reach", "vs_fifo"}
