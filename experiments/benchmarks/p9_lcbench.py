@@ -359,6 +359,7 @@ def summarise(runs: list[Run], ranges: dict[str, lcb.TargetRange]) -> dict[str, 
                 cell["reach"] = fraction_to_reach(median_curve(group), target, group[0].budget)
             rungs = [r.rung for r in group]
             cell["rungs"] = rungs
+            cell["rung_text"] = [_rung_text(r) for r in group]
             cell["undecided"] = sum(not r.rung_decided for r in group)
             cell["trials"] = statistics.mean(r.trials for r in group)
             cell["wall_s"] = statistics.mean(r.wall_s for r in group)
@@ -401,6 +402,15 @@ def goals(summary: dict[str, Any], arm: str = DEFAULT) -> dict[str, Any]:
     }
 
 
+def _rung_text(run: Run) -> str:
+    """Where the measured first rung landed: ``9 (ρ 0.81)``; ``none`` (no epoch agreed); ``not placed``."""
+    if not run.rung_decided:
+        return "not placed"
+    if run.rung is None:
+        return "none"
+    return f"{run.rung} (ρ {run.rung_spearman:.2f})" if run.rung_spearman is not None else str(run.rung)
+
+
 def _fmt_reach(value: float | None) -> str:
     return "not reached" if value is None else f"{value:.2f}"
 
@@ -415,7 +425,7 @@ def render(summary: dict[str, Any], runs: list[Run], conditions: str) -> list[st
     rows = []
     for (arm, inst), c in summary["cells"].items():
         rungs = (
-            ", ".join("none" if r is None else str(r) for r in c["rungs"])
+            ", ".join(c["rung_text"])
             if ARMS[arm].scheduler == "asha" and ARMS[arm].grace == "auto"
             else ("1, 3, 9, 27" if ARMS[arm].scheduler == "asha" else "–")
         )
