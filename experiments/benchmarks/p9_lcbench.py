@@ -529,6 +529,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--output-root", type=Path, help="sweeps and runs.jsonl go here (default: a temp dir)"
     )
     parser.add_argument("--from-runs", type=Path, help="only summarise a runs.jsonl written earlier")
+    parser.add_argument("--note", help="a sentence added to the conditions (e.g. the machine's load)")
     args = parser.parse_args(argv)
     args.instances = (
         args.instances.split(",")
@@ -594,8 +595,14 @@ def main(argv: list[str] | None = None) -> int:
         f"LCBench (YAHPO Gym surrogate, onnxruntime) instances {', '.join(summary['instances'])}; "
         f"{args.budget} trial-epochs a run; η = {ETA}; seeds 0..{max(r.seed for r in runs)}; 2 trials at a time, "
         f"actors reused; regret normalised by each instance's val_accuracy min and max in "
-        f"instance_target_statistics.csv; best so far over every reported epoch. Load average {load_start} at the "
-        f"start, {_load()} at the end; {(time.perf_counter() - start) / 60:.1f} min."
+        "instance_target_statistics.csv; best so far over every reported epoch. "
+        + (
+            f"Summarised from {log}."
+            if args.from_runs
+            else f"Load average {load_start} at the start, {_load()} at the end; "
+            f"{(time.perf_counter() - start) / 60:.1f} min."
+        )
+        + (f" {args.note}" if args.note else "")
     )
     lines = render(summary, runs, conditions)
     g = goals(summary)
