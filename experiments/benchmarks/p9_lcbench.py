@@ -587,13 +587,20 @@ def main(argv: list[str] | None = None) -> int:
                             file=sys.stderr,
                             flush=True,
                         )
-    runs = [
-        r for r in _read_runs(log) if r.instance in ranges and r.arm in args.arms and r.budget == args.budget
-    ]
+    runs = complete_seeds(
+        [
+            r
+            for r in _read_runs(log)
+            if r.instance in ranges and r.arm in args.arms and r.budget == args.budget
+        ],
+        args.arms,
+    )
+    if not runs:
+        sys.exit(f"P9: no seed in {log} ran every arm of {', '.join(args.arms)} on an instance")
     summary = summarise(runs, ranges)
     conditions = (
         f"LCBench (YAHPO Gym surrogate, onnxruntime) instances {', '.join(summary['instances'])}; "
-        f"{args.budget} trial-epochs a run; η = {ETA}; seeds 0..{max(r.seed for r in runs)}; 2 trials at a time, "
+        f"{args.budget} trial-epochs a run; η = {ETA}; seeds {_seeds(runs)}; 2 trials at a time, "
         f"actors reused; regret normalised by each instance's val_accuracy min and max in "
         "instance_target_statistics.csv; best so far over every reported epoch. "
         + (
@@ -635,8 +642,25 @@ def goal_lines(g: dict[str, Any]) -> list[str]:
     ]
 
 
+def complete_seeds(runs: list[Run], arms: list[str]) -> list[Run]:
+    """Only the (instance, seed) pairs that every arm ran: a cut-short run compares like with like."""
+    have: dict[tuple[str, int], set[str]] = {}
+    for r in runs:
+        have.setdefault((r.instance, r.seed), set()).add(r.arm)
+    return [r for r in runs if have[(r.instance, r.seed)] >= set(arms)]
+
+
 def _read_runs(path: Path) -> list[Run]:
     return [Run(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _seeds(runs: list[Run]) -> str:
+    seeds = sorted({r.seed for r in runs})
+    return (
+        f"{seeds[0]}..{seeds[-1]}"
+        if seeds == list(range(seeds[0], seeds[-1] + 1))
+        else ", ".join(map(str, seeds))
+    )
 
 
 def _load() -> str:
