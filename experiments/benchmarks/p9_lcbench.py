@@ -50,6 +50,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -304,7 +305,10 @@ class Run:
 def run_one(arm: Arm, instance: str, seed: int, budget: int, data_dir: Path, root: Path) -> Run:
     from ray import tune
 
-    run_dir = root / f"{arm.name.replace('+', '_').replace('(', '').replace(')', '')}-{instance}-s{seed}"
+    safe = "".join(c if c.isalnum() or c in "-." else "_" for c in arm.name)
+    run_dir = root / f"{safe}-{instance}-s{seed}"
+    if run_dir.exists():  # a run cut short: its Optuna study and rungs.json must not seed the new one
+        shutil.rmtree(run_dir)
     log = ResultLog()
     trainable = tune.with_parameters(
         lcbench_trial, data_dir=str(data_dir), instance=instance, bench_dir=str(BENCH_DIR)
