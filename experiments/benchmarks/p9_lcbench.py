@@ -583,6 +583,12 @@ def offline() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not (args.data / "lcbench" / "model.onnx").is_file():
+        sys.exit(
+            f"P9: no LCBench surrogate at {args.data}/lcbench/model.onnx; pass --data (the yahpo data folder)"
+        )
+    if not args.from_runs and not lcb.onnxruntime_available():
+        sys.exit("P9: onnxruntime is not installed; pip install -e '.[bench]'")
     ranges = {i: lcb.target_range(args.data, i) for i in args.instances}
     root = (args.output_root or Path(tempfile.mkdtemp(prefix="rudratune-p9-"))).resolve()
     root.mkdir(parents=True, exist_ok=True)
