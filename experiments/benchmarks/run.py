@@ -44,12 +44,14 @@ BENCHMARKS = {
     "P7": "p7_overhead",
     "P8": "p8_tuned_vs_default",
     "P10": "p10_decode",
+    "P9": "p9_lcbench",
 }
 """Benchmark id → module, in the order BENCHMARKS.md shows them."""
-RUN_ORDER = ("P1", "D0", "P10", "P2", "P7", "P6", "P5", "P3", "P8", "P4")
+RUN_ORDER = ("P1", "D0", "P10", "P2", "P7", "P6", "P5", "P3", "P8", "P4", "P9")
 """D0 reuses P1's trained model; P3 and P4 run Ray in this process, so they come after the measurements of
 whole commands and of the machine (P2), which an idle local Ray would disturb. P7 reuses P3's sweeps. P10
-decodes in subprocesses of its own (no Ray)."""
+decodes in subprocesses of its own (no Ray). P9 (LCBench, in a subprocess of its own) comes last: it is the
+longest and disturbs no timing of the others."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rudratune.search.results import PICK_RULES as RULES
 
 from rudratune.cli import PICK_RULES
+from rudratune.search.results import PICK_RULES as RULES
 from tests.helpers import cli
 
 DRIVE = """
