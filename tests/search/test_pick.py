@@ -69,14 +69,28 @@ def test_a_trial_by_id_and_the_errors_a_user_can_make() -> None:
         _choose(pick=["fastest-within", "x"])
 
 
-NOISY = [
-    {"trial_id": "a", "best_val_dice": 0.80, "latency_ms": 30.0, "latency_spread_ms": 9.0, "flops_g": 1.2},
-    {"trial_id": "b", "best_val_dice": 0.79, "latency_ms": 24.0, "latency_spread_ms": 8.0, "flops_g": 1.2},
-    {"trial_id": "c", "best_val_dice": 0.70, "latency_ms": 5.0, "latency_spread_ms": 1.0, "flops_g": 0.3},
-]
+NOISY = trial_rows_of(
+    [
+        {
+            "trial_id": "a",
+            "best_val_dice": 0.80,
+            "latency_ms": 30.0,
+            "latency_spread_ms": 9.0,
+            "flops_g": 1.2,
+        },
+        {
+            "trial_id": "b",
+            "best_val_dice": 0.79,
+            "latency_ms": 24.0,
+            "latency_spread_ms": 8.0,
+            "flops_g": 1.2,
+        },
+        {"trial_id": "c", "best_val_dice": 0.70, "latency_ms": 5.0, "latency_spread_ms": 1.0, "flops_g": 0.3},
+    ]
+)
 
 
-def _noisy(pick: list[str]) -> tuple[dict, dict]:
+def _noisy(pick: list[str]) -> tuple[TrialRow, dict]:
     return choose(ranked(NOISY, "val_dice", "max"), NOISY, metric="val_dice", mode="max", pick=pick)
 
 
@@ -87,9 +101,9 @@ def test_fastest_within_refuses_a_choice_inside_the_measured_spread() -> None:
     line = str(refused.value)
     assert "\n" not in line and line.startswith("--pick fastest-within: trials b and a differ by 6 ms")
     assert "inside their measured spreads (17 ms together)" in line
-    assert _noisy(["fastest-within", "0.2"])[0]["trial_id"] == "c"  # 19 ms faster than b: outside the noise
+    assert _noisy(["fastest-within", "0.2"])[0].trial_id == "c"  # 19 ms faster than b: outside the noise
 
 
 def test_fewest_flops_within_chooses_by_a_cost_the_load_cannot_move() -> None:
     row, choice = _noisy(["fewest-flops-within", "0.2"])
-    assert row["trial_id"] == "c" and choice["flops_g"] == 0.3
+    assert row.trial_id == "c" and choice["flops_g"] == 0.3

@@ -10,7 +10,7 @@ from enum import Enum
 from pathlib import Path
 
 from rudratune.search.driver.runner import Outcome
-from rudratune.search.record import SweepRecord, mark_finished, sweep_rungs
+from rudratune.search.record import SweepRecord, load_study, mark_finished, sweep_rungs
 from rudratune.search.results import (
     TrialEnding,
     TrialRow,
@@ -21,6 +21,7 @@ from rudratune.search.results import (
     trial_rows,
     write_results,
 )
+from rudratune.tracking.disk import sweep_tracker_bytes
 
 
 class Ending(Enum):
@@ -65,6 +66,7 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
     rows = trial_rows(grid, record)
     if outcome.out_of_time:
         rows = relabel_budget_stops(rows, record)
+        prune_unended(record)
     order = record.sweep.order
     if stopped_on_error:
         results = write_results(rows, record.run_dir, order)
@@ -89,7 +91,14 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
         early = rung_warning(rank_histories(grid, settings.rank_metric), scheduler.rungs(max_t), max_t)
     warnings = tuple(w for w in (warning, early) if w)
     return SweepSummary(
-        Ending.FINISHED, ended, rows, best_rows, results, disk_usage(record.run_dir), front, warnings
+        Ending.FINISHED,
+        ended,
+        rows,
+        best_rows,
+        results,
+        disk_usage(record.run_dir) + sweep_tracker_bytes(tracker),
+        front,
+        warnings,
     )
 
 
@@ -102,6 +111,21 @@ def relabel_budget_stops(rows: list[TrialRow], record: SweepRecord) -> list[Tria
         else row
         for row in rows
     ]
+
+
+def prune_unended(record: SweepRecord) -> int:
+    """Trials the sweep's budget cut short never reach the searcher's ``on_trial_complete``: told PRUNED here,
+    so the stored study has no trial left RUNNING. Returns how many."""
+    import optuna  # local: only a sweep stopped by its budget gets here
+
+    try:
+        study = load_study(record.run_dir, record.name)
+    except (KeyError, ValueError, RuntimeError):  # no study (an older sweep's, or none was made)
+        return 0
+    running = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.RUNNING])
+    for trial in running:
+        study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
+    return len(running)
 
 
 def prune_checkpoints(
