@@ -78,7 +78,13 @@ def make_loggers(
         if commit := git_commit():
             tags["mlflow.source.git.commit"] = commit
         logger = MLFlowLogger(
-            experiment_name=cfg.tracking.experiment, tracking_uri=uri, run_name=run_name, tags=tags
+            experiment_name=cfg.tracking.experiment,
+            tracking_uri=uri,
+            run_name=run_name,
+            tags=tags,
+            # per-step losses go through MLflow's async queue: a synchronous log_batch is a store commit
+            # (sqlite) or an HTTP round trip every log_every_n_steps steps (P7); flushed before the run closes
+            synchronous=False,
         )
         loggers.append(logger)
         root = resolve_root(cfg.data.root, output_root)
@@ -169,6 +175,10 @@ def close_loggers(loggers: Sequence[Any], *, status: str) -> None:
     """End every opened run: ``status`` is FINISHED, FAILED or KILLED (MLflow's words)."""
     from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 
+    if any(isinstance(logger, MLFlowLogger) and logger._initialized for logger in loggers):
+        import mlflow
+
+        mlflow.flush_async_logging()  # every queued metric reaches the store before its run is closed
     for logger in loggers:
         if isinstance(logger, MLFlowLogger) and logger._initialized:
             logger.experiment.set_terminated(logger.run_id, status)
