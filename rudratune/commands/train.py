@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rudratune.commands.common import (
     fmt_metrics,
@@ -17,7 +18,20 @@ from rudratune.config.experiment import load_experiment
 from rudratune.errors import UserError
 from rudratune.tracking.common import preflight
 
+if TYPE_CHECKING:
+    from rudratune.config.schema import ExperimentConfig
+
 TEST_KEYS = ("test_loss", "test_dice", "test_iou", "test_ref_loss")
+RUN_CONFIG = "config.yaml"
+"""The run's resolved experiment, in its folder (credentials in URIs redacted)."""
+
+
+def write_config(cfg: ExperimentConfig, path: Path) -> None:
+    import yaml
+
+    from rudratune.tracking.common import redact_tree
+
+    path.write_text(yaml.safe_dump(redact_tree(cfg.to_dict()), sort_keys=False))
 
 
 def check_accelerator(accelerator: str, *, source: str) -> None:
@@ -62,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     run_name = run_dir.name
     if data.decoding is not None:  # how new images must be decoded to match (rudratune.data.preprocess)
         (run_dir / "decoding.json").write_text(data.decoding.to_json() + "\n")
+    write_config(cfg, run_dir / RUN_CONFIG)  # `rudratune predict RUN_DIR` rebuilds the network from it
     print(f"data: {data.root}: {data.describe()}", flush=True)
     loggers: list[Any] = []
     status = "FAILED"
