@@ -107,6 +107,13 @@ def _add_export(sub: Any) -> None:
         "(smallest-within M: the fewest parameters)",
     )
     which.add_argument("--trial", help="export this trial instead of the best")
+    which.add_argument(
+        "--ensemble",
+        type=int,
+        metavar="K",
+        help="an ensemble of the top K trials that kept weights, chosen on validation data "
+        "(default -o: <run_dir>/ensemble.yaml)",
+    )
     p.set_defaults(module="export")
 
 

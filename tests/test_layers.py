@@ -25,7 +25,7 @@ LAYERS = {
     "search": 3,
     "report": 3,
     "train": 3,
-    "predict": 3,
+    "inference": 3,
     "testing": 3,
     "tracking": 2,
     "registry": 2,
@@ -41,10 +41,10 @@ FORBIDDEN = {
     ("search", "report"),
     ("train", "search"),
     ("train", "report"),
-    ("train", "predict"),
-    ("search", "predict"),
-    ("report", "predict"),
-    ("predict", "report"),
+    ("train", "inference"),
+    ("search", "inference"),
+    ("report", "inference"),
+    ("inference", "report"),
 }
 
 # inside search: driver -> {strategy, placement, results} -> record -> space; the package's own __init__
@@ -160,8 +160,8 @@ def wrong_arrows(graph: dict[str, set[str]]) -> list[str]:
                     wrong.append(f"{src} -> {dst} (search: {sa} may not import {sb})")
             elif b == "search" and a == "report" and search_part(dst) not in REPORT_READS:
                 wrong.append(f"{src} -> {dst} (the report reads only search's {sorted(REPORT_READS)})")
-            elif b == "search" and a == "predict" and search_part(dst) not in PREDICT_READS:
-                wrong.append(f"{src} -> {dst} (predict reads only search's {sorted(PREDICT_READS)})")
+            elif b == "search" and a == "inference" and search_part(dst) not in PREDICT_READS:
+                wrong.append(f"{src} -> {dst} (inference reads only search's {sorted(PREDICT_READS)})")
             elif b == "search" and a in ("commands", "api") and dst != "rudratune.search":
                 wrong.append(f"{src} -> {dst} (commands use rudratune.search's curated names)")
     return wrong

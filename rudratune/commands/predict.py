@@ -11,8 +11,15 @@ from rudratune.errors import UserError
 
 def run(args: argparse.Namespace) -> int:
     # local: torch takes seconds; mistakes in what was typed are reported before
+    from rudratune.inference import (
+        Choice,
+        PredictOptions,
+        check_out,
+        image_files,
+        load_source,
+        predict_images,
+    )
     from rudratune.measure import parse_pixel_size
-    from rudratune.predict import Choice, PredictOptions, check_out, image_files, load_source, predict_images
 
     if args.batch_size < 1:
         raise UserError(f"--batch-size: must be at least 1, got {args.batch_size}")

@@ -15,11 +15,11 @@ import numpy as np
 
 from rudratune.data import preprocess
 from rudratune.errors import UserError
+from rudratune.inference.images import read_image
+from rudratune.inference.infer import ChannelError, device_for, probabilities, tiled
+from rudratune.inference.members import Predictor
+from rudratune.inference.outputs import MASK_FORMATS, PROBABILITY_FORMATS, write_overlay
 from rudratune.measure import PixelSize, measure_mask, resolve_pixel_size, write_measurements
-from rudratune.predict.images import read_image
-from rudratune.predict.infer import ChannelError, device_for, probabilities, tiled
-from rudratune.predict.members import Predictor
-from rudratune.predict.outputs import MASK_FORMATS, PROBABILITY_FORMATS, write_overlay
 
 THRESHOLD = 0.5
 

@@ -4,11 +4,11 @@ an ensemble file into a ``Predictor`` (its members, each with its own decoding a
 overlays and measurements into a folder, whole or not at all; ``choose_ensemble`` picks an ensemble of a
 sweep's best trials on validation data."""
 
-from rudratune.predict.images import image_files, read_image
-from rudratune.predict.infer import FLIPS, at_training_size, device_for, probabilities, tiled
-from rudratune.predict.members import Member, Predictor
-from rudratune.predict.run import THRESHOLD, PredictOptions, check_out, predict_images
-from rudratune.predict.sources import ENSEMBLE, ENSEMBLE_KIND, Choice, load_source
+from rudratune.inference.images import image_files, read_image
+from rudratune.inference.infer import FLIPS, at_training_size, device_for, probabilities, tiled
+from rudratune.inference.members import Member, Predictor
+from rudratune.inference.run import THRESHOLD, PredictOptions, check_out, predict_images
+from rudratune.inference.sources import ENSEMBLE, ENSEMBLE_KIND, Choice, load_source
 
 __all__ = [
     "ENSEMBLE",

@@ -19,7 +19,7 @@ from rudratune.config.schema import ExperimentConfig
 from rudratune.data.preprocess import Decoding
 from rudratune.data.source import dataset_key, load_data
 from rudratune.errors import UserError
-from rudratune.predict.members import Member, Predictor
+from rudratune.inference.members import Member, Predictor
 from rudratune.search.record import RECORD, load_decodings, load_record
 from rudratune.search.results import TrialRow, ranked, read_results
 

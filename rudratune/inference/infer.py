@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from rudratune.data import preprocess
 from rudratune.data.datamodule import _resized, converter
-from rudratune.predict.members import Member, Predictor
+from rudratune.inference.members import Member, Predictor
 
 FLIPS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))
 """Mirror TTA: every flip of the two image axes (as nnU-Net mirrors), each undone on the output."""
