@@ -88,7 +88,7 @@ def compare(
     out = []
     for n in range(1, len(members) + 1):
         for t in options:
-            mean = [sum(probs[(i, t)][j] for i in range(n)) / n for j in range(len(raws))]
+            mean = [np.mean([probs[(i, t)][j] for i in range(n)], axis=0) for j in range(len(raws))]
             scores = per_image_dice(mean, masks)
             diff = scores - base
             se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.inf

@@ -84,7 +84,7 @@ def probabilities(
     for member in predictor.members:
         probs = at_training_size(member, raws, tta=predictor.tta, device=device)
         for total, p in zip(sums, probs, strict=True):
-            total += resize_back(p, total.shape)
+            total += resize_back(p, (total.shape[0], total.shape[1]))
     return [s / len(predictor.members) for s in sums]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from rudratune.data import preprocess
 from rudratune.errors import UserError
@@ -111,12 +112,16 @@ def _write_all(predictor: Predictor, files: list[Path], out: Path, options: Pred
 
 
 def _probabilities(
-    predictor: Predictor, files: list[Path], raws: list[np.ndarray], options: PredictOptions, device: object
+    predictor: Predictor,
+    files: list[Path],
+    raws: list[np.ndarray],
+    options: PredictOptions,
+    device: torch.device,
 ) -> list[np.ndarray]:
     try:
         if options.tile:
-            return [tiled(predictor, raw, options.tile, device=device) for raw in raws]  # type: ignore[arg-type]
-        return probabilities(predictor, raws, device=device)  # type: ignore[arg-type]
+            return [tiled(predictor, raw, options.tile, device=device) for raw in raws]
+        return probabilities(predictor, raws, device=device)
     except ChannelError:
         bad = next(f for f, r in zip(files, raws, strict=True) if r.ndim == 3 and r.shape[-1] >= 3)
         raise UserError(

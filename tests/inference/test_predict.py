@@ -21,7 +21,7 @@ from rudratune.data.decode import read
 from rudratune.errors import UserError
 from rudratune.inference import at_training_size, load_source
 from rudratune.inference.ensemble import dice, split_files
-from tests.helpers import EXPERIMENT, files_under, tiny_overrides
+from tests.helpers import EXPERIMENT, REPO, files_under, tiny_overrides
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +167,9 @@ def test_bad_input(
 def test_api_raises_user_error(run_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError):
         predict(run_dir, tmp_path / "missing.png", tmp_path / "pred")
+
+
+def test_bad_inputs_are_documented() -> None:
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
+    for case in BAD:
+        assert f"| {case} |" in doc, case
