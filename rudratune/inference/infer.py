@@ -80,11 +80,12 @@ def probabilities(
 ) -> list[np.ndarray]:
     """Each image's foreground probability (H, W) float32 at its own size, averaged over the members."""
     device = device or device_for()
-    sums = [np.zeros(r.shape[:2], dtype=np.float32) for r in raws]
+    shapes = [(int(r.shape[0]), int(r.shape[1])) for r in raws]
+    sums = [np.zeros(shape, dtype=np.float32) for shape in shapes]
     for member in predictor.members:
         probs = at_training_size(member, raws, tta=predictor.tta, device=device)
-        for total, p in zip(sums, probs, strict=True):
-            total += resize_back(p, (total.shape[0], total.shape[1]))
+        for total, p, shape in zip(sums, probs, shapes, strict=True):
+            total += resize_back(p, shape)
     return [s / len(predictor.members) for s in sums]
 
 
