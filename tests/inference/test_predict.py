@@ -173,3 +173,12 @@ def test_bad_inputs_are_documented() -> None:
     doc = (REPO / "docs" / "bad-inputs.md").read_text()
     for case in BAD:
         assert f"| {case} |" in doc, case
+
+
+def test_the_api_function_is_not_shadowed_by_a_package() -> None:
+    """``rudratune.predict`` is the function, also after the CLI imported the inference package."""
+    import rudratune
+    import rudratune.api
+    import rudratune.inference  # noqa: F401
+
+    assert "predict" in rudratune.__all__ and rudratune.predict is rudratune.api.predict
