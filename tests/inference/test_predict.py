@@ -19,7 +19,7 @@ from rudratune.api import predict, train_experiment
 from rudratune.cli import main
 from rudratune.data.decode import read
 from rudratune.errors import UserError
-from rudratune.inference import at_training_size, load_source
+from rudratune.inference import at_training_size, load_source, probabilities, tiled
 from rudratune.inference.ensemble import dice, split_files
 from tests.helpers import EXPERIMENT, REPO, files_under, tiny_overrides
 
@@ -182,3 +182,13 @@ def test_the_api_function_is_not_shadowed_by_a_package() -> None:
     import rudratune.inference  # noqa: F401
 
     assert "predict" in rudratune.__all__ and rudratune.predict is rudratune.api.predict
+
+
+def test_tiles(run_dir: Path, tiny_data: Path) -> None:
+    """A tile as large as the image is the whole image; smaller tiles cover every pixel at its own size."""
+    predictor = load_source(run_dir)
+    raw = read(sorted((tiny_data / "images").iterdir())[0])
+    whole = probabilities(predictor, [raw])[0]
+    assert np.array_equal(tiled(predictor, raw, 64), whole)
+    small = tiled(predictor, raw, 40)  # tiles at 0 and 24: the overlap averaged
+    assert small.shape == whole.shape and not np.array_equal(small, whole)
