@@ -6,6 +6,7 @@ The public API, loaded on first use so that ``import rudratune`` (and the CLI's 
     run_dir = rudratune.run_sweep("search_spaces/quickstart.yaml", ["search.num_samples=4"])
     rudratune.sweep_results(run_dir)[0]
     rudratune.train_experiment(run_dir / "best.yaml")      # after `rudratune export`
+    rudratune.predict(run_dir, "my_images/", "masks_out")  # masks + measurements.csv of new images
     cfg = rudratune.load_experiment("experiments/rudraksha.yaml", ["trainer.max_epochs=5"])
     rudratune.list_models()
 """
@@ -25,6 +26,7 @@ _EXPORTS = {
     "run_sweep": "rudratune.api",
     "sweep_results": "rudratune.api",
     "train_experiment": "rudratune.api",
+    "predict": "rudratune.api",
     "load_experiment": "rudratune.config.experiment",
     "load_sweep": "rudratune.search.space",
     "TrialRow": "rudratune.search.results",

@@ -1,6 +1,7 @@
 """The Python entry points: a sweep or a training run from a notebook, as easily as from the shell.
 
-Each function runs the same code as its command (``rudratune run``, ``rudratune train``), in this process,
+Each function runs the same code as its command (``rudratune run``, ``rudratune train``,
+``rudratune predict``), in this process,
 and turns a user mistake into a ``UserError`` (the one-line message the command would print).
 """
 
@@ -83,6 +84,49 @@ def train_experiment(
     _call(["--output-root", str(root), "train", str(config), *overrides, "--quiet"], what=str(config))
     (made,) = set((root / "train").glob("*")) - before
     return made
+
+
+def predict(
+    source: str | Path,
+    images: str | Path | Sequence[str | Path],
+    output: str | Path,
+    *,
+    format: str = "png",
+    probabilities: bool = False,
+    overlay: bool = False,
+    pixel_size: str | None = None,
+    best: bool = False,
+    tta: bool | None = None,
+    tile: int | None = None,
+    force: bool = False,
+) -> Path:
+    """Masks of new images into ``output`` (``masks/``, ``measurements.csv``, ``objects.csv``,
+    ``size_histogram.png``, ``predict.json``), as ``rudratune predict`` writes them; returns ``output``.
+
+    Args:
+        source: a ``rudratune train`` run folder, a sweep folder (its ``ensemble.yaml`` when exported, else
+            its best trial that kept weights) or an ensemble file.
+        images: image files or folders of them, in any format training reads.
+        output: the folder to create (refused when it exists and is not empty, unless ``force``).
+        format: ``png`` or ``tiff`` masks (0/255); probability maps follow it.
+        probabilities, overlay: also write the probability maps, and the mask outlines on the images.
+        pixel_size: e.g. ``"2.5nm"``, for physical sizes in the measurements.
+        best: a sweep folder's best trial even when it has an ensemble.
+        tta: force mirror test-time augmentation on (True) or off (False); None: the source's choice.
+        tile: predict ``tile``-pixel tiles of each image instead of the whole image at once.
+
+    Example:
+        >>> out = predict("runs/train/rudraksha-20261206-120000", "my_images/", "masks_out")
+        >>> (out / "measurements.csv").read_text()
+    """
+    items = [images] if isinstance(images, (str, Path)) else list(images)
+    argv = ["predict", str(source), *map(str, items), "-o", str(output), "--format", format, "--quiet"]
+    argv += ["--probabilities"] * probabilities + ["--overlay"] * overlay + ["--best"] * best
+    argv += ["--force"] * force + (["--pixel-size", pixel_size] if pixel_size else [])
+    argv += [] if tta is None else ["--tta" if tta else "--no-tta"]
+    argv += ["--tile", str(tile)] if tile else []
+    _call(argv, what=f"predict {source}")
+    return Path(output)
 
 
 def _call(argv: list[str], *, what: str) -> None:

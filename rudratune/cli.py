@@ -133,7 +133,48 @@ def _add_export(sub: Any) -> None:
     )
     pick.complete = COMPLETE_PICK
     which.add_argument("--trial", help="export this trial instead of the best")
+    which.add_argument(
+        "--ensemble",
+        type=int,
+        metavar="K",
+        help="an ensemble of the top K trials that kept weights, chosen on validation data "
+        "(default -o: <run_dir>/ensemble.yaml)",
+    )
     p.set_defaults(module="export")
+
+
+def _add_predict(sub: Any) -> None:
+    """``rudratune predict SOURCE IMAGES... -o OUT``."""
+    p = sub.add_parser("predict", help="masks and measurements of new images")
+    p.add_argument(
+        "source",
+        help="a train run folder, a sweep folder (its ensemble.yaml if exported, else its best trial) "
+        "or an ensemble file",
+    )
+    p.add_argument("images", nargs="+", help="image files or folders of them (png, jpg, tif, bmp)")
+    p.add_argument("-o", "--output", required=True, help="folder to create for the masks and measurements")
+    p.add_argument("--format", choices=("png", "tiff"), default="png", help="masks as 0/255 (default png)")
+    p.add_argument(
+        "--probabilities", action="store_true", help="also the probability maps (16-bit PNG / float TIFF)"
+    )
+    p.add_argument("--overlay", action="store_true", help="also the mask outline drawn on each image")
+    p.add_argument("--pixel-size", help="physical pixel size for the measurements, e.g. 2.5nm")
+    p.add_argument(
+        "--best", action="store_true", help="a sweep folder: its best trial even if it has an ensemble"
+    )
+    tta = p.add_mutually_exclusive_group()
+    tta.add_argument("--tta", dest="tta", action="store_true", default=None, help="mirror TTA (4 flips)")
+    tta.add_argument(
+        "--no-tta", dest="tta", action="store_false", help="no TTA, even for an ensemble with it"
+    )
+    p.add_argument(
+        "--tile", type=int, metavar="PX", help="predict PX x PX tiles of large images (default: whole)"
+    )
+    p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default 16)")
+    p.add_argument("--device", default="auto", help="auto (the GPU when there is one), cpu, cuda, cuda:1")
+    p.add_argument("--force", action="store_true", help="replace an existing non-empty -o folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(module="predict")
 
 
 def _add_report(sub: Any) -> None:
@@ -170,6 +211,7 @@ SUBCOMMANDS = (
     _add_resume,
     _add_show,
     _add_export,
+    _add_predict,
     _add_report,
     _add_data,
     _add_listings,

@@ -25,6 +25,7 @@ LAYERS = {
     "search": 3,
     "report": 3,
     "train": 3,
+    "inference": 3,
     "testing": 3,
     "tracking": 2,
     "registry": 2,
@@ -36,7 +37,15 @@ LAYERS = {
     "runtime": 0,
 }
 # arrows inside one layer that must not exist either (search hands its record and results to report)
-FORBIDDEN = {("search", "report"), ("train", "search"), ("train", "report")}
+FORBIDDEN = {
+    ("search", "report"),
+    ("train", "search"),
+    ("train", "report"),
+    ("train", "inference"),
+    ("search", "inference"),
+    ("report", "inference"),
+    ("inference", "report"),
+}
 
 # inside search: driver -> {strategy, placement, results} -> record -> space; the package's own __init__
 # (its curated names, for commands and the API) sits above them all. Siblings never import each other.
@@ -51,6 +60,8 @@ SEARCH_LAYERS = {
 }
 REPORT_READS = {"results", "record", "space"}
 """The parts of search the report may import."""
+PREDICT_READS = {"results", "record"}
+"""The parts of search predict may import (a sweep folder's record and trials)."""
 
 
 def module_name(path: Path) -> str:
@@ -149,6 +160,8 @@ def wrong_arrows(graph: dict[str, set[str]]) -> list[str]:
                     wrong.append(f"{src} -> {dst} (search: {sa} may not import {sb})")
             elif b == "search" and a == "report" and search_part(dst) not in REPORT_READS:
                 wrong.append(f"{src} -> {dst} (the report reads only search's {sorted(REPORT_READS)})")
+            elif b == "search" and a == "inference" and search_part(dst) not in PREDICT_READS:
+                wrong.append(f"{src} -> {dst} (inference reads only search's {sorted(PREDICT_READS)})")
             elif b == "search" and a in ("commands", "api") and dst != "rudratune.search":
                 wrong.append(f"{src} -> {dst} (commands use rudratune.search's curated names)")
     return wrong

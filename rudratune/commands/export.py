@@ -108,6 +108,10 @@ def check_output(out: Path, run_dir: Path, *, force: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "ensemble", None) is not None:
+        from rudratune.commands import ensemble
+
+        return ensemble.run(args)
     if args.output:  # before reading the sweep: a cheap check of what the user typed
         check_output(Path(args.output).expanduser(), Path(args.run_dir), force=args.force)
     cfg, run_dir = best_config(args.run_dir, pick=args.pick, trial=args.trial)

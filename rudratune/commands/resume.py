@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
         load_record,
         load_sweep_data,
         resolve_address,
+        save_decodings,
     )
 
     record = load_record(args.run_dir)
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         if not address:
             check_local(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
         data = load_sweep_data(record.sweep, record.output_root)
+        save_decodings(record.run_dir, data)
         init_ray(address)
         if address:
             check_cluster(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))

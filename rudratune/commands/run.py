@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         init_ray,
         load_sweep_data,
         record_for,
+        save_decodings,
     )
     from rudratune.tracking.common import preflight
 
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     with driver_lock(run_dir):  # a `resume` of this sweep while it runs is refused
         record = record_for(run_dir, sweep, storage=storage, output_root=output_root)
         record.save()
+        save_decodings(run_dir, data)  # `rudratune predict` decodes new images as each trial's data was
         print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
         for decoded in data.values():
             print(f"data: {decoded.root}: {decoded.describe()}", flush=True)

@@ -24,6 +24,16 @@ if TYPE_CHECKING:
     from rudratune.config.schema import ExperimentConfig
 
 TEST_KEYS = ("test_loss", "test_dice", "test_iou", "test_ref_loss")
+RUN_CONFIG = "config.yaml"
+"""The run's resolved experiment, in its folder (credentials in URIs redacted)."""
+
+
+def write_config(cfg: ExperimentConfig, path: Path) -> None:
+    import yaml
+
+    from rudratune.tracking.common import redact_tree
+
+    path.write_text(yaml.safe_dump(redact_tree(cfg.to_dict()), sort_keys=False))
 
 
 def check_accelerator(accelerator: str, *, source: str) -> None:
@@ -90,6 +100,7 @@ def _train(
     run_name = run_dir.name
     if data.decoding is not None:  # how new images must be decoded to match (rudratune.data.preprocess)
         (run_dir / "decoding.json").write_text(data.decoding.to_json() + "\n")
+    write_config(cfg, run_dir / RUN_CONFIG)  # `rudratune predict RUN_DIR` rebuilds the network from it
     print(f"data: {data.root}: {data.describe()}", flush=True)
     loggers: list[Any] = []
     status = "FAILED"

@@ -1,6 +1,7 @@
 """What a sweep folder holds about itself: ``sweep.json`` (the sweep, its searcher, where Ray keeps it) and
-``rungs.json`` (a measured first rung), each with one writer and one reader."""
+``rungs.json`` (a measured first rung), ``decodings.json`` (each dataset's decoding), each with one writer and one reader."""
 
+from rudratune.search.record.decodings import DECODINGS, load_decodings, save_decodings
 from rudratune.search.record.endings import REASONS, TrialEnding, reason_text, trial_ending
 from rudratune.search.record.rungs import (
     RUNGS_FILE,
@@ -25,6 +26,9 @@ from rudratune.search.record.sweep import (
 )
 
 __all__ = [
+    "DECODINGS",
+    "load_decodings",
+    "save_decodings",
     "REASONS",
     "RECORD",
     "RUNGS_FILE",

@@ -1,0 +1,76 @@
+"""What predicts: one or more trained networks (``Member``), each with the decoding and image size it was
+trained with, and how their probabilities are combined (``Predictor``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rudratune.config.schema import ExperimentConfig
+from rudratune.data.preprocess import Decoding
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass
+class Member:
+    """One trained network and how its inputs were made.
+
+    Attributes:
+        name: what it is called in messages and the ensemble file (a trial id, a run folder's name).
+        cfg: its resolved experiment (model, ``data.image_size``, ``data.normalize``).
+        checkpoint: its Lightning checkpoint file.
+        decoding: how its training data was decoded (``rudratune.data.preprocess``).
+    """
+
+    name: str
+    cfg: ExperimentConfig
+    checkpoint: Path
+    decoding: Decoding
+    _net: Any = field(default=None, repr=False)
+
+    @property
+    def image_size(self) -> int:
+        return self.cfg.data.image_size
+
+    @property
+    def channels(self) -> int:
+        return self.decoding.channels
+
+    def net(self, device: torch.device) -> torch.nn.Module:
+        """The network in inference mode on ``device``, loaded once."""
+        if self._net is None:
+            from rudratune.train.checkpoint import load_trained
+
+            self._net = load_trained(self.cfg, self.checkpoint, self.channels).net
+        return self._net.to(device)
+
+    def describe(self) -> dict[str, Any]:
+        """The member as the ensemble file names it."""
+        return {
+            "name": self.name,
+            "checkpoint": str(self.checkpoint),
+            "image_size": self.image_size,
+            "normalize": self.cfg.data.normalize,
+            "model": self.cfg.model.name,
+            "decoding": self.decoding.__dict__ | {"percentiles": list(self.decoding.percentiles)},
+        }
+
+
+@dataclass
+class Predictor:
+    """Members whose probabilities are averaged, with mirror test-time augmentation (``tta``) or without.
+
+    ``origin`` says in one line where it came from (printed by ``predict``); ``roots`` are the folders
+    predictions may not be written into (the source's own tree)."""
+
+    members: list[Member]
+    tta: bool = False
+    origin: str = ""
+    roots: tuple[Path, ...] = ()
+
+    @property
+    def channels(self) -> int:
+        return self.members[0].channels
