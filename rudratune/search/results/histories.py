@@ -55,30 +55,37 @@ def _number(value: Any) -> float:
 
 
 def live_rows(record: SweepRecord) -> list[TrialRow]:
-    """One row per trial that has reported an epoch so far, from the folders Ray writes as it goes (a
-    running or interrupted sweep has no results.json yet). Trials that reported nothing are left out."""
+    """One row per trial that has reported so far, under its trial id, from the folders Ray writes as it goes
+    (a running or interrupted sweep has no results.json yet). A folder with no report yet has no id to show
+    (its folder name is Ray's, some 150 characters long) and is left out."""
     rows = []
     settings = record.sweep.settings
     for folder in sorted(p for p in record.run_dir.iterdir() if (p / "params.json").is_file()):
+        trial_id = reported_trial_id(folder)
+        if trial_id is None:
+            continue
         try:
             config = json.loads((folder / "params.json").read_text())
         except (OSError, ValueError):
             continue
-        history = [h for h in trial_history(folder) if not math.isnan(h["val_loss"])]
-        if not history:
-            continue
-        pick = min if settings.direction == "min" else max
-        top = pick(history, key=lambda h: h.get(settings.metric, math.nan))
-        best = {
-            "val_loss": min(h["val_loss"] for h in history),
-            "val_dice": max(h["val_dice"] for h in history),
-        }
+        history = trial_history(folder)
+        finite = [h for h in history if not math.isnan(h["val_loss"])]
+        best: dict[str, float] = {}
+        best_epoch = None
+        if finite:
+            pick = min if settings.direction == "min" else max
+            top = pick(finite, key=lambda h: h.get(settings.metric, math.nan))
+            best_epoch = int(top["epoch"])
+            best = {
+                "val_loss": min(h["val_loss"] for h in finite),
+                "val_dice": max(h["val_dice"] for h in finite),
+            }
         rows.append(
             TrialRow(
-                trial_id=reported_trial_id(folder),
+                trial_id=trial_id,
                 ending=TrialEnding.UNFINISHED,
-                epochs=int(history[-1]["epoch"]),
-                best_epoch=int(top["epoch"]),
+                epochs=int(history[-1]["epoch"]) if history else 0,
+                best_epoch=best_epoch,
                 best=best,
                 params={k: config[k] for k in record.sweep.order if config.get(k) not in (None, "")},
                 trial_dir=str(folder),
@@ -87,8 +94,9 @@ def live_rows(record: SweepRecord) -> list[TrialRow]:
     return rows
 
 
-def reported_trial_id(folder: Path) -> str:
-    """The id Ray reports in every result (folder names hold the trainable's name and the config too)."""
+def reported_trial_id(folder: Path) -> str | None:
+    """The id Ray reports in every result (folder names hold the trainable's name and the config too); None
+    before the trial's first report."""
     for name in ("result.json", "progress.csv"):
         path = folder / name
         lines = [line for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
@@ -103,4 +111,4 @@ def reported_trial_id(folder: Path) -> str:
             row = next(csv.DictReader(lines))
             if row.get("trial_id"):
                 return str(row["trial_id"])
-    return folder.name
+    return None
