@@ -10,7 +10,7 @@ import html
 import math
 from pathlib import Path
 
-from rudratune.report.pareto import pareto_section
+from rudratune.report.pareto import pareto_sections
 from rudratune.report.section import Section
 from rudratune.report.tables import table as _table
 from rudratune.report.tables import trials_table
@@ -58,7 +58,7 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
     importance = importance_section(record, scored, out)
     sections = [
         trials_section(record, rows, scored, best),
-        *([pareto_section(record, rows, out)] if settings.secondary else []),
+        *pareto_sections(record, rows, out),
         curves_section(record, rows, histories, best, out),
         interactive_section(record, scored, histories, importance),
         parallel_section(record, scored, out),

@@ -25,6 +25,12 @@ def architecture(record: SweepRecord, row: TrialRow) -> str:
     return str(row.params.get("model.name") or record.sweep.base.model.name)
 
 
+def pareto_sections(record: SweepRecord, rows: list[TrialRow], out: Path) -> list[Section]:
+    """The Pareto section where the sweep has more than one objective; none for a single-objective sweep
+    (its trials' latencies are in the trial table, and a front of one objective is just the best trial)."""
+    return [pareto_section(record, rows, out)] if record.sweep.settings.secondary else []
+
+
 def pareto_section(record: SweepRecord, rows: list[TrialRow], out: Path) -> Section:
     y, mode, x = axes(record)
     front = pareto_front(rows, [y, x], [mode, "min"])

@@ -338,7 +338,7 @@ def test_the_pareto_front_is_drawn_only_for_more_than_one_objective(tmp_path: Pa
     from rudratune.search.space import load_sweep
 
     space = tiny_space(tmp_path, tiny_data)
-    rows = [{"trial_id": "a", "best_val_dice": 0.5, "latency_ms": 3.0, "feasible": True}]
+    rows = trial_rows_of([{"trial_id": "a", "best_val_dice": 0.5, "latency_ms": 3.0, "feasible": True}])
     single = record_for(tmp_path / "one", load_sweep(space), storage=None, output_root=tmp_path)
     assert pareto_sections(single, rows, tmp_path) == []
     two = load_sweep(space, ["metric=[val_dice,latency_ms]", "mode=[max,min]"])

@@ -99,8 +99,8 @@ def test_a_trial_logs_best_epoch_once_and_the_train_run_names(tmp_path: Path) ->
     """The driver's child run of a trial: the names `rudratune train` logs, step = epoch, best_epoch once, and
     the sweep's dataset, as a train run has it."""
     from ray.tune.experiment import Trial
-    from rudratune.tracking.sweep import SweepTracker
 
+    from rudratune.search.driver import SweepTracker
     from rudratune.tracking.common import ensure_mlflow_experiment
     from rudratune.tracking.dataset import dataset_input
 
