@@ -108,6 +108,12 @@ def check_output(out: Path, run_dir: Path, *, force: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (
+        getattr(args, "onnx", None) or getattr(args, "register", None) is not None
+    ):  # the model, not the config
+        from rudratune.commands import export_model
+
+        return export_model.run(args, best_config)
     if args.output:  # before reading the sweep: a cheap check of what the user typed
         check_output(Path(args.output).expanduser(), Path(args.run_dir), force=args.force)
     cfg, run_dir = best_config(args.run_dir, pick=args.pick, trial=args.trial)
