@@ -49,7 +49,13 @@ def _export(net: nn.Module, example: torch.Tensor, path: Path) -> str:
     auto = torch.export.Dim.AUTO
     try:
         torch.onnx.export(
-            net, (example,), str(path), dynamo=True, dynamic_shapes=({0: auto, 2: auto, 3: auto},), **names
+            net,
+            (example,),
+            str(path),
+            dynamo=True,
+            dynamic_shapes=({0: auto, 2: auto, 3: auto},),
+            external_data=False,  # one file: the weights inside, not in PATH.data
+            **names,
         )
         return "dynamo"
     except Exception:

@@ -3,7 +3,7 @@
 import mlflow.models
 
 try:  # the served model: code/segmenter.py
-    from segmenter import Segmenter  # type: ignore[import-not-found]
+    from segmenter import Segmenter
 except ImportError:  # while rudratune logs it
     from rudratune.serve.segmenter import Segmenter
 

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 try:  # the copy shipped with the model (code_paths puts it on sys.path) ...
-    import preprocess  # type: ignore[import-not-found]
+    import preprocess
 except ImportError:  # ... or training's, where rudratune is installed
     from rudratune.data import preprocess
 
@@ -96,7 +96,7 @@ def images_of(model_input: Any) -> tuple[str, list[np.ndarray], list[str]]:
     raise ValueError(f"an image must be (H, W) or (H, W, C), a batch (N, H, W[, C]); got shape {array.shape}")
 
 
-class Segmenter(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class Segmenter(mlflow.pyfunc.PythonModel):
     """Raw images in, masks at each image's own size out (see the module docstring)."""
 
     def load_context(self, context: Any) -> None:

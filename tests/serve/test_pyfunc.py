@@ -57,7 +57,14 @@ def trained(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     """One tiny ``rudratune train`` run with MLflow for the whole module."""
     out = tmp_path_factory.mktemp("runs")
     result = cli(
-        "--output-root", str(out), "train", str(EXPERIMENT), *tiny_overrides(tiny_data), *OVERRIDES, "-q"
+        "--output-root",
+        str(out),
+        "train",
+        str(EXPERIMENT),
+        *tiny_overrides(tiny_data),
+        *OVERRIDES,
+        "-q",
+        timeout=1800,  # two exports (pt2, pyfunc) on a shared, busy CPU
     )
     assert result.returncode == 0, result.stderr
     uri = f"sqlite:///{out / 'mlflow.db'}"
@@ -136,3 +143,56 @@ def test_pyfunc_predicts_raw_uint16_without_rudratune(trained: dict[str, Any], t
     # JSON makes the uint16 image int64: the model takes it back to the training files' type
     assert np.array_equal(np.array(served["a"], dtype=np.uint8), mask)
     assert np.array(served["b"]).shape == (40, 50)
+
+
+def _run_dir(trained: dict[str, Any]) -> Path:
+    return Path(trained["run"].data.tags["rudratune.run_dir"])
+
+
+@pytest.mark.slow
+def test_onnx_of_a_train_run_matches_torch_at_other_sizes(trained: dict[str, Any], tmp_path: Path) -> None:
+    """ONNX Runtime on the exported file agrees with the pt2 network at sizes other than the training one."""
+    import onnxruntime as ort
+    import torch
+
+    path = tmp_path / "net.onnx"
+    env = {"MLFLOW_TRACKING_URI": trained["uri"]}
+    result = cli("export", str(_run_dir(trained)), "--onnx", str(path), env=env, timeout=1800)
+    assert result.returncode == 0, result.stderr
+    assert "dynamic height and width" in result.stdout and "max |diff|" in result.stdout
+    doc = json.loads((tmp_path / "net.onnx.json").read_text())
+    assert doc["image_size"] == 32 and doc["decoding"]["channels"] == 1 and doc["input"]["name"] == "image"
+    assert "Resize to 32 x 32" in (tmp_path / "net.onnx.txt").read_text()
+    assert not (tmp_path / "net.onnx.data").exists()  # the weights are inside the one file
+
+    import mlflow.artifacts
+
+    local = mlflow.artifacts.download_artifacts(
+        f"{trained['run'].data.tags['rudratune.pyfunc_uri']}/artifacts", dst_path=str(tmp_path / "m")
+    )
+    net = torch.export.load(f"{local}/network.pt2").module()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.rand(3, 1, 64, 96, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = torch.sigmoid(net(x)).numpy()
+    (logits,) = session.run(["logits"], {"image": x.numpy()})
+    assert np.abs(1 / (1 + np.exp(-logits)) - expected).max() <= 1e-4
+
+
+@pytest.mark.slow
+def test_register_a_train_run_in_the_model_registry(trained: dict[str, Any]) -> None:
+    """The registered version's source is the served pyfunc model, loadable by ``models:/NAME/1``."""
+    import mlflow
+    import mlflow.pyfunc
+
+    env = {"MLFLOW_TRACKING_URI": trained["uri"]}
+    result = cli("export", str(_run_dir(trained)), "--register", "pores-unet", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "models:/pores-unet/1" in result.stdout
+    client = trained["client"]
+    version = client.get_model_version("pores-unet", "1")
+    pyfunc_uri = trained["run"].data.tags["rudratune.pyfunc_uri"]
+    assert version.model_id == pyfunc_uri.split("/")[-1] and version.run_id == trained["run"].info.run_id
+    mlflow.set_tracking_uri(trained["uri"])
+    mask = mlflow.pyfunc.load_model("models:/pores-unet/1").predict(_raw((33, 47)))
+    assert mask.shape == (33, 47) and mask.dtype == np.uint8
