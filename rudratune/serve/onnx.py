@@ -11,13 +11,17 @@ import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from rudratune.errors import UserError
-from rudratune.serve.pyfunc import Serving
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from rudratune.serve.pyfunc import Serving
 
 TOLERANCE = 1e-4
 """The largest |probability difference| between ONNX Runtime and torch that the check accepts."""
@@ -45,6 +49,8 @@ def require() -> None:
 
 def _export(net: nn.Module, example: torch.Tensor, path: Path) -> str:
     """torch.export-based (dynamo) exporter first; the TorchScript-based one where it fails."""
+    import torch
+
     names = {"input_names": ["image"], "output_names": ["logits"]}
     auto = torch.export.Dim.AUTO
     try:
@@ -69,6 +75,7 @@ def _export(net: nn.Module, example: torch.Tensor, path: Path) -> str:
 def check(net: nn.Module, path: Path, sizes: tuple[tuple[int, int], ...], channels: int) -> float:
     """The largest |sigmoid difference| between ONNX Runtime and torch over random images of ``sizes``."""
     import onnxruntime as ort
+    import torch
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     generator = torch.Generator().manual_seed(0)

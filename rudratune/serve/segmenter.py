@@ -104,7 +104,8 @@ class Segmenter(mlflow.pyfunc.PythonModel):
         self.decoding = preprocess.Decoding.from_json(Path(context.artifacts["decoding"]).read_text())
         self.net = load_network(context.artifacts["network"], self.settings.get("format", "pt2"))
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:
+        # model_input has no type hint: MLflow reads one as an input schema, and images fit none
         options = {**PARAMS, **(params or {})}
         kind, images, names = images_of(model_input)
         probabilities = self.probabilities(images, str(options["dtype"] or ""), bool(options["resize"]))

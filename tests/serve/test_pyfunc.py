@@ -90,6 +90,7 @@ def test_pyfunc_is_named_after_its_run_with_its_own_params(trained: dict[str, An
 @pytest.mark.slow
 def test_pyfunc_decodes_like_training(trained: dict[str, Any], tiny_data: Path) -> None:
     """Probabilities of the stored images match the trained module on training's own tensors."""
+    import mlflow
     import mlflow.pyfunc
     import torch
     import torch.nn.functional as F
@@ -100,6 +101,7 @@ def test_pyfunc_decodes_like_training(trained: dict[str, Any], tiny_data: Path) 
     from rudratune.train.checkpoint import load_trained
 
     run = trained["run"]
+    mlflow.set_tracking_uri(trained["uri"])
     model = mlflow.pyfunc.load_model(run.data.tags["rudratune.pyfunc_uri"])
     cfg = load_experiment(EXPERIMENT, [*tiny_overrides(tiny_data), *OVERRIDES])
     data = load_folder(tiny_data)
@@ -118,6 +120,7 @@ def test_pyfunc_decodes_like_training(trained: dict[str, Any], tiny_data: Path) 
 @pytest.mark.slow
 def test_pyfunc_predicts_raw_uint16_without_rudratune(trained: dict[str, Any], tmp_path: Path) -> None:
     """Acceptance: load + predict (and the serving app) in an interpreter that cannot import rudratune."""
+    import mlflow
     import mlflow.pyfunc
 
     uri = trained["run"].data.tags["rudratune.pyfunc_uri"]
@@ -135,6 +138,7 @@ def test_pyfunc_predicts_raw_uint16_without_rudratune(trained: dict[str, Any], t
     assert result.returncode == 0, result.stderr[-3000:]
     mask = np.load(tmp_path / "mask.npy")
     assert mask.shape == raw.shape and mask.dtype == np.uint8
+    mlflow.set_tracking_uri(trained["uri"])
     here = mlflow.pyfunc.load_model(uri)
     np.testing.assert_array_equal(mask, here.predict(raw))
     probs = np.load(tmp_path / "probs.npy")
@@ -165,8 +169,10 @@ def test_onnx_of_a_train_run_matches_torch_at_other_sizes(trained: dict[str, Any
     assert "Resize to 32 x 32" in (tmp_path / "net.onnx.txt").read_text()
     assert not (tmp_path / "net.onnx.data").exists()  # the weights are inside the one file
 
+    import mlflow
     import mlflow.artifacts
 
+    mlflow.set_tracking_uri(trained["uri"])
     local = mlflow.artifacts.download_artifacts(
         f"{trained['run'].data.tags['rudratune.pyfunc_uri']}/artifacts", dst_path=str(tmp_path / "m")
     )
