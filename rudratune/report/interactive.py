@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rudratune.report.importance import Importance, as_value, distribution
-from rudratune.search.record import STUDY_DB
+from rudratune.search.record import STUDY_DB, STUDY_JOURNAL, load_study
 from rudratune.search.results import TrialRow
 from rudratune.search.space import Param
 
@@ -30,12 +30,11 @@ def stored_numbers(run_dir: Path, study_name: str) -> dict[str, int]:
     empty when the study has none (a sweep from before the ids were stored)."""
     import optuna
 
-    path = Path(run_dir) / STUDY_DB
-    if not path.is_file():
+    if not any((Path(run_dir) / f).is_file() for f in (STUDY_JOURNAL, STUDY_DB)):
         return {}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{path.resolve()}")
+        study = load_study(Path(run_dir), study_name)
     except (KeyError, ValueError, RuntimeError):  # no such study in the file
         return {}
     return {

@@ -33,11 +33,13 @@ if TYPE_CHECKING:
     )
     from rudratune.search.record import (
         STUDY_DB,
+        STUDY_JOURNAL,
         RungDecision,
         SweepRecord,
         decision_line,
         grace_text,
         load_record,
+        load_study,
         record_for,
         sweep_rungs,
     )
@@ -93,6 +95,8 @@ _EXPORTS = {
     "read_results": "rudratune.search.results",
     "write_results": "rudratune.search.results",
     "STUDY_DB": "rudratune.search.record",
+    "STUDY_JOURNAL": "rudratune.search.record",
+    "load_study": "rudratune.search.record",
     "check_address": "rudratune.search.placement",
     "check_cluster": "rudratune.search.placement",
     "check_local": "rudratune.search.placement",
@@ -118,6 +122,7 @@ __all__ = [
     "Resources",
     "RungDecision",
     "STUDY_DB",
+    "STUDY_JOURNAL",
     "Sweep",
     "SweepRecord",
     "SweepSettings",
@@ -139,6 +144,7 @@ __all__ = [
     "init_ray",
     "live_rows",
     "load_record",
+    "load_study",
     "load_sweep",
     "load_sweep_data",
     "packing_estimate",

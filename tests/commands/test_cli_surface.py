@@ -76,7 +76,7 @@ def test_run_print_config_is_the_base_experiment(tmp_path: Path, tiny_data: Path
     printed = capsys.readouterr().out
     assert code == 0
     loaded = yaml.safe_load(printed)
-    assert loaded == load_sweep(space, ["optimizer.weight_decay=0.01"]).base_dict
+    assert loaded == load_sweep(space, ["optimizer.weight_decay=0.01"]).base.to_dict(provenance=False)
     assert loaded["optimizer"]["weight_decay"] == 0.01 and loaded["data"]["image_size"] == 32
     assert not (tmp_path / "out").exists()
 

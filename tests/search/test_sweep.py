@@ -18,6 +18,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from rudratune.search.driver import draw
+from rudratune.search.record import load_study
 from rudratune.search.space import load_sweep
 from tests.helpers import (
     REPO,
@@ -138,7 +139,7 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
         assert summary(run_file(wandb_dir))["best_val_dice"] == pytest.approx(best_dice[trial_id])
 
     # the Optuna study is in a real storage: optuna-dashboard and load_study read it
-    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+    study = load_study(run_dir)
     assert len(study.trials) == 6
     assert {round(t.params["optimizer.lr"], 12) for t in study.trials} == {
         round(float(r["optimizer.lr"]), 12) for r in rows
@@ -195,7 +196,7 @@ def test_sigint_then_resume_completes(tmp_path: Path, tiny_data: Path, out: Path
     while time.monotonic() < deadline and not list(run_dir.glob("run_trial_*/checkpoint_*")):
         time.sleep(0.5)
     assert list(run_dir.glob("run_trial_*/checkpoint_*")), "no trial reached a checkpoint"
-    live = optuna.load_study(study_name="intr", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+    live = load_study(run_dir)
     assert live.trials and "optimizer.lr" in live.trials[0].params  # readable while the sweep runs
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=300)

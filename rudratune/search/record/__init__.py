@@ -13,12 +13,15 @@ from rudratune.search.record.rungs import (
 from rudratune.search.record.sweep import (
     RECORD,
     STUDY_DB,
+    STUDY_JOURNAL,
     SweepRecord,
     load_record,
+    load_study,
     mark_finished,
     objective_record,
     record_for,
     searcher_record,
+    study_storage_of,
 )
 
 __all__ = [
@@ -26,18 +29,21 @@ __all__ = [
     "RECORD",
     "RUNGS_FILE",
     "STUDY_DB",
+    "STUDY_JOURNAL",
     "RungDecision",
     "TrialEnding",
     "SweepRecord",
     "decision_line",
     "grace_text",
     "load_record",
+    "load_study",
     "mark_finished",
     "measured_grace",
     "objective_record",
     "reason_text",
     "record_for",
     "searcher_record",
+    "study_storage_of",
     "sweep_rungs",
     "trial_ending",
 ]

@@ -15,8 +15,32 @@ from rudratune.search.space import Param, Sweep, SweepSettings
 from rudratune.train.metrics import METRICS
 
 RECORD = "sweep.json"
+STUDY_JOURNAL = "optuna-journal.log"
+"""The sweep's Optuna study, in Optuna's journal storage (``optuna-dashboard <sweep>/optuna-journal.log``,
+``rudratune.search.record.load_study(run_dir)``). Sweeps before it kept an sqlite ``optuna.db``."""
 STUDY_DB = "optuna.db"
-"""The sweep's Optuna study (``optuna.load_study(study_name=<sweep>, storage=sqlite:///<sweep>/optuna.db)``)."""
+
+
+def study_storage_of(run_dir: Path) -> Any:
+    """The Optuna storage of the sweep in ``run_dir``: its journal, or the sqlite file of an older sweep.
+
+    The journal appends and fsyncs one line per change, as durable as sqlite's commit and, measured in P5,
+    several times faster per trial (sqlite rewrote its pages and journal on every reported epoch)."""
+    import optuna  # local: optuna loads only where a study is read or written
+    from optuna.storages.journal import JournalFileBackend
+
+    run_dir = Path(run_dir).resolve()
+    if (run_dir / STUDY_DB).is_file() and not (run_dir / STUDY_JOURNAL).is_file():
+        return optuna.storages.get_storage(f"sqlite:///{run_dir / STUDY_DB}")
+    return optuna.storages.JournalStorage(JournalFileBackend(str(run_dir / STUDY_JOURNAL)))
+
+
+def load_study(run_dir: Path, name: str | None = None) -> Any:
+    """The sweep's Optuna study as ``optuna.load_study`` reads it (its name: the sweep's)."""
+    import optuna
+
+    run_dir = Path(run_dir)
+    return optuna.load_study(study_name=name or run_dir.name, storage=study_storage_of(run_dir))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The sweep's searcher: Ray's OptunaSearch with Optuna's TPE (or NSGA-II, random), taught constraints, the
-study kept in ``<sweep>/optuna.db``."""
+study kept in ``<sweep>/optuna-journal.log``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import optuna
 from optuna.trial import TrialState
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 
-from rudratune.search.record import STUDY_DB, SweepRecord, TrialEnding, trial_ending
+from rudratune.search.record import SweepRecord, TrialEnding, study_storage_of, trial_ending
 from rudratune.search.space import Constraint, define_by_run, grid_points, violations
 from rudratune.search.strategy.sampling import make_sampler
 from rudratune.train.metrics import METRICS, running_best_key
@@ -30,7 +29,9 @@ class ConstrainedOptunaSearch(OptunaSearch):
     - **Values are the metric**: each epoch's running best of the sweep's metric (``best_val_dice``) is an
       intermediate value, the last epoch's included (Ray's own stops one short: Tune hands the last result to
       ``on_trial_complete`` only); the value told is the trial's best. The study's objective is named after
-      the metric (``study.metric_names``).
+      the metric (``study.metric_names``). The epochs' values are written when the trial ends, in one go:
+      each write to the study's storage is a synced append (P5), and TPE reads no running trial's values
+      (constant liar counts running trials as bad whatever they reported).
     - **Stopped trials are PRUNED**: a trial that ended before its last epoch without early-stopping itself
       (ASHA, or the sweep's budget, stopped it) is told PRUNED, as an Optuna pruner would have; Optuna's TPE
       then ranks it by how far it got. Ray's own tells every such trial COMPLETE with its value at the stop.
@@ -57,12 +58,13 @@ class ConstrainedOptunaSearch(OptunaSearch):
         scheduled: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
         self._constraints = tuple(constraints)
         self._objectives = tuple(objectives)
         self._names = list(metric_names)
         self._max_epochs, self._scheduled = max_epochs, scheduled
-        self._name_study()
+        self._epochs: dict[str, dict[int, float]] = {}
+        """trial id → epoch → the value reported there, written to the study when the trial ends."""
+        super().__init__(*args, **kwargs)  # sets the study up (``_setup_study``) when the space is given
 
     def _name_study(self) -> None:
         study = getattr(self, "_ot_study", None)
@@ -89,16 +91,19 @@ class ConstrainedOptunaSearch(OptunaSearch):
         return [float(v) for v in values]  # type: ignore[arg-type]  # checked above
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        self._report(trial_id, result)
+        self._keep(trial_id, result)
 
-    def _report(self, trial_id: str, result: dict) -> None:
-        ot_trial = self._ot_trials.get(trial_id)
-        if ot_trial is None or trial_id in self._completed_trials or isinstance(self._metric, list):
+    def _keep(self, trial_id: str, result: dict) -> None:
+        if trial_id in self._completed_trials or isinstance(self._metric, list):
             return  # Optuna keeps no intermediate values for several objectives
         values = self._told(result)
         epoch = int(result.get("epoch") or 0)
         if values is not None and epoch >= 1:
-            ot_trial.report(values[0], epoch)
+            self._epochs.setdefault(trial_id, {})[epoch] = values[0]
+
+    def _write_epochs(self, trial_id: str, ot_trial: Any) -> None:
+        for epoch, value in sorted(self._epochs.pop(trial_id, {}).items()):
+            ot_trial.report(value, epoch)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         ot_trial = self._ot_trials.get(trial_id)
@@ -108,7 +113,8 @@ class ConstrainedOptunaSearch(OptunaSearch):
         for key, value in violations(self._constraints, result).items():
             ot_trial.set_constraint(key, value)
         if result:
-            self._report(trial_id, result)  # the last epoch: Tune hands it here, not to on_trial_result
+            self._keep(trial_id, result)  # the last epoch: Tune hands it here, not to on_trial_result
+        self._write_epochs(trial_id, ot_trial)
         own = int((result.get("config") or {}).get("trainer.max_epochs") or self._max_epochs)
         ending = trial_ending(error, result, own, scheduled=self._scheduled)
         ot_trial.set_user_attr("ending", ending.value)
@@ -150,6 +156,6 @@ def build_searcher(record: SweepRecord) -> ConcurrencyLimiter:
 
 
 def study_storage(record: SweepRecord) -> Any:
-    """The Optuna study in ``<sweep>/optuna.db``: optuna-dashboard and ``optuna.load_study`` read it live."""
-    # get_storage: RDBStorage behind Optuna's trial cache (a bare RDBStorage re-reads every trial per ask)
-    return optuna.storages.get_storage(f"sqlite:///{(record.run_dir / STUDY_DB).resolve()}")
+    """The Optuna study in ``<sweep>/optuna-journal.log``: optuna-dashboard and ``optuna.load_study`` read
+    it live (``rudratune.search.record.study_storage_of``)."""
+    return study_storage_of(record.run_dir)
