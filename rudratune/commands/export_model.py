@@ -83,6 +83,7 @@ def from_sweep(run_dir: Path, best_config: BestConfig, pick: list[str] | None, t
 
 def from_train_run(run_dir: Path) -> Trained:
     """A ``rudratune train`` run's served model, from its MLflow run (the folder keeps no config)."""
+    import mlflow
     import mlflow.artifacts
     from mlflow.tracking import MlflowClient
 
@@ -109,6 +110,7 @@ def from_train_run(run_dir: Path) -> Trained:
             f"{run_dir}: no MLflow run with a served model found in {uri}; "
             "set MLFLOW_TRACKING_URI to the store the run logged to (tracking.mlflow must have been on)"
         )
+    mlflow.set_tracking_uri(uri)  # models:/ URIs resolve through it
     with tempfile.TemporaryDirectory(prefix="rudratune-export-") as tmp:
         local = Path(mlflow.artifacts.download_artifacts(f"{pyfunc}/artifacts", dst_path=tmp))
         settings = json.loads((local / segmenter.SETTINGS_FILE).read_text())

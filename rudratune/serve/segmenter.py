@@ -22,6 +22,7 @@ network at the image's own size, padded to the architecture's size multiple).
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,10 @@ def images_of(model_input: Any) -> tuple[str, list[np.ndarray], list[str]]:
     if array.ndim in (3, 4):
         return "batch", list(array), []
     raise ValueError(f"an image must be (H, W) or (H, W, C), a batch (N, H, W[, C]); got shape {array.shape}")
+
+
+# predict's model_input has no type hint on purpose (images fit no schema): MLflow's advice to add one is noise
+warnings.filterwarnings("ignore", message="Add type hints to the `predict` method", category=UserWarning)
 
 
 class Segmenter(mlflow.pyfunc.PythonModel):

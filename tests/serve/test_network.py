@@ -1,0 +1,29 @@
+"""The network of the served model: a torch.export program with dynamic batch, height and width, for one
+architecture of each family (smp, MONAI, scratch), equal to the eager network at other sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from rudratune.registry.models import MODELS, build_model
+from rudratune.serve.network import example_input, save
+from rudratune.serve.segmenter import load_network
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["smp.Unet", "monai.UNet", "scratch.UNet"])
+def test_exports_with_dynamic_height_and_width(name: str, tmp_path: Path) -> None:
+    info = MODELS[name]
+    net = build_model(name, encoder=info.default_encoder, encoder_weights=None, image_size=32, in_channels=1)
+    net.train(False)
+    fmt = save(net, example_input(1, 32), tmp_path / "network.pt2")
+    assert fmt == "pt2"  # not the TorchScript fallback
+    loaded = load_network(str(tmp_path / "network.pt2"), fmt)
+    m = info.size_multiple
+    for shape in [(1, 1, 32 + m, 32 + 2 * m), (3, 1, 64, 32)]:
+        x = torch.rand(*shape, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            torch.testing.assert_close(loaded(torch.cat([x, x]) if shape[0] == 1 else x)[: shape[0]], net(x))
