@@ -110,13 +110,15 @@ def from_train_run(run_dir: Path) -> Trained:
             f"{run_dir}: no MLflow run with a served model found in {uri}; "
             "set MLFLOW_TRACKING_URI to the store the run logged to (tracking.mlflow must have been on)"
         )
-    mlflow.set_tracking_uri(uri)  # models:/ URIs resolve through it
+    mlflow.set_tracking_uri(uri)
+    model = client.get_logged_model(pyfunc.split("/")[-1])
     with tempfile.TemporaryDirectory(prefix="rudratune-export-") as tmp:
-        local = Path(mlflow.artifacts.download_artifacts(f"{pyfunc}/artifacts", dst_path=tmp))
+        # the model's own location: "models:/m-…/artifacts" would read as a registered name and version
+        where = f"{model.artifact_location}/artifacts"
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=tmp))
         settings = json.loads((local / segmenter.SETTINGS_FILE).read_text())
         decoding = preprocess.Decoding.from_json((local / segmenter.DECODING_FILE).read_text())
         net = segmenter.load_network(str(local / segmenter.NETWORK_FILE), settings.get("format", "pt2"))
-    model = client.get_logged_model(pyfunc.split("/")[-1])
     serving = Serving(
         decoding,
         int(settings["image_size"]),

@@ -173,8 +173,11 @@ def test_onnx_of_a_train_run_matches_torch_at_other_sizes(trained: dict[str, Any
     import mlflow.artifacts
 
     mlflow.set_tracking_uri(trained["uri"])
+    model = trained["client"].get_logged_model(
+        trained["run"].data.tags["rudratune.pyfunc_uri"].split("/")[-1]
+    )
     local = mlflow.artifacts.download_artifacts(
-        f"{trained['run'].data.tags['rudratune.pyfunc_uri']}/artifacts", dst_path=str(tmp_path / "m")
+        artifact_uri=f"{model.artifact_location}/artifacts", dst_path=str(tmp_path / "m")
     )
     net = torch.export.load(f"{local}/network.pt2").module()
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -198,7 +201,7 @@ def test_register_a_train_run_in_the_model_registry(trained: dict[str, Any]) -> 
     client = trained["client"]
     version = client.get_model_version("pores-unet", "1")
     pyfunc_uri = trained["run"].data.tags["rudratune.pyfunc_uri"]
-    assert version.model_id == pyfunc_uri.split("/")[-1] and version.run_id == trained["run"].info.run_id
+    assert version.source == pyfunc_uri and version.run_id == trained["run"].info.run_id
     mlflow.set_tracking_uri(trained["uri"])
     mask = mlflow.pyfunc.load_model("models:/pores-unet/1").predict(_raw((33, 47)))
     assert mask.shape == (33, 47) and mask.dtype == np.uint8

@@ -56,7 +56,7 @@ def test_sweep_best_trial_is_served_exported_and_registered(
     assert result.returncode == 0, result.stderr
     assert f"trial {trial_id}" in result.stdout and "models:/tiny-best/1" in result.stdout
     assert onnx.is_file() and (tmp_path / "best.onnx.json").is_file()
-    assert client.get_model_version("tiny-best", "1").model_id == served.model_id
+    assert client.get_model_version("tiny-best", "1").source == pyfunc_uri  # the served pyfunc model
     mlflow.set_tracking_uri(uri)
     raw = np.random.default_rng(0).integers(0, 255, (45, 61), dtype=np.uint8)
     assert mlflow.pyfunc.load_model("models:/tiny-best/1").predict(raw).shape == (45, 61)
