@@ -92,13 +92,13 @@ def check(net: nn.Module, path: Path, sizes: tuple[tuple[int, int], ...], channe
 def export_onnx(net: nn.Module, serving: Serving, path: Path) -> OnnxExport:
     """Write the network, its decoding and its steps; refuse (UserError) an export ORT disagrees with."""
     require()
-    from rudratune.serve.network import example_input
+    from rudratune.serve.network import examples
 
     net = net.cpu()
     with contextlib.suppress(NotImplementedError, RuntimeError):  # an exported program: inference already
         net.train(False)
     channels, size, multiple = serving.decoding.channels, serving.image_size, serving.size_multiple
-    exporter = _export(net, example_input(channels, size), path)
+    exporter = _export(net, examples(channels, size, multiple)[0], path)
     sizes = ((size, size), (size + multiple, size + 2 * multiple))  # the training size and another
     worst = check(net, path, sizes, channels)
     if not worst <= TOLERANCE:

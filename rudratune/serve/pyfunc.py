@@ -72,9 +72,10 @@ def signature() -> Any:
 
 def _stage(net: nn.Module, serving: Serving, folder: Path) -> dict[str, str]:
     """The artifacts in ``folder``: network, decoding and settings."""
-    example = network.example_input(serving.decoding.channels, serving.image_size)
     path = folder / segmenter.NETWORK_FILE
-    fmt = network.save(net, example, path)
+    fmt = network.save(
+        net, network.examples(serving.decoding.channels, serving.image_size, serving.size_multiple), path
+    )
     (folder / segmenter.DECODING_FILE).write_text(serving.decoding.to_json() + "\n")
     settings = {
         "image_size": serving.image_size,

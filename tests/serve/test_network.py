@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rudratune.registry.models import MODELS, build_model
-from rudratune.serve.network import example_input, save
+from rudratune.serve.network import examples, save
 from rudratune.serve.segmenter import load_network
 
 
@@ -19,7 +19,7 @@ def test_exports_with_dynamic_height_and_width(name: str, tmp_path: Path) -> Non
     info = MODELS[name]
     net = build_model(name, encoder=info.default_encoder, encoder_weights=None, image_size=32, in_channels=1)
     net.train(False)
-    fmt = save(net, example_input(1, 32), tmp_path / "network.pt2")
+    fmt = save(net, examples(1, 32, info.size_multiple), tmp_path / "network.pt2")  # the training size: 32
     assert fmt == "pt2"  # not the TorchScript fallback
     loaded = load_network(str(tmp_path / "network.pt2"), fmt)
     m = info.size_multiple
