@@ -21,8 +21,9 @@ def export_size(size: int, multiple: int) -> int:
 
 
 def examples(channels: int, size: int, multiple: int) -> list[torch.Tensor]:
-    """Example batches to export on: at ``export_size`` first, then at the training size."""
-    sides = dict.fromkeys([export_size(size, multiple), size])
+    """Example batches to export on: the training size first (the size the served model runs at), then
+    ``export_size``. Below ``2 * multiple`` the program takes only sides up to the training size."""
+    sides = dict.fromkeys([size, export_size(size, multiple)])
     return [example_input(channels, side) for side in sides]
 
 

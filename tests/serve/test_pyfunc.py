@@ -15,7 +15,8 @@ from mlflow.tracking import MlflowClient
 
 from tests.helpers import EXPERIMENT, cli, tiny_overrides
 
-OVERRIDES = ["trainer.max_epochs=1", "tracking.wandb=false"]
+# 64 px: at 32, smp.Unet's deepest feature map is 1 x 1 and its exported program takes no larger side
+OVERRIDES = ["trainer.max_epochs=1", "tracking.wandb=false", "data.image_size=64"]
 
 # Run with ``python -I`` (no cwd, PYTHONPATH or user site on sys.path); the guard then drops every finder and
 # path entry that can import rudratune (the venv's editable install puts a finder on sys.meta_path).
@@ -83,7 +84,7 @@ def test_pyfunc_is_named_after_its_run_with_its_own_params(trained: dict[str, An
     uri = run.data.tags["rudratune.pyfunc_uri"]
     (model,) = [m for m in client.search_logged_models([run.info.experiment_id]) if uri.endswith(m.model_id)]
     assert model.name == run.info.run_name and model.source_run_id == run.info.run_id
-    assert model.params["model.name"] == "smp.Unet" and model.params["data.image_size"] == "32"
+    assert model.params["model.name"] == "smp.Unet" and model.params["data.image_size"] == "64"
     assert model.tags["rudratune.run"] == run.info.run_name
 
 
@@ -165,8 +166,8 @@ def test_onnx_of_a_train_run_matches_torch_at_other_sizes(trained: dict[str, Any
     assert result.returncode == 0, result.stderr
     assert "dynamic height and width" in result.stdout and "max |diff|" in result.stdout
     doc = json.loads((tmp_path / "net.onnx.json").read_text())
-    assert doc["image_size"] == 32 and doc["decoding"]["channels"] == 1 and doc["input"]["name"] == "image"
-    assert "Resize to 32 x 32" in (tmp_path / "net.onnx.txt").read_text()
+    assert doc["image_size"] == 64 and doc["decoding"]["channels"] == 1 and doc["input"]["name"] == "image"
+    assert "Resize to 64 x 64" in (tmp_path / "net.onnx.txt").read_text()
     assert not (tmp_path / "net.onnx.data").exists()  # the weights are inside the one file
 
     import mlflow
