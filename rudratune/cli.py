@@ -118,9 +118,11 @@ def _add_show(sub: Any) -> None:
 
 
 def _add_export(sub: Any) -> None:
-    """``rudratune export RUN_DIR [-o FILE] [--pick RULE M | --trial ID]``."""
+    """``rudratune export RUN_DIR [-o FILE] [--pick RULE M | --trial ID] [--onnx PATH] [--register NAME]``."""
     p = sub.add_parser("export", help="write a sweep's best trial as an experiment config")
-    _dirs(p.add_argument("run_dir", help="the sweep's folder"))
+    _dirs(
+        p.add_argument("run_dir", help="the sweep's folder (--onnx / --register: also a train run's folder)")
+    )
     _files(p.add_argument("-o", "--output", help="YAML to write (default: <run_dir>/best.yaml)"))
     p.add_argument("--force", action="store_true", help="overwrite an existing -o file")
     which = p.add_mutually_exclusive_group()
@@ -140,6 +142,12 @@ def _add_export(sub: Any) -> None:
         help="an ensemble of the top K trials that kept weights, chosen on validation data "
         "(default -o: <run_dir>/ensemble.yaml)",
     )
+    p.add_argument(
+        "--onnx",
+        metavar="PATH",
+        help="write the network as ONNX (dynamic height and width) + PATH.json decoding",
+    )
+    p.add_argument("--register", metavar="NAME", help="register the served MLflow model under NAME")
     p.set_defaults(module="export")
 
 

@@ -31,6 +31,7 @@ LAYERS = {
     "registry": 2,
     "config": 2,
     "data": 2,
+    "serve": 2,
     "nets": 1,
     "measure": 2,
     "errors": 0,

@@ -108,6 +108,12 @@ def check_output(out: Path, run_dir: Path, *, force: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (
+        getattr(args, "onnx", None) or getattr(args, "register", None) is not None
+    ):  # the model, not the config
+        from rudratune.commands import export_model
+
+        return export_model.run(args, best_config)
     if getattr(args, "ensemble", None) is not None:
         from rudratune.commands import ensemble
 

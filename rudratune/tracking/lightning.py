@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from rudratune.config.schema import ExperimentConfig
     from rudratune.data.folder import SegmentationData
+    from rudratune.serve.pyfunc import Serving
 
 _DIRECTIONS = {"val_loss": "min", "val_dice": "max", "val_iou": "max", "val_ref_loss": "min"}
 """``train.metrics.METRICS``' directions (tracking sits below train: a test keeps the two alike)."""
@@ -143,8 +144,10 @@ def log_run_end(
     checkpoint: str | None,
     net: nn.Module,
     images: torch.Tensor,
+    serving: Serving | None = None,
 ) -> None:
-    """Best values on every run; the trained network as an MLflow model and a W&B model artifact."""
+    """Best values on every run; the trained network as an MLflow model and a W&B model artifact; with
+    ``serving``, also the MLflow pyfunc model that takes raw images (``rudratune.serve``)."""
     from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 
     from rudratune.tracking.model import log_mlflow, log_wandb, prepare
@@ -164,6 +167,10 @@ def log_run_end(
             if checkpoint:  # a reference: the checkpoint itself stays in the run folder
                 logger.experiment.set_tag(logger.run_id, "rudratune.checkpoint", checkpoint)
             model_uri = log_mlflow(export, uri=logger._tracking_uri, run_id=logger.run_id)
+            if serving is not None:
+                from rudratune.serve.pyfunc import log_pyfunc
+
+                log_pyfunc(net, serving, uri=logger._tracking_uri, run_id=logger.run_id)
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             run = logger.experiment

@@ -71,8 +71,16 @@ def _signature(example: torch.Tensor, output: torch.Tensor) -> Any:
     return ModelSignature(inputs=Schema([spec(example)]), outputs=Schema([spec(output)]))
 
 
-def log_mlflow(export: ModelExport, *, uri: str, run_id: str) -> str:
-    """``mlflow.pytorch.log_model`` on an existing run (no fluent run: its status stays the caller's)."""
+def log_mlflow(
+    export: ModelExport,
+    *,
+    uri: str,
+    run_id: str,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+) -> str:
+    """``mlflow.pytorch.log_model`` on an existing run (no fluent run: its status stays the caller's);
+    ``params`` / ``tags``: the logged model's own (a sweep's best trial's, not the sweep's)."""
     import mlflow
     import mlflow.pytorch
     from mlflow.tracking import MlflowClient
@@ -84,7 +92,10 @@ def log_mlflow(export: ModelExport, *, uri: str, run_id: str) -> str:
     client = MlflowClient(tracking_uri=uri)
     # the logged model is created in the fluent API's current experiment, not the run's: point it there
     mlflow.set_experiment(experiment_id=client.get_run(run_id).info.experiment_id)
-    info = mlflow.pytorch.log_model(export.net, name=MODEL_NAME, run_id=run_id, **export.kwargs())
+    own = {"params": {k: str(v) for k, v in params.items()}} if params else {}
+    info = mlflow.pytorch.log_model(
+        export.net, name=MODEL_NAME, run_id=run_id, tags=tags, **own, **export.kwargs()
+    )
     if export.smp:
         with tempfile.TemporaryDirectory(prefix="rudratune-smp-") as tmp:
             export.net.save_pretrained(tmp)

@@ -57,10 +57,14 @@ def write_artifacts(
     for logger in options.loggers:
         _log_files(logger, paths)
     if options.loggers:
+        from rudratune.serve.pyfunc import serving_for
         from rudratune.tracking.lightning import log_run_end
 
         images = datamodule.inputs("test", 2)[0]
-        log_run_end(options.loggers, result.history, result.best_checkpoint, net, images)
+        data = datamodule.data
+        name = options.run_dir.name  # the run's own name, unique per run (and per sweep trial)
+        serving = serving_for(cfg, data.decoding, data.channels, name=name, tags={"rudratune.run": name})
+        log_run_end(options.loggers, result.history, result.best_checkpoint, net, images, serving)
     return paths
 
 

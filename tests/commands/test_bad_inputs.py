@@ -228,6 +228,31 @@ CASES = [
         "-o: folder /nonexistent does not exist",
     ),
     Case(
+        "ONNX export to a name without .onnx",
+        lambda t, d: ["export", sweep_dir(t), "--onnx", f"{t}/net.txt"],
+        "--onnx: {tmp}/net.txt should end in .onnx, e.g. {tmp}/net.onnx",
+    ),
+    Case(
+        "ONNX export into a missing folder",
+        lambda t, d: ["export", sweep_dir(t), "--onnx", "/nonexistent/net.onnx"],
+        "--onnx: folder /nonexistent does not exist",
+    ),
+    Case(
+        "ONNX export of a sweep with no completed trial",
+        lambda t, d: ["export", sweep_dir(t), "--onnx", f"{t}/net.onnx"],
+        "{tmp}/sweeps/empty: no trial of this sweep completed an epoch; nothing to export",
+    ),
+    Case(
+        "register with an empty name",
+        lambda t, d: ["export", sweep_dir(t), "--register", " "],
+        "--register: the model name is empty; valid: e.g. --register pores-unet",
+    ),
+    Case(
+        "register of a folder that is no run",
+        lambda t, d: ["export", str(t), "--register", "pores"],
+        "{tmp}: neither a sweep folder nor a `rudratune train` run folder",
+    ),
+    Case(
         "report of a folder that is not a sweep",
         lambda t, d: ["report", str(t)],
         "{tmp}: not a rudratune sweep folder (no sweep.json)",

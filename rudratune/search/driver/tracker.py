@@ -9,6 +9,7 @@ nothing is created for a sweep that fails its checks. Prints nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -343,8 +344,13 @@ class SweepTracker(Callback):
         export = prepare(module.net, images)
         model_uri = None
         if self.parent_run_id is not None:
-            model_uri = log_mlflow(export, uri=str(self.mlflow_uri), run_id=self.parent_run_id)
+            own = {"trial_id": best.trial_id, **params}
+            tags = {"rudratune.sweep": record.name, "rudratune.trial_id": str(best.trial_id)}
+            model_uri = log_mlflow(
+                export, uri=str(self.mlflow_uri), run_id=self.parent_run_id, params=own, tags=tags
+            )
             self.client.set_tag(self.parent_run_id, "rudratune.best_checkpoint", str(checkpoint))
+            self._log_served(record, best, cfg, data, module.net)
         if self.wandb_settings is not None:
             import wandb
 
@@ -369,6 +375,19 @@ class SweepTracker(Callback):
             finally:
                 run.finish()
         return None
+
+    def _log_served(self, record: SweepRecord, best: TrialRow, cfg: Any, data: Any, net: Any) -> None:
+        """The served pyfunc model of the best trial on the parent run: named after the trial, with its own
+        hyperparameters (not the sweep's)."""
+        from rudratune.serve.pyfunc import log_pyfunc, serving_for
+
+        assert self.parent_run_id is not None
+        name = f"{record.name}-{best.trial_id}"
+        tags = {"rudratune.sweep": record.name, "rudratune.trial_id": str(best.trial_id)}
+        serving = serving_for(cfg, data.decoding, data.channels, name=name, tags=tags)
+        params = {**serving.params, **best.params, "trial_id": best.trial_id}
+        serving = dataclasses.replace(serving, params=params)
+        log_pyfunc(net, serving, uri=str(self.mlflow_uri), run_id=self.parent_run_id)
 
     def close_open_runs(self, status: str = "KILLED") -> None:
         """End every run still open, e.g. when the sweep is interrupted."""
