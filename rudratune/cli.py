@@ -196,8 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rudratune: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rudratune: interrupted", file=sys.stderr)
-        return 130
+        from rudratune.commands.common import remove_empty_created
+        from rudratune.signals import interrupted_code, terminated
+
+        remove_empty_created()
+        print(f"rudratune: interrupted{' (SIGTERM)' if terminated() else ''}", file=sys.stderr)
+        return interrupted_code()
 
 
 if __name__ == "__main__":

@@ -34,13 +34,22 @@ LAYERS = {
     "measure": 2,
     "errors": 0,
     "runtime": 0,
+    "signals": 0,
 }
 # arrows inside one layer that must not exist either (search hands its record and results to report)
 FORBIDDEN = {("search", "report"), ("train", "search"), ("train", "report")}
 
 # inside search: driver -> {strategy, placement, results} -> record -> space; the package's own __init__
 # (its curated names, for commands and the API) sits above them all. Siblings never import each other.
-SEARCH_LAYERS = {"__init__": 4, "driver": 3, "strategy": 2, "placement": 2, "results": 2, "record": 1, "space": 0}
+SEARCH_LAYERS = {
+    "__init__": 4,
+    "driver": 3,
+    "strategy": 2,
+    "placement": 2,
+    "results": 2,
+    "record": 1,
+    "space": 0,
+}
 REPORT_READS = {"results", "record", "space"}
 """The parts of search the report may import."""
 

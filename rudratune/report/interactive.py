@@ -63,7 +63,8 @@ def rebuild_study(
     dists = {k: d for k in order if (d := distribution(space[k])) is not None}
     study = optuna.create_study(direction="minimize" if direction == "min" else "maximize")
     if numbers and all(r.trial_id in numbers for r in rows):
-        rows = sorted(rows, key=lambda r: numbers[r.trial_id])
+        known = numbers
+        rows = sorted(rows, key=lambda r: known[r.trial_id])
     else:
         numbers = None
     for row in rows:

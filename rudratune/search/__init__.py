@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from rudratune.search.driver import (
         Ending,
         SweepSummary,
+        check_data,
         describe,
         dry_run,
         execute,
         finish,
         load_sweep_data,
+        record_data,
     )
     from rudratune.search.placement import (
         check_address,
@@ -111,6 +113,8 @@ _EXPORTS = {
     "execute": "rudratune.search.driver",
     "finish": "rudratune.search.driver",
     "load_sweep_data": "rudratune.search.driver",
+    "record_data": "rudratune.search.driver",
+    "check_data": "rudratune.search.driver",
 }
 __all__ = [
     "DISTRIBUTIONS",
@@ -132,6 +136,7 @@ __all__ = [
     "TrialSchedulerSettings",
     "check_address",
     "check_cluster",
+    "check_data",
     "check_local",
     "choose",
     "decision_line",
@@ -151,6 +156,7 @@ __all__ = [
     "pareto_front",
     "ranked",
     "read_results",
+    "record_data",
     "record_for",
     "resolve_address",
     "sweep_rungs",

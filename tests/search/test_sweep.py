@@ -152,7 +152,9 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
     for r in rows:
         trial = by_ray_id[r["trial_id"]]
         stopped = r["reason"].startswith("stopped by ASHA")
-        assert trial.state == (optuna.trial.TrialState.PRUNED if stopped else optuna.trial.TrialState.COMPLETE)
+        assert trial.state == (
+            optuna.trial.TrialState.PRUNED if stopped else optuna.trial.TrialState.COMPLETE
+        )
         assert trial.user_attrs["ending"] == ("stopped_by_asha" if stopped else "completed")
         assert sorted(trial.intermediate_values) == list(range(1, int(r["epochs"]) + 1))
         assert trial.value == pytest.approx(float(r["best_val_dice"]))  # the metric, not a ranking key

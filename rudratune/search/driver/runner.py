@@ -14,7 +14,7 @@ from rudratune.search.driver.progress import LiveTable
 from rudratune.search.driver.tracker import SweepTracker
 from rudratune.search.placement import init_ray, resource_plan
 from rudratune.search.record import SweepRecord
-from rudratune.search.strategy import build_scheduler, build_searcher, build_stopper
+from rudratune.search.strategy import build_scheduler, build_searcher, build_stopper, relocate_study
 from rudratune.train.cost import COST_KEYS
 from rudratune.train.metrics import running_best_key
 
@@ -133,7 +133,12 @@ def execute(
     )
     callbacks = [DriverCallbacks(record.experiment_path, [tracker, table])]
 
+    if resume and not tune.Tuner.can_restore(record.experiment_path):
+        # killed after sweep.json, before Tune saved anything: no trial ran, so it starts afresh
+        announce(f"sweep {record.name} never reached its first trial (no Tune state yet): starting it afresh")
+        resume = False
     if resume:
+        relocate_study(record.run_dir)  # a moved or copied sweep: its own optuna-journal.log
         # Tune unpickles the first run's callbacks: DriverCallbacks makes them these live ones
         tuner = tune.Tuner.restore(
             record.experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True
@@ -147,6 +152,8 @@ def execute(
     start = time.monotonic()
     try:
         tracker.start(record, data, resume=resume)  # after the Tuner accepted storage and space
+        if record.saved_in and record.saved_in != str(record.run_dir.resolve()):
+            record.save()  # moved or copied: sweep.json now says where it is
         grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None

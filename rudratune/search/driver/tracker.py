@@ -254,8 +254,9 @@ class SweepTracker(Callback):
 
         client, experiment_id = self.client, self.experiment_id
         run_dir = str(record.run_dir.resolve())
-        if resume and experiment_id and (found := find_sweep_run(client, experiment_id, run_dir)):
+        if resume and experiment_id and (found := self._own_run(record)):
             parent = found.info.run_id
+            client.set_tag(parent, "rudratune.run_dir", run_dir)  # a moved sweep: its run follows it
             for child in client.search_runs(
                 [experiment_id],
                 filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
@@ -282,6 +283,18 @@ class SweepTracker(Callback):
         client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
         client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
         return str(run.info.run_id)
+
+    def _own_run(self, record: SweepRecord) -> Any | None:
+        """The parent run of this sweep: the one tagged with its folder, or, for a sweep moved since, the one
+        tagged with where sweep.json was written, if no sweep is there any more. A copy (the original still
+        there) gets a run of its own."""
+        client, experiment_id = self.client, str(self.experiment_id)
+        found = find_sweep_run(client, experiment_id, record.run_dir)
+        was = Path(record.saved_in) if record.saved_in else None
+        moved = was is not None and was != record.run_dir.resolve() and not (was / "sweep.json").is_file()
+        if found is None and moved and was is not None:
+            found = find_sweep_run(client, experiment_id, was)
+        return found
 
     def finish_parent(self, best: TrialRow | None, *, status: str) -> None:
         """The best trial's values and id on the parent run, which ends with ``status`` (MLflow's words)."""
@@ -379,7 +392,8 @@ class SweepTracker(Callback):
     def _find_run(self, trial_id: str) -> str | None:
         found = self.client.search_runs(
             [self.experiment_id],
-            filter_string=f"tags.`rudratune.trial_id` = '{trial_id}' and tags.`rudratune.sweep` = '{self.sweep}'",
+            filter_string=f"tags.`rudratune.trial_id` = '{trial_id}' and tags.`rudratune.sweep` = '{self.sweep}'"
+            f" and tags.`mlflow.parentRunId` = '{self.parent_run_id}'",  # a copied sweep's runs are its own
             max_results=1,
         )
         return found[0].info.run_id if found else None

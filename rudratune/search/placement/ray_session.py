@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.signals import ray_starting
 
 RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
 """Longest temp folder that leaves room for Ray's session and socket names (AF_UNIX: 107 bytes)."""
@@ -28,7 +29,8 @@ def init_ray(address: str | None) -> None:
     if address:
         check_address(address)
         try:
-            ray.init(address=address, **common)
+            with ray_starting():
+                ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
             raise UserError(
                 f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}"
@@ -37,14 +39,15 @@ def init_ray(address: str | None) -> None:
     # address="local": always a new local Ray, never one someone else left running on this machine
     if not os.environ.get("RAY_AUTH_TOKEN_PATH"):  # its token in the environment, not in ~/.ray/auth_token
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
-    ray.init(
-        address="local",
-        num_cpus=usable_cpus(),
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        _temp_dir=ray_temp_dir(),
-        **common,
-    )
+    with ray_starting():  # ray.init installs its own SIGTERM handler (sys.exit): ours again after it
+        ray.init(
+            address="local",
+            num_cpus=usable_cpus(),
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            _temp_dir=ray_temp_dir(),
+            **common,
+        )
     from rudratune.search.placement.watchdog import start_watchdog
 
     start_watchdog()  # its agents would otherwise outlive a driver killed with kill -9

@@ -1,0 +1,134 @@
+"""Issue 21, the driver's faults with a real sweep: SIGTERM, a sweep killed before Tune started, a moved or
+copied output root, data changed before a resume."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, TEST_ENV, TEST_ENV_DROP, cli, mlflow_runs, read_rows, tiny_space
+
+pytestmark = pytest.mark.slow
+
+
+def start(out: Path, space: Path, name: str, *extra: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rudratune",
+            "--output-root",
+            str(out),
+            "run",
+            str(space),
+            "--name",
+            name,
+            "--no-report",
+            *extra,
+        ],
+        cwd=REPO,
+        env={**env, **TEST_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for(proc: subprocess.Popen, found: Callable[[], bool], what: str, timeout: float = 400) -> None:
+    deadline = time.monotonic() + timeout
+    while not found():
+        if proc.poll() is not None:
+            stdout, stderr = proc.communicate()
+            pytest.fail(
+                f"the driver exited {proc.returncode} before {what}: {stdout[-2000:]} {stderr[-3000:]}"
+            )
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def reported(run_dir: Path) -> bool:
+    return any(p.stat().st_size > 0 for p in run_dir.glob("run_trial_*/result.json"))
+
+
+def test_sigterm_during_training_is_a_ctrl_c(tmp_path: Path, tiny_data: Path, out: Path) -> None:
+    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=30)
+    proc = start(out, space, "term")
+    run_dir = out / "term"
+    wait_for(proc, lambda: reported(run_dir), "a trial's first report")
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr[-3000:]
+    assert f"continue with: rudratune resume {run_dir}" in stderr
+    assert "Fatal Python error" not in stderr and "Traceback" not in stderr, stderr[-3000:]
+    parents, children = mlflow_runs(out)
+    assert [p.info.status for p in parents] == ["KILLED"]
+    assert children and all(c.info.status == "KILLED" for c in children)
+    assert (run_dir / "tuner.pkl").is_file()  # Tune saved its state: resumable
+
+
+def test_sigterm_before_tune_then_resume_starts_afresh(tmp_path: Path, tiny_data: Path, out: Path) -> None:
+    """SIGTERM while the data is decoded or Ray starts: the sweep folder holds only its record (no Tune state),
+    which ``resume`` starts afresh; the data must not have changed meanwhile."""
+    space = tiny_space(tmp_path, tiny_data, num_samples=1, epochs=1)
+    proc = start(out, space, "early")
+    run_dir = out / "early"
+    wait_for(proc, lambda: (run_dir / "sweep.json").is_file(), "sweep.json")
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == f"sweep interrupted; continue with: rudratune resume {run_dir}"
+    assert not (run_dir / "tuner.pkl").exists()
+
+    # the same name is taken: run refuses it in one line, before Ray starts
+    again = cli("--output-root", str(out), "run", str(space), "--name", "early", "--no-report")
+    assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+    assert "already exists; choose another name or `rudratune resume" in again.stderr
+
+    resumed = cli("--output-root", str(out), "resume", str(run_dir), "--no-report")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "never reached its first trial (no Tune state yet): starting it afresh" in resumed.stdout
+    assert len(read_rows(run_dir)) == 1
+
+
+def test_moved_and_copied_output_roots_resume_in_place(tmp_path: Path, tiny_data: Path, out: Path) -> None:
+    """sweep.json's paths are relative to the sweep folder: a copy resumes itself (its own study, its own MLflow
+    parent run) and leaves the original alone; a moved root resumes and finds its MLflow parent run."""
+    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1)
+    proc = start(out, space, "mv")
+    run_dir = out / "mv"
+    wait_for(proc, lambda: reported(run_dir), "a trial's first report")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    original = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+    resumed = cli("--output-root", str(copy), "resume", str(copy / "mv"), "--no-report")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == original
+    assert len(read_rows(copy / "mv")) == 2
+    parents, _ = mlflow_runs(copy)
+    assert sorted(p.data.tags["rudratune.run_dir"] for p in parents) == sorted(
+        [str(run_dir.resolve()), str((copy / "mv").resolve())]
+    )  # the copy's own parent run beside the original's (copied with mlflow.db)
+
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    resumed = cli("--output-root", str(moved), "resume", str(moved / "mv"), "--no-report")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-3000:]
+    assert not out.exists()  # nothing written where the sweep used to be
+    assert len(read_rows(moved / "mv")) == 2
+    parents, _ = mlflow_runs(moved)
+    assert [p.data.tags["rudratune.run_dir"] for p in parents] == [str((moved / "mv").resolve())]
+    assert [p.info.status for p in parents] == ["FINISHED"]
