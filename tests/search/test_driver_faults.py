@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,10 +47,12 @@ def start(out: Path, space: Path, name: str, *extra: str) -> subprocess.Popen:
     )
 
 
-def wait_for(proc: subprocess.Popen, found: Callable[[], bool], what: str, timeout: float = 400) -> None:
+def wait_for(
+    proc: subprocess.Popen | None, found: Callable[[], bool], what: str, timeout: float = 400
+) -> None:
     deadline = time.monotonic() + timeout
     while not found():
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             stdout, stderr = proc.communicate()
             pytest.fail(
                 f"the driver exited {proc.returncode} before {what}: {stdout[-2000:]} {stderr[-3000:]}"
@@ -132,3 +137,160 @@ def test_moved_and_copied_output_roots_resume_in_place(tmp_path: Path, tiny_data
     parents, _ = mlflow_runs(moved)
     assert [p.data.tags["rudratune.run_dir"] for p in parents] == [str((moved / "mv").resolve())]
     assert [p.info.status for p in parents] == ["FINISHED"]
+
+
+PLANTED = {
+    "AWS_ACCESS_KEY_ID": "AKIAPLANTEDKEY0000001",
+    "AWS_SECRET_ACCESS_KEY": "planted-aws-secret-6c1f0e",
+    "MY_SERVICE_API_KEY": "planted-api-key-93b2aa",
+}
+OVERRIDE_SECRET = "planted-override-token-51d7"
+
+
+def holding(root: Path, secrets: list[str]) -> list[str]:
+    """Every file under ``root`` (sqlite dbs, journals, Ray's logs, W&B files) that holds one of ``secrets``."""
+    found = []
+    for path in root.rglob("*"):
+        try:
+            data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+        except OSError:
+            continue
+        found += [f"{path}: {s}" for s in secrets if s.encode() in data]
+    return found
+
+
+def command_lines_holding(secrets: list[str]) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        found += [f"pid {entry.name}: {s}" for s in secrets if s.encode() in line]
+    return found
+
+
+def test_secrets_stay_out_of_rays_logs_and_command_lines(tmp_path: Path, tiny_data: Path, out: Path) -> None:
+    """Credentials in the environment and a secret override: in no file under the output root or the temp dir
+    (Ray's session logs included, which survive a driver killed mid-sweep) and in no command line; Ray's
+    session folder is private."""
+    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=30)
+    tmp = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rudratune",
+            "--output-root",
+            str(out),
+            "run",
+            str(space),
+            "--name",
+            "sec",
+            "--no-report",
+            f"+provenance.api_token={OVERRIDE_SECRET}",
+        ],
+        cwd=REPO,
+        env={**env, **TEST_ENV, **PLANTED, "TMPDIR": str(tmp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    secrets = [*PLANTED.values(), OVERRIDE_SECRET]
+    try:
+        wait_for(proc, lambda: reported(out / "sec"), "a trial's first report")
+        assert command_lines_holding(secrets) == []
+        (session,) = [p for p in tmp.iterdir() if p.name.startswith("rudratune-ray-")]
+        assert session.stat().st_mode & 0o777 == 0o700
+        assert list(session.rglob("runtime_env_agent.log"))  # Ray's logs are there to be read
+        assert holding(tmp, secrets) == []  # while it runs: Ray's logs, W&B's and the trials' temp files
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray: what a kill leaves is read below
+        proc.wait()
+    wait_for(None, lambda: not session.exists(), "the watchdog to remove Ray's session folder", timeout=60)
+    try:
+        assert holding(tmp, secrets) == []
+        assert holding(out, secrets) == []
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_mlflow_server_down_mid_sweep_is_one_warning(tmp_path: Path, tiny_data: Path, out: Path) -> None:
+    """A real ``mlflow server`` on 127.0.0.1, killed once a trial reported: the sweep ends normally, says so in
+    one warning line, and keeps every result on disk."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # it answers /health after about 9 s (more on a busy machine)
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "mlflow server did not start"
+                time.sleep(0.5)
+        space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1)
+        env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rudratune",
+                "--output-root",
+                str(out),
+                "run",
+                str(space),
+                "--name",
+                "down",
+                "--no-report",
+                f"tracking.mlflow_uri=http://127.0.0.1:{port}",
+            ],
+            cwd=REPO,
+            env={
+                **env,
+                **TEST_ENV,
+                "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+                "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        wait_for(proc, lambda: reported(out / "down"), "a trial's first report")
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-3000:]
+    warnings = [line for line in stderr.splitlines() if "MLflow failed" in line]
+    assert len(warnings) == 1, stderr[-3000:]
+    assert warnings[0].startswith("rudratune: warning: MLflow failed (")
+    assert "the sweep goes on without MLflow" in warnings[0] and "Traceback" not in stderr
+    rows = read_rows(out / "down")
+    assert len(rows) == 2 and all(r["status"] == "TERMINATED" for r in rows)

@@ -15,6 +15,7 @@ from rudratune.search.driver.tracker import SweepTracker
 from rudratune.search.placement import init_ray, resource_plan
 from rudratune.search.record import SweepRecord
 from rudratune.search.strategy import build_scheduler, build_searcher, build_stopper, relocate_study
+from rudratune.signals import interrupted, tune_running
 from rudratune.train.cost import COST_KEYS
 from rudratune.train.metrics import running_best_key
 
@@ -33,6 +34,8 @@ class Outcome:
     out_of_time: bool = False
     """The sweep's time or trial-epoch budget ran out (unfinished trials are then expected, not an interruption)."""
     fail_fast: bool = False
+    interrupted: bool = False
+    """A Ctrl-C or SIGTERM stopped the sweep (Tune may then report every started trial as terminated)."""
 
 
 def epochs_used(grid: Any) -> int:
@@ -154,7 +157,8 @@ def execute(
         tracker.start(record, data, resume=resume)  # after the Tuner accepted storage and space
         if record.saved_in and record.saved_in != str(record.run_dir.resolve()):
             record.save()  # moved or copied: sweep.json now says where it is
-        grid = tuner.fit()
+        with tune_running():  # a first Ctrl-C or SIGTERM stops Tune gracefully (it saves its state)
+            grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None
     except BaseException:
@@ -168,4 +172,5 @@ def execute(
         out_of_time=(budget is not None and time.monotonic() - start >= budget)
         or (epoch_budget is not None and epochs_used(grid) >= epoch_budget),
         fail_fast=fail_fast,
+        interrupted=interrupted(),
     )
