@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import os
 import shutil
 import sys
@@ -79,7 +80,8 @@ def created_sweep(run_dir: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def resumable(run_dir: Path) -> Iterator[None]:
     """A Ctrl-C or SIGTERM before Tune took over (decoding data, starting Ray) ends the command with the line
-    that resumes the sweep and exit 130 or 143, as one during the sweep does."""
+    that resumes the sweep and exit 130 or 143, as one during the sweep does; a full disk, with one line and
+    exit 1 (the sweep is resumable once space is freed)."""
     try:
         yield
     except KeyboardInterrupt:
@@ -87,6 +89,16 @@ def resumable(run_dir: Path) -> Iterator[None]:
 
         print(f"sweep interrupted; continue with: rudratune resume {run_dir}", file=sys.stderr)
         raise SystemExit(interrupted_code()) from None
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        where = f" writing {err.filename}" if err.filename else ""
+        print(
+            f"rudratune: error: {run_dir}: no space left on device{where}; free some, then continue with: "
+            f"rudratune resume {run_dir}",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
 
 
 def _probe_write(path: Path, *, what: str) -> None:

@@ -294,3 +294,37 @@ def test_an_mlflow_server_down_mid_sweep_is_one_warning(tmp_path: Path, tiny_dat
     assert "the sweep goes on without MLflow" in warnings[0] and "Traceback" not in stderr
     rows = read_rows(out / "down")
     assert len(rows) == 2 and all(r["status"] == "TERMINATED" for r in rows)
+
+
+def test_a_full_disk_is_one_line_and_resumable(tmp_path: Path, tiny_data: Path) -> None:
+    """The output root on a 30 MB tmpfs, filled but for a few MB: the sweep ends with one line (exit 1 or 2),
+    leaves no tracker run RUNNING, and resumes once space is freed."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=30m", "tmpfs", str(small)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()[:200]}")
+    try:
+        out = small / "runs"
+        out.mkdir()
+        filler = small / "filler"
+        free = shutil.disk_usage(small).free
+        with filler.open("wb") as f:
+            f.write(b"\0" * (free - 3 * 2**20))
+        space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1)
+        full = cli("--output-root", str(out), "run", str(space), "--name", "full", "--no-report")
+        errors = [line for line in full.stderr.splitlines() if line.startswith("rudratune: error:")]
+        assert full.returncode in (1, 2), full.stdout[-2000:] + full.stderr[-3000:]
+        assert len(errors) == 1 and "Traceback" not in full.stderr, full.stderr[-3000:]
+        assert "no space left on device" in errors[0].lower()
+        if (out / "mlflow.db").exists():
+            parents, children = mlflow_runs(out)
+            assert not [r for r in parents + children if r.info.status == "RUNNING"]
+        filler.unlink()
+        resumed = cli("--output-root", str(out), "resume", str(out / "full"), "--no-report")
+        assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
+        assert len(read_rows(out / "full")) == 2
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
