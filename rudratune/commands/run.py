@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         _warn(sweep)
         return show_dry_run(sweep, args.dry_run_samples)
     terminate_as_interrupt()  # Kubernetes, Slurm, docker stop: handled as Ctrl-C from here on
+    if not address:
+        check_local(sweep.settings, accelerator, source=str(sweep.source))
     name, storage, output_root, run_dir = _where(args, sweep)
 
     # local: ray, mlflow and torch; a mistake in the space is reported before any of them
@@ -65,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from rudratune.tracking.common import preflight
 
-    if not address:
-        check_local(sweep.settings, accelerator, source=str(sweep.source))
     _warn(sweep)
     resources = sweep.settings.resources
     asked = resources.gpu if isinstance(resources, Resources) and resources.gpu != "auto" else 0.0
