@@ -246,9 +246,10 @@ assignments = _assignments
 
 def _check_combinations(sweep: Sweep) -> None:
     """Refuse names the registries don't know and combinations that cannot build, before any trial: every
-    distinct combination of the keys that decide a build (``BUILD_KEYS``), then every other value alone."""
+    distinct combination of the keys that decide a build (``BUILD_KEYS``), then every value of each other key
+    (with the keys its ``when`` names)."""
     build = {k for k in sweep.space if k.startswith(BUILD_KEYS)}
-    others = [{k: v} for k in sweep.space if k not in build for v in _assignable(sweep.space[k])]
+    others = [chosen for k in sweep.space if k not in build for chosen in _assignments(sweep, {k})]
     for chosen in [*_assignments(sweep, build), *others]:
         described = ", ".join(
             f"{k}={v}" for k, v in chosen.items() if k.split(".")[0] in ("model", "data", "loss")
@@ -259,13 +260,6 @@ def _check_combinations(sweep: Sweep) -> None:
             message = str(err).removeprefix("space: ")
             suffix = f" (with {described})" if described else ""
             raise UserError(f"{sweep.source}: space: {message}{suffix}") from None
-
-
-def _assignable(param: Param) -> list[Any]:
-    options = param.choices if param.choices is not None else [param.min, param.max]
-    if param.dist is not None and param.dist.integer:
-        options = [int(v) for v in options if v is not None]
-    return list(options)
 
 
 class DefineByRun:
