@@ -49,6 +49,8 @@ def init_ray(address: str | None) -> None:
             _temp_dir=temp_dir,
             **common,
         )
+    if temp_dir:
+        os.chmod(temp_dir, 0o700)  # Ray made it 0777: its logs would be readable by every user
     _keep_credentials_out_of_runtime_envs()
     from rudratune.search.placement.watchdog import start_watchdog
 
