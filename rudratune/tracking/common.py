@@ -196,11 +196,37 @@ def _ensure_experiment(client: Any, name: str, uri: str, output_root: str | Path
             f"tracking.experiment: MLflow experiment '{name}' was deleted; restored it (id {found.experiment_id})"
         )
     if found is not None:
+        _rehome(uri, found, output_root)
         if found.tags.get("mlflow.experimentKind") is None:
             client.set_experiment_tag(found.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
         return found.experiment_id
     location = artifact_location(output_root) if uri.startswith("sqlite:") else None
     return str(client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND))
+
+
+def _rehome(uri: str, experiment: Any, output_root: str | Path) -> None:
+    """An output root moved or copied with its ``mlflow.db``: the experiment's and its runs' artifact paths
+    still name the old root (a copy wrote its artifacts into the original, a moved root re-created the old
+    folder). Pointed at this root's ``mlartifacts`` (MLflow has no API to change them: sqlite, as MLflow
+    stores them). Only the default store beside the output root, only paths that were such a root's."""
+    new = artifact_location(output_root)
+    old = str(experiment.artifact_location)
+    store = Path(uri.removeprefix("sqlite:///"))
+    if not uri.startswith("sqlite:///") or store.resolve() != (Path(output_root) / "mlflow.db").resolve():
+        return
+    if old == new or not old.startswith("file://") or not old.endswith("/mlartifacts"):
+        return
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(store)) as db, db:
+        db.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+            (new, experiment.experiment_id),
+        )
+        db.execute(
+            "UPDATE runs SET artifact_uri = ? || substr(artifact_uri, ?) WHERE experiment_id = ? AND artifact_uri LIKE ?",
+            (new, len(old) + 1, experiment.experiment_id, old + "/%"),
+        )
 
 
 def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:

@@ -15,7 +15,10 @@ from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
 from rudratune.signals import ray_starting
 
-RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
+RAY_SUBDIR = "r"
+"""Ray's own folder inside the private one: Ray makes its temp folder 0777 (from every process it starts), so
+the 0700 folder around it is what keeps its logs from other users."""
+RAY_TEMP_MAX = 107 - len("/r/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
 """Longest temp folder that leaves room for Ray's session and socket names (AF_UNIX: 107 bytes)."""
 
 
@@ -46,11 +49,9 @@ def init_ray(address: str | None) -> None:
             num_cpus=usable_cpus(),
             include_dashboard=False,
             _node_ip_address="127.0.0.1",
-            _temp_dir=temp_dir,
+            _temp_dir=None if temp_dir is None else os.path.join(temp_dir, RAY_SUBDIR),
             **common,
         )
-    if temp_dir:
-        os.chmod(temp_dir, 0o700)  # Ray made it 0777: its logs would be readable by every user
     _keep_credentials_out_of_runtime_envs()
     from rudratune.search.placement.watchdog import start_watchdog
 
@@ -74,7 +75,8 @@ def _keep_credentials_out_of_runtime_envs() -> None:
 
 
 def ray_temp_dir() -> str | None:
-    """A private folder for the local Ray's session (logs, sockets), removed when the driver exits.
+    """A private (0700) folder for the local Ray's session (logs, sockets; in its ``RAY_SUBDIR``), removed
+    when the driver exits.
 
     Ray's default, ``/tmp/ray/session_*``, is never removed. ``$RAY_TMPDIR``, when set, wins (and this
     process's temp files stay where the user put them). The folder
