@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +38,17 @@ class Outcome:
     fail_fast: bool = False
     interrupted: bool = False
     """A Ctrl-C or SIGTERM stopped the sweep (Tune may then report every started trial as terminated)."""
+
+
+FULL_BYTES = 2**20
+"""Free space below which the sweep folder's disk counts as full."""
+
+
+def _disk_full(record: SweepRecord) -> bool:
+    try:
+        return shutil.disk_usage(record.run_dir).free < FULL_BYTES
+    except OSError:
+        return False
 
 
 def epochs_used(grid: Any) -> int:
@@ -161,8 +174,11 @@ def execute(
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None
-    except BaseException:
+    except BaseException as err:
         tracker.finish_parent(None, status="FAILED")
+        if isinstance(err, Exception) and _disk_full(record):
+            # whatever Tune tripped over (a truncated error file, a failed state save), the cause is the disk
+            raise OSError(errno.ENOSPC, "No space left on device", str(record.run_dir)) from None
         raise
     finally:
         tracker.close_open_runs("KILLED")
