@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import shutil
 import time
 from collections.abc import Callable
@@ -170,6 +171,10 @@ def execute(
         tracker.start(record, data, resume=resume)  # after the Tuner accepted storage and space
         if record.saved_in and record.saved_in != str(record.run_dir.resolve()):
             record.save()  # moved or copied: sweep.json now says where it is
+        # Tune logs each trial error's traceback on the console; each is in the trial's error.txt, its
+        # results row and its MLflow run, and a disk filling up printed 1,745 lines of them
+        logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
+        logging.raiseExceptions = False  # a library's log file on a full disk: no "--- Logging error ---" dumps
         with tune_running():  # a first Ctrl-C or SIGTERM stops Tune gracefully (it saves its state)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
