@@ -174,7 +174,9 @@ def execute(
         # Tune logs each trial error's traceback on the console; each is in the trial's error.txt, its
         # results row and its MLflow run, and a disk filling up printed 1,745 lines of them
         logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
-        logging.raiseExceptions = False  # a library's log file on a full disk: no "--- Logging error ---" dumps
+        logging.raiseExceptions = (
+            False  # a library's log file on a full disk: no "--- Logging error ---" dumps
+        )
         with tune_running():  # a first Ctrl-C or SIGTERM stops Tune gracefully (it saves its state)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
