@@ -173,7 +173,8 @@ def execute(
             record.save()  # moved or copied: sweep.json now says where it is
         # Tune logs each trial error's traceback on the console; each is in the trial's error.txt, its
         # results row and its MLflow run, and a disk filling up printed 1,745 lines of them
-        logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
+        for name in ("ray.tune", "ray.air", "ray.train", "mlflow", "wandb"):  # what fails is said in one line
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         logging.raiseExceptions = (
             False  # a library's log file on a full disk: no "--- Logging error ---" dumps
         )
