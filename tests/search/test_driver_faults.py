@@ -300,12 +300,12 @@ def test_an_mlflow_server_down_mid_sweep_is_one_warning(tmp_path: Path, tiny_dat
 
 
 @pytest.mark.skip(
-    reason="issue 21 item 10, open: with 3 MB left on the output root the sweep hung past 600 s (seen "
-    "2026-12-06); the one-line ENOSPC exit is in place, the hang is not yet found"
+    reason="issue 21 item 10, half done: the one-line exit 1 passes (seen 2026-12-06); the resume after space "
+    "is freed ended 'interrupted after 1 of 2 trials' (exit 130) with no signal sent: not yet understood"
 )
 def test_a_full_disk_is_one_line_and_resumable(tmp_path: Path, tiny_data: Path) -> None:
     """The output root on a 30 MB tmpfs, filled but for a few MB: the sweep ends with one line (exit 1 or 2),
-    leaves no tracker run RUNNING, and resumes once space is freed."""
+    resumes once space is freed, and then no tracker run is RUNNING."""
     small = tmp_path / "small"
     small.mkdir()
     mounted = subprocess.run(
@@ -325,13 +325,14 @@ def test_a_full_disk_is_one_line_and_resumable(tmp_path: Path, tiny_data: Path) 
         errors = [line for line in full.stderr.splitlines() if line.startswith("rudratune: error:")]
         assert full.returncode in (1, 2), full.stdout[-2000:] + full.stderr[-3000:]
         assert len(errors) == 1 and "Traceback" not in full.stderr, full.stderr[-3000:]
-        assert "no space left on device" in errors[0].lower()
-        if (out / "mlflow.db").exists():
-            parents, children = mlflow_runs(out)
-            assert not [r for r in parents + children if r.info.status == "RUNNING"]
-        filler.unlink()
+        assert "no space left on device" in errors[0].lower() and "rudratune resume" in errors[0]
+        filler.unlink()  # space freed: and more of it, as a trial's checkpoints alone (Adam state) pass 30 MB
+        subprocess.run(["mount", "-o", "remount,size=300m", str(small)], check=True)
         resumed = cli("--output-root", str(out), "resume", str(out / "full"), "--no-report")
         assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
         assert len(read_rows(out / "full")) == 2
+        # a store on the full disk cannot record a run's end; the resume closes what the full disk left open
+        parents, children = mlflow_runs(out)
+        assert not [r for r in parents + children if r.info.status == "RUNNING"]
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)
