@@ -290,8 +290,12 @@ def main(argv: Sequence[str] | None = None, *, raise_user_errors: bool = False) 
         print(stopped.line(), file=sys.stderr)
         return stopped.exit_code
     except KeyboardInterrupt:
-        print("rudratune: interrupted", file=sys.stderr)
-        return 130
+        from rudratune.commands.common import remove_empty_created
+        from rudratune.signals import interrupted_code, terminated
+
+        remove_empty_created()
+        print(f"rudratune: interrupted{' (SIGTERM)' if terminated() else ''}", file=sys.stderr)
+        return interrupted_code()
 
 
 if __name__ == "__main__":

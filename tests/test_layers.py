@@ -36,6 +36,7 @@ LAYERS = {
     "measure": 2,
     "errors": 0,
     "runtime": 0,
+    "signals": 0,
 }
 # arrows inside one layer that must not exist either (search hands its record and results to report)
 FORBIDDEN = {

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import os
+import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,49 @@ def remove_empty_created() -> None:
     while _CREATED:
         with contextlib.suppress(OSError):  # not empty (or gone): keep it
             _CREATED.pop().rmdir()
+
+
+@contextlib.contextmanager
+def created_sweep(run_dir: Path) -> Iterator[None]:
+    """Around a new sweep's start: a refused input (a bad data folder, an unreachable store) removes the
+    folder again while it holds only its records, so the name stays free; an interruption keeps it, with
+    the line that resumes it (``resume`` starts a sweep that never reached Tune afresh)."""
+    try:
+        with resumable(run_dir):
+            yield
+    except UserError:
+        if {p.name for p in run_dir.iterdir()} <= {
+            "sweep.json",
+            ".sweep.json.tmp",
+            "data.json",
+            ".data.json.tmp",
+        }:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def resumable(run_dir: Path) -> Iterator[None]:
+    """A Ctrl-C or SIGTERM before Tune took over (decoding data, starting Ray) ends the command with the line
+    that resumes the sweep and exit 130 or 143, as one during the sweep does; a full disk, with one line and
+    exit 1 (the sweep is resumable once space is freed)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from rudratune.signals import interrupted_code
+
+        print(f"sweep interrupted; continue with: rudratune resume {run_dir}", file=sys.stderr)
+        raise SystemExit(interrupted_code()) from None
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        where = f" writing {err.filename}" if err.filename else ""
+        print(
+            f"rudratune: error: {run_dir}: no space left on device{where}; free some, then continue with: "
+            f"rudratune resume {run_dir}",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
 
 
 def _probe_write(path: Path, *, what: str) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from rudratune.commands.common import resumable
 from rudratune.errors import UserError
+from rudratune.signals import terminate_as_interrupt
 
 
 def run(args: argparse.Namespace) -> int:
@@ -13,6 +15,7 @@ def run(args: argparse.Namespace) -> int:
     from rudratune.search import (
         check_address,
         check_cluster,
+        check_data,
         check_local,
         driver_lock,
         execute,
@@ -24,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         save_decodings,
     )
 
+    terminate_as_interrupt()  # Kubernetes, Slurm, docker stop: handled as Ctrl-C from here on
     record = load_record(args.run_dir)
     if record.finished:
         raise UserError(
@@ -35,17 +39,21 @@ def run(args: argparse.Namespace) -> int:
             f"{args.run_dir}: the sweep's storage URI held credentials, which sweep.json does not keep "
             f"({record.experiment_path}); give them in the environment (e.g. AWS_ACCESS_KEY_ID) instead"
         )
-    with driver_lock(record.run_dir):  # refused while another process drives this sweep
+    # refused while another process drives this sweep
+    with driver_lock(record.run_dir), resumable(record.run_dir):
         address = resolve_address(args.address)
         check_address(address)
         accelerator = record.sweep.base.trainer.accelerator
         if not address:
             check_local(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
         data = load_sweep_data(record.sweep, record.output_root)
+        check_data(record.run_dir, data)  # refused when it changed since the sweep started
         save_decodings(record.run_dir, data)
         init_ray(address)
         if address:
             check_cluster(record.sweep.settings, accelerator, source=str(record.run_dir / "sweep.json"))
         print(f"resuming sweep {record.name} from {record.experiment_path}", flush=True)
-        outcome = execute(record, data, address=address, resume=True)
+        outcome = execute(
+            record, data, address=address, resume=True, announce=lambda line: print(line, flush=True)
+        )
         return conclude(record, finish(record, outcome), report=not args.no_report)

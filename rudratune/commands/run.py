@@ -6,10 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from rudratune.commands.common import check_storage, print_config, stamp, warn_without_cuda, writable_dir
+from rudratune.commands.common import (
+    check_storage,
+    created_sweep,
+    print_config,
+    stamp,
+    warn_without_cuda,
+    writable_dir,
+)
 from rudratune.config.schema import check_name
 from rudratune.errors import UserError
 from rudratune.search import MIN_TRIALS, Resources, Sweep, TrialSchedulerSettings, load_sweep, sweep_warnings
+from rudratune.signals import terminate_as_interrupt
 from rudratune.train.metrics import METRICS
 
 
@@ -40,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
             check_local(sweep.settings, accelerator, source=str(sweep.source))
         _warn(sweep)
         return show_dry_run(sweep, args.dry_run_samples)
+    terminate_as_interrupt()  # Kubernetes, Slurm, docker stop: handled as Ctrl-C from here on
+    if not address:
+        check_local(sweep.settings, accelerator, source=str(sweep.source))
     name, storage, output_root, run_dir = _where(args, sweep)
 
     # local: ray, mlflow and torch; a mistake in the space is reported before any of them
@@ -51,28 +62,27 @@ def run(args: argparse.Namespace) -> int:
         finish,
         init_ray,
         load_sweep_data,
+        record_data,
         record_for,
         save_decodings,
     )
     from rudratune.tracking.common import preflight
 
-    if not address:
-        check_local(sweep.settings, accelerator, source=str(sweep.source))
     _warn(sweep)
     resources = sweep.settings.resources
     asked = resources.gpu if isinstance(resources, Resources) and resources.gpu != "auto" else 0.0
     if not address:  # on a cluster the GPUs are the workers', not this machine's
         warn_without_cuda(asked > 0, f"resources.gpu={asked:g}" if asked > 0 else "the sweep")
-    data = load_sweep_data(sweep, output_root)  # each distinct dataset decoded once (and checked)
-    preflight(sweep.base.tracking, output_root)
-    init_ray(address)
-    if address:
-        check_cluster(sweep.settings, accelerator, source=str(sweep.source))
-    run_dir.mkdir()
-    with driver_lock(run_dir):  # a `resume` of this sweep while it runs is refused
+    with driver_lock(run_dir), created_sweep(run_dir):  # a second run or a resume of it is refused
         record = record_for(run_dir, sweep, storage=storage, output_root=output_root)
-        record.save()
+        record.save()  # first: a sweep interrupted from here on is resumable (it starts fresh)
+        data = load_sweep_data(sweep, output_root)  # each distinct dataset decoded once (and checked)
+        record_data(run_dir, data)
         save_decodings(run_dir, data)  # `rudratune predict` decodes new images as each trial's data was
+        preflight(sweep.base.tracking, output_root)
+        init_ray(address)
+        if address:
+            check_cluster(sweep.settings, accelerator, source=str(sweep.source))
         print(f"sweep {name}: {sweep.settings.search.num_samples} trials, results in {run_dir}", flush=True)
         for decoded in data.values():
             print(f"data: {decoded.root}: {decoded.describe()}", flush=True)
@@ -118,10 +128,14 @@ def _where(args: argparse.Namespace, sweep: Sweep) -> tuple[str, str | None, Pat
         storage = check_storage(sweep.settings.storage, what="storage", base=sweep.source.parent)
     output_root = writable_dir(args.output_root)
     run_dir = output_root / name
-    if run_dir.exists():
+    try:  # atomic: of two `run --name X` at once, the second is refused here, before anything is started
+        run_dir.mkdir()
+    except FileExistsError:
         raise UserError(
             f"--name: {run_dir} already exists; choose another name or `rudratune resume {run_dir}`"
-        )
+        ) from None
+    except OSError as err:
+        raise UserError(f"--name: cannot create {run_dir} ({err.strerror})") from None
     return name, storage, output_root, run_dir
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from rudratune.report.page import write_report
 from rudratune.search import Ending, SweepRecord, SweepSummary, TrialRow, decision_line
+from rudratune.signals import interrupted_code
 
 
 def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int:
@@ -19,7 +20,7 @@ def conclude(record: SweepRecord, summary: SweepSummary, *, report: bool) -> int
             f"continue with: rudratune resume {record.run_dir}",
             file=sys.stderr,
         )
-        return 130
+        return interrupted_code()
     rows, best_rows = summary.rows, summary.best
     if summary.ending is Ending.FAILED_FAST:
         failed = summary.first_error

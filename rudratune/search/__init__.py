@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from rudratune.search.driver import (
         Ending,
         SweepSummary,
+        check_data,
         describe,
         dry_run,
         execute,
         finish,
         load_sweep_data,
+        record_data,
     )
     from rudratune.search.placement import (
         check_address,
@@ -115,6 +117,8 @@ _EXPORTS = {
     "execute": "rudratune.search.driver",
     "finish": "rudratune.search.driver",
     "load_sweep_data": "rudratune.search.driver",
+    "record_data": "rudratune.search.driver",
+    "check_data": "rudratune.search.driver",
 }
 __all__ = [
     "DISTRIBUTIONS",
@@ -136,6 +140,7 @@ __all__ = [
     "TrialSchedulerSettings",
     "check_address",
     "check_cluster",
+    "check_data",
     "check_local",
     "choose",
     "decision_line",
@@ -156,6 +161,7 @@ __all__ = [
     "pareto_front",
     "ranked",
     "read_results",
+    "record_data",
     "record_for",
     "resolve_address",
     "save_decodings",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import os
 import re
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -162,23 +165,69 @@ def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path, *, so
 
     quiet_loggers()
     try:
-        client = MlflowClient(tracking_uri=uri)
-        found = client.get_experiment_by_name(name)
-        if found is not None and found.lifecycle_stage == "deleted":
-            client.restore_experiment(found.experiment_id)
-            warn(
-                f"tracking.experiment: MLflow experiment '{name}' was deleted; restored it (id {found.experiment_id})"
-            )
-        if found is not None:
-            if found.tags.get("mlflow.experimentKind") is None:
-                client.set_experiment_tag(found.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
-            return found.experiment_id
-        location = artifact_location(output_root) if uri.startswith("sqlite:") else None
-        return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+        with store_lock(uri):  # two sweeps creating one new mlflow.db: one died in MLflow's schema migration
+            return _ensure_experiment(MlflowClient(tracking_uri=uri), name, uri, output_root)
     except MlflowException as err:
         raise UserError(f"{source}: cannot use MLflow store {redact(uri)}: {_first_line(err)}") from None
     except Exception as err:  # connection errors of a tracking server come in many types
         raise UserError(f"{source}: cannot reach MLflow at {redact(uri)}: {type(err).__name__}") from None
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Serialise the creation of a sqlite store between processes: ``flock`` on the store's folder (no lock
+    file left behind; the kernel drops it when the process dies). A server serialises itself."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    fd = os.open(Path(uri.removeprefix("sqlite:///")).parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _ensure_experiment(client: Any, name: str, uri: str, output_root: str | Path) -> str:
+    """Restore a soft-deleted experiment, or create it (and the store); its id."""
+    found = client.get_experiment_by_name(name)
+    if found is not None and found.lifecycle_stage == "deleted":
+        client.restore_experiment(found.experiment_id)
+        warn(
+            f"tracking.experiment: MLflow experiment '{name}' was deleted; restored it (id {found.experiment_id})"
+        )
+    if found is not None:
+        _rehome(uri, found, output_root)
+        if found.tags.get("mlflow.experimentKind") is None:
+            client.set_experiment_tag(found.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
+        return found.experiment_id
+    location = artifact_location(output_root) if uri.startswith("sqlite:") else None
+    return str(client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND))
+
+
+def _rehome(uri: str, experiment: Any, output_root: str | Path) -> None:
+    """An output root moved or copied with its ``mlflow.db``: the experiment's and its runs' artifact paths
+    still name the old root (a copy wrote its artifacts into the original, a moved root re-created the old
+    folder). Pointed at this root's ``mlartifacts`` (MLflow has no API to change them: sqlite, as MLflow
+    stores them). Only the default store beside the output root, only paths that were such a root's."""
+    new = artifact_location(output_root)
+    old = str(experiment.artifact_location)
+    store = Path(uri.removeprefix("sqlite:///"))
+    if not uri.startswith("sqlite:///") or store.resolve() != (Path(output_root) / "mlflow.db").resolve():
+        return
+    if old == new or not old.startswith("file://") or not old.endswith("/mlartifacts"):
+        return
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(store)) as db, db:
+        db.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+            (new, experiment.experiment_id),
+        )
+        db.execute(
+            "UPDATE runs SET artifact_uri = ? || substr(artifact_uri, ?) WHERE experiment_id = ? AND artifact_uri LIKE ?",
+            (new, len(old) + 1, experiment.experiment_id, old + "/%"),
+        )
 
 
 def preflight(cfg: TrackingConfig, output_root: str | Path) -> None:

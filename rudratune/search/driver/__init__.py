@@ -1,7 +1,13 @@
 """A sweep's driver: decode the data once, run (or resume) the Tuner with its trackers and live table, and
 conclude it (results, retention, the best model); the trial function every worker runs; the dry run."""
 
-from rudratune.search.driver.datasets import data_configs, load_sweep_data
+from rudratune.search.driver.datasets import (
+    DATA_RECORD,
+    check_data,
+    data_configs,
+    load_sweep_data,
+    record_data,
+)
 from rudratune.search.driver.dry_run import DryRun, Suggestion, describe, draw, dry_run
 from rudratune.search.driver.finish import (
     Ending,
@@ -22,6 +28,9 @@ from rudratune.search.driver.runner import (
 from rudratune.search.driver.tracker import SweepTracker
 
 __all__ = [
+    "DATA_RECORD",
+    "check_data",
+    "record_data",
     "Datasets",
     "DryRun",
     "Ending",

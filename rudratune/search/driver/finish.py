@@ -57,8 +57,10 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
     grid, tracker = outcome.grid, outcome.tracker
     ended = 0 if grid is None else grid.num_terminated + grid.num_errors
     stopped_on_error = outcome.fail_fast and grid is not None and grid.num_errors > 0
-    if grid is None or (
-        ended < settings.search.num_samples and not outcome.out_of_time and not stopped_on_error
+    if (
+        grid is None
+        or outcome.interrupted
+        or (ended < settings.search.num_samples and not outcome.out_of_time and not stopped_on_error)
     ):
         # Tune catches the first Ctrl-C itself, saves its state and returns: unfinished trials tell.
         tracker.finish_parent(None, status="KILLED")

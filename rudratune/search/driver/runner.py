@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +17,8 @@ from rudratune.search.driver.progress import LiveTable
 from rudratune.search.driver.tracker import SweepTracker
 from rudratune.search.placement import init_ray, resource_plan
 from rudratune.search.record import SweepRecord
-from rudratune.search.strategy import build_scheduler, build_searcher, build_stopper
+from rudratune.search.strategy import build_scheduler, build_searcher, build_stopper, relocate_study
+from rudratune.signals import interrupted, tune_running
 from rudratune.train.cost import COST_KEYS
 from rudratune.train.metrics import running_best_key
 
@@ -33,6 +37,19 @@ class Outcome:
     out_of_time: bool = False
     """The sweep's time or trial-epoch budget ran out (unfinished trials are then expected, not an interruption)."""
     fail_fast: bool = False
+    interrupted: bool = False
+    """A Ctrl-C or SIGTERM stopped the sweep (Tune may then report every started trial as terminated)."""
+
+
+FULL_BYTES = 2**20
+"""Free space below which the sweep folder's disk counts as full."""
+
+
+def _disk_full(record: SweepRecord) -> bool:
+    try:
+        return shutil.disk_usage(record.run_dir).free < FULL_BYTES
+    except OSError:
+        return False
 
 
 def epochs_used(grid: Any) -> int:
@@ -133,7 +150,12 @@ def execute(
     )
     callbacks = [DriverCallbacks(record.experiment_path, [tracker, table])]
 
+    if resume and not tune.Tuner.can_restore(record.experiment_path):
+        # killed after sweep.json, before Tune saved anything: no trial ran, so it starts afresh
+        announce(f"sweep {record.name} never reached its first trial (no Tune state yet): starting it afresh")
+        resume = False
     if resume:
+        relocate_study(record.run_dir)  # a moved or copied sweep: its own optuna-journal.log
         # Tune unpickles the first run's callbacks: DriverCallbacks makes them these live ones
         tuner = tune.Tuner.restore(
             record.experiment_path, trainable=trainable, resume_unfinished=True, resume_errored=True
@@ -147,11 +169,24 @@ def execute(
     start = time.monotonic()
     try:
         tracker.start(record, data, resume=resume)  # after the Tuner accepted storage and space
-        grid = tuner.fit()
+        if record.saved_in and record.saved_in != str(record.run_dir.resolve()):
+            record.save()  # moved or copied: sweep.json now says where it is
+        # Tune logs each trial error's traceback on the console; each is in the trial's error.txt, its
+        # results row and its MLflow run, and a disk filling up printed 1,745 lines of them
+        for name in ("ray.tune", "ray.air", "ray.train", "mlflow", "wandb"):  # what fails is said in one line
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        logging.raiseExceptions = (
+            False  # a library's log file on a full disk: no "--- Logging error ---" dumps
+        )
+        with tune_running():  # a first Ctrl-C or SIGTERM stops Tune gracefully (it saves its state)
+            grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C skips Tune's own clean-up
         grid = None
-    except BaseException:
+    except BaseException as err:
         tracker.finish_parent(None, status="FAILED")
+        if isinstance(err, Exception) and _disk_full(record):
+            # whatever Tune tripped over (a truncated error file, a failed state save), the cause is the disk
+            raise OSError(errno.ENOSPC, "No space left on device", str(record.run_dir)) from None
         raise
     finally:
         tracker.close_open_runs("KILLED")
@@ -161,4 +196,5 @@ def execute(
         out_of_time=(budget is not None and time.monotonic() - start >= budget)
         or (epoch_budget is not None and epochs_used(grid) >= epoch_budget),
         fail_fast=fail_fast,
+        interrupted=interrupted(),
     )

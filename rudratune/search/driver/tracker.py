@@ -3,22 +3,26 @@ trial, and at the end the best trial's network, logged the way ``rudratune train
 
 Trials never open tracker runs themselves. ASHA ends a trial right after a report, so code after ``fit()``
 never runs there; here, in the driver, every trial's runs are completed and closed, whether it finished, was
-stopped, failed or the sweep was interrupted. The parent run is created last, right before Tune runs, so that
-nothing is created for a sweep that fails its checks. Prints nothing.
+stopped, failed or the sweep was interrupted. A tracker that fails is turned off with one warning line, never
+the sweep's end. The parent run is created last, right before Tune runs, so that
+nothing is created for a sweep that fails its checks. Prints nothing but that warning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ray.tune import Callback
 
 from rudratune.data.source import resolve_root
+from rudratune.errors import warn
 from rudratune.search.record import SweepRecord
 from rudratune.search.results import TrialRow, reason_text, trial_ending
 from rudratune.tracking.common import (
@@ -27,6 +31,7 @@ from rudratune.tracking.common import (
     flat_params,
     mlflow_uri,
     output_environment,
+    redact,
     run_tags,
     uri_source,
     wandb_mode,
@@ -94,6 +99,26 @@ class SweepTracker(Callback):
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_wandb_runs": {}, "_client": None, "_history": {}, "dataset_inputs": []}
 
+    @contextlib.contextmanager
+    def _outage(self, tracker: str) -> Iterator[None]:
+        """A tracker that fails (a server down longer than its client retries, a full disk) is turned off for
+        the rest of this driver, said once in one line: the sweep never dies of its tracker. The trials'
+        results stay in Ray's files and results.csv; ``rudratune resume`` reconnects."""
+        try:
+            yield
+        except Exception as err:
+            where = redact(self.mlflow_uri) if tracker == "MLflow" else "W&B"
+            warn(
+                f"{tracker} failed ({type(err).__name__}: {str(err).splitlines()[0][:160] if str(err) else ''}); "
+                f"the sweep goes on without {tracker} ({where}); every result is kept in the sweep folder "
+                "(results.csv, Ray's result.json files)"
+            )
+            if tracker == "MLflow":
+                self.mlflow_uri, self._client, self._runs = None, None, {}
+                self.parent_run_id = None
+            else:
+                self.wandb_settings, self._wandb_runs = None, {}
+
     @property
     def client(self) -> Any:
         if self._client is None and self.mlflow_uri:
@@ -106,6 +131,12 @@ class SweepTracker(Callback):
     # --- Tune hooks -----------------------------------------------------------------------------
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         params = {**self.base_params, **flat_params(trial.config)}
+        with self._outage("MLflow"):
+            self._start_mlflow(trial, params)
+        with self._outage("W&B"):
+            self._start_wandb(trial, params)
+
+    def _start_mlflow(self, trial: Any, params: dict[str, Any]) -> None:
         if self.client is not None:
             run_id = self._runs.get(trial.trial_id) or self._find_run(trial.trial_id)
             if run_id is None:
@@ -127,6 +158,8 @@ class SweepTracker(Callback):
                 self.client.update_run(run_id, status="RUNNING")
                 self._history[trial.trial_id] = self._logged_history(run_id)
             self._runs[trial.trial_id] = run_id
+
+    def _start_wandb(self, trial: Any, params: dict[str, Any]) -> None:
         if self.wandb_settings is not None and trial.trial_id not in self._wandb_runs:
             # local: each tracker's library is imported only when it is on
             import wandb
@@ -156,24 +189,27 @@ class SweepTracker(Callback):
         best = best_values(history, self.metric)
         run_id = self._runs.get(trial.trial_id)
         now = int(time.time() * 1000)
+        cost = {k: float(result[k]) for k in self.cost_keys if result.get(k) is not None}
+        first_cost = bool(cost) and trial.trial_id not in self._cost_logged  # measured once: logged once
+        if first_cost:
+            self._cost_logged.add(trial.trial_id)
         if run_id is not None:  # best_epoch is no series: it is logged once, when the trial ends
-            self.client.log_batch(run_id, metrics=[Metric(k, v, now, epoch) for k, v in metrics.items()])
+            with self._outage("MLflow"):
+                logged = [Metric(k, float(v), now, epoch) for k, v in metrics.items()]
+                if first_cost:
+                    logged += [Metric(k, v, now, 0) for k, v in cost.items()]
+                self.client.log_batch(run_id, metrics=logged)
         run = self._wandb_runs.get(trial.trial_id)
         if run is not None:
-            run.log({**metrics, "epoch": epoch}, step=epoch)
-            run.summary.update(best)
-        cost = {k: float(result[k]) for k in self.cost_keys if result.get(k) is not None}
-        if cost and trial.trial_id not in self._cost_logged:  # measured once per trial: logged once
-            self._cost_logged.add(trial.trial_id)
-            if run_id is not None:
-                self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in cost.items()])
-            if run is not None:
-                run.summary.update(cost)
+            with self._outage("W&B"):
+                run.log({**metrics, "epoch": epoch}, step=epoch)
+                run.summary.update({**best, **(cost if first_cost else {})})
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         run_id = self._runs.get(trial.trial_id)
         if run_id is not None:
-            self.client.set_tag(run_id, "rudratune.last_retry_error", error_line(trial))
+            with self._outage("MLflow"):
+                self.client.set_tag(run_id, "rudratune.last_retry_error", error_line(trial))
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._close(trial, self._reason(trial, failed=False), failed=False)
@@ -192,19 +228,21 @@ class SweepTracker(Callback):
     def _close(self, trial: Any, reason: str, *, failed: bool) -> None:
         run_id = self._runs.pop(trial.trial_id, None)
         if run_id is not None:
-            history = self._history.get(trial.trial_id) or []
-            if best_epoch := best_values(history, self.metric).get("best_epoch"):
-                self.client.log_metric(
-                    run_id, "best_epoch", float(best_epoch), step=int(history[-1]["epoch"])
-                )
-            self.client.set_tag(run_id, "rudratune.status", reason)
-            if failed:
-                self.client.set_tag(run_id, "rudratune.error", error_line(trial))
-            self.client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
+            with self._outage("MLflow"):
+                history = self._history.get(trial.trial_id) or []
+                if best_epoch := best_values(history, self.metric).get("best_epoch"):
+                    self.client.log_metric(
+                        run_id, "best_epoch", float(best_epoch), step=int(history[-1]["epoch"])
+                    )
+                self.client.set_tag(run_id, "rudratune.status", reason)
+                if failed:
+                    self.client.set_tag(run_id, "rudratune.error", error_line(trial))
+                self.client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
         run = self._wandb_runs.pop(trial.trial_id, None)
         if run is not None:
-            run.summary["status"] = reason
-            run.finish(exit_code=1 if failed else 0)
+            with self._outage("W&B"):
+                run.summary["status"] = reason
+                run.finish(exit_code=1 if failed else 0)
 
     # --- the sweep's parent run --------------------------------------------------------------------
     @classmethod
@@ -260,8 +298,9 @@ class SweepTracker(Callback):
 
         client, experiment_id = self.client, self.experiment_id
         run_dir = str(record.run_dir.resolve())
-        if resume and experiment_id and (found := find_sweep_run(client, experiment_id, run_dir)):
+        if resume and experiment_id and (found := self._own_run(record)):
             parent = found.info.run_id
+            client.set_tag(parent, "rudratune.run_dir", run_dir)  # a moved sweep: its run follows it
             for child in client.search_runs(
                 [experiment_id],
                 filter_string=f"tags.`mlflow.parentRunId` = '{parent}' and attributes.status = 'RUNNING'",
@@ -288,10 +327,26 @@ class SweepTracker(Callback):
         client.log_artifact(run.info.run_id, str(record.run_dir / "sweep.json"))
         return str(run.info.run_id)
 
+    def _own_run(self, record: SweepRecord) -> Any | None:
+        """The parent run of this sweep: the one tagged with its folder, or, for a sweep moved since, the one
+        tagged with where sweep.json was written, if no sweep is there any more. A copy (the original still
+        there) gets a run of its own."""
+        client, experiment_id = self.client, str(self.experiment_id)
+        found = find_sweep_run(client, experiment_id, record.run_dir)
+        was = Path(record.saved_in) if record.saved_in else None
+        moved = was is not None and was != record.run_dir.resolve() and not (was / "sweep.json").is_file()
+        if found is None and moved and was is not None:
+            found = find_sweep_run(client, experiment_id, was)
+        return found
+
     def finish_parent(self, best: TrialRow | None, *, status: str) -> None:
         """The best trial's values and id on the parent run, which ends with ``status`` (MLflow's words)."""
         if self.client is None or self.parent_run_id is None:
             return
+        with self._outage("MLflow"):
+            self._finish_parent(best, status=status)
+
+    def _finish_parent(self, best: TrialRow | None, *, status: str) -> None:
         client, run_id = self.client, self.parent_run_id
         if best is not None:
             values = {
@@ -311,8 +366,11 @@ class SweepTracker(Callback):
         """A multi-objective sweep's front on the parent run."""
         if self.client is None or self.parent_run_id is None:
             return
-        self.client.set_tag(self.parent_run_id, "rudratune.pareto_front", ",".join(r.trial_id for r in front))
-        self.client.log_metric(self.parent_run_id, "pareto_front_size", len(front))
+        with self._outage("MLflow"):
+            self.client.set_tag(
+                self.parent_run_id, "rudratune.pareto_front", ",".join(r.trial_id for r in front)
+            )
+            self.client.log_metric(self.parent_run_id, "pareto_front_size", len(front))
 
     def log_best_model(self, record: SweepRecord, best: TrialRow) -> str | None:
         """Log the best trial's checkpointed network; a failure is a warning to print, never the sweep's end."""
@@ -392,17 +450,20 @@ class SweepTracker(Callback):
     def close_open_runs(self, status: str = "KILLED") -> None:
         """End every run still open, e.g. when the sweep is interrupted."""
         for trial_id, run_id in list(self._runs.items()):
-            self.client.set_tag(run_id, "rudratune.status", f"interrupted ({status})")
-            self.client.set_terminated(run_id, status)
-            self._runs.pop(trial_id)
+            with self._outage("MLflow"):
+                self.client.set_tag(run_id, "rudratune.status", f"interrupted ({status})")
+                self.client.set_terminated(run_id, status)
+            self._runs.pop(trial_id, None)
         for trial_id, run in list(self._wandb_runs.items()):
-            run.finish(exit_code=1)
-            self._wandb_runs.pop(trial_id)
+            with self._outage("W&B"):
+                run.finish(exit_code=1)
+            self._wandb_runs.pop(trial_id, None)
 
     def _find_run(self, trial_id: str) -> str | None:
         found = self.client.search_runs(
             [self.experiment_id],
-            filter_string=f"tags.`rudratune.trial_id` = '{trial_id}' and tags.`rudratune.sweep` = '{self.sweep}'",
+            filter_string=f"tags.`rudratune.trial_id` = '{trial_id}' and tags.`rudratune.sweep` = '{self.sweep}'"
+            f" and tags.`mlflow.parentRunId` = '{self.parent_run_id}'",  # a copied sweep's runs are its own
             max_results=1,
         )
         return found[0].info.run_id if found else None

@@ -13,8 +13,12 @@ from pathlib import Path
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.signals import ray_starting
 
-RAY_TEMP_MAX = 107 - len("/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
+RAY_SUBDIR = "r"
+"""Ray's own folder inside the private one: Ray makes its temp folder 0777 (from every process it starts), so
+the 0700 folder around it is what keeps its logs from other users."""
+RAY_TEMP_MAX = 107 - len("/r/session_2026-11-27_17-08-06_186406_99999/sockets/plasma_store")
 """Longest temp folder that leaves room for Ray's session and socket names (AF_UNIX: 107 bytes)."""
 
 
@@ -28,7 +32,8 @@ def init_ray(address: str | None) -> None:
     if address:
         check_address(address)
         try:
-            ray.init(address=address, **common)
+            with ray_starting():
+                ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as err:
             raise UserError(
                 f"--address: cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]}"
@@ -37,23 +42,44 @@ def init_ray(address: str | None) -> None:
     # address="local": always a new local Ray, never one someone else left running on this machine
     if not os.environ.get("RAY_AUTH_TOKEN_PATH"):  # its token in the environment, not in ~/.ray/auth_token
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
-    ray.init(
-        address="local",
-        num_cpus=usable_cpus(),
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        _temp_dir=ray_temp_dir(),
-        **common,
-    )
+    temp_dir = ray_temp_dir()
+    with ray_starting():  # ray.init installs its own SIGTERM handler (sys.exit): ours again after it
+        ray.init(
+            address="local",
+            num_cpus=usable_cpus(),
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            _temp_dir=None if temp_dir is None else os.path.join(temp_dir, RAY_SUBDIR),
+            **common,
+        )
+    _keep_credentials_out_of_runtime_envs()
     from rudratune.search.placement.watchdog import start_watchdog
 
-    start_watchdog()  # its agents would otherwise outlive a driver killed with kill -9
+    start_watchdog(temp_dir)  # its agents would otherwise outlive a driver killed with kill -9
+
+
+CREDENTIAL_VARS = frozenset(
+    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"}
+)
+"""What Tune copies from the driver's environment into every trainable's runtime env, which Ray's
+runtime-env agent then writes, in plain text, to its log (``runtime_env_agent.log``)."""
+
+
+def _keep_credentials_out_of_runtime_envs() -> None:
+    """A local Ray's workers inherit the driver's environment from the raylet it started, so Tune's copy of
+    the AWS variables into each trainable's runtime env adds nothing but their appearance in Ray's logs: not
+    made. (On a cluster, other nodes may need them: left as Tune does it.)"""
+    from ray.tune.execution import class_cache
+
+    class_cache.ENV_VARS_TO_PROPAGATE = set(class_cache.ENV_VARS_TO_PROPAGATE) - CREDENTIAL_VARS
 
 
 def ray_temp_dir() -> str | None:
-    """A private folder for the local Ray's session (logs, sockets), removed when the driver exits.
+    """A private (0700) folder for the local Ray's session (logs, sockets; in its ``RAY_SUBDIR``), removed
+    when the driver exits.
 
-    Ray's default, ``/tmp/ray/session_*``, is never removed. ``$RAY_TMPDIR``, when set, wins. The folder
+    Ray's default, ``/tmp/ray/session_*``, is never removed. ``$RAY_TMPDIR``, when set, wins (and this
+    process's temp files stay where the user put them). The folder
     is in the system temp dir, not the output root: Ray's socket paths must stay under 108 bytes.
     """
     if os.environ.get("RAY_TMPDIR"):
@@ -70,6 +96,11 @@ def ray_temp_dir() -> str | None:
         shutil.rmtree(path, ignore_errors=True)
 
     atexit.register(remove)
+    # Everything temporary goes in this folder, removed at exit (by the watchdog after a kill -9): Ray's lock
+    # files (``_ray_lockfiles``, else left in the system temp dir after every run), and, as the workers
+    # inherit it, their checkpoint copies (``rudratune-ckpt-*``) and the driver's W&B temp folders.
+    os.environ["RAY_TMPDIR"] = os.environ["TMPDIR"] = path
+    tempfile.tempdir = path
     return path
 
 

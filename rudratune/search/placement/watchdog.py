@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,13 +21,21 @@ from pathlib import Path
 _started: list[subprocess.Popen] = []
 
 
-def start_watchdog() -> None:
-    """Watch this process (once per process); the pipe closes when it exits, however it exits."""
+def start_watchdog(temp_dir: str | None = None) -> None:
+    """Watch this process (once per process); the pipe closes when it exits, however it exits. ``temp_dir``
+    (the local Ray's private session folder) is removed once the processes are gone: a driver killed with
+    ``kill -9`` runs no exit hook, and left Ray's logs and sockets, W&B's and the trials' temp files there."""
     if _started or not Path("/proc/self/stat").exists():
         return
     _started.append(
         subprocess.Popen(
-            [sys.executable, "-m", "rudratune.search.placement.watchdog", str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "rudratune.search.placement.watchdog",
+                str(os.getpid()),
+                *filter(None, [temp_dir]),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -66,7 +75,7 @@ def _alive(known: dict[int, str]) -> dict[int, str]:
     return {pid: t for pid, t in known.items() if (s := _stat(pid)) is not None and s[1] == t}
 
 
-def watch(driver: int, poll_s: float = 1.0) -> None:
+def watch(driver: int, poll_s: float = 1.0, temp_dir: str | None = None) -> None:
     known: dict[int, str] = {}
     while _stat(driver) is not None:
         known = _alive(known) | descendants(driver)
@@ -83,8 +92,10 @@ def watch(driver: int, poll_s: float = 1.0) -> None:
         while known and time.monotonic() < deadline:
             time.sleep(0.1)
             known = _alive(known)
+    if temp_dir:
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    watch(int(sys.argv[1]))
+    watch(int(sys.argv[1]), temp_dir=sys.argv[2] if len(sys.argv) > 2 else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -55,14 +56,18 @@ class SweepRecord:
     """The sampler's class, every argument and the Optuna version, as recorded when the sweep started."""
     finished: str | None = None
     """When the sweep ran to its end (UTC, ISO 8601); a finished sweep is not resumed again."""
+    saved_in: str = ""
+    """The sweep folder's absolute path when sweep.json was last written: ``resume`` tells a moved sweep
+    (nothing is there any more) from a copy (the original is still there)."""
 
     def save(self) -> None:
         from rudratune.tracking.common import redact_tree
 
         payload = {
             "name": self.name,
-            "experiment_path": self.experiment_path,
-            "output_root": self.output_root,
+            "experiment_path": _relative(self.experiment_path, self.run_dir),
+            "output_root": _relative(self.output_root, self.run_dir),
+            "saved_in": str(Path(self.run_dir).resolve()),
             "source": str(self.sweep.source),
             "settings": self.sweep.settings.model_dump(mode="json", exclude={"space"}),
             "space": {k: p.model_dump(mode="json", exclude_unset=True) for k, p in self.sweep.space.items()},
@@ -92,14 +97,34 @@ def load_record(run_dir: str | Path) -> SweepRecord:
         return SweepRecord(
             payload["name"],
             run_dir,
-            payload["experiment_path"],
-            payload["output_root"],
+            _absolute(payload["experiment_path"], run_dir),
+            _absolute(payload["output_root"], run_dir),
             sweep,
             payload.get("searcher") or {},
             payload.get("finished"),
+            payload.get("saved_in") or "",
         )
     except (ValueError, KeyError, TypeError) as err:
         raise UserError(f"{path}: unreadable sweep record ({type(err).__name__})") from None
+
+
+def _relative(path: str, run_dir: Path) -> str:
+    """A local path as sweep.json keeps it: relative to the sweep folder when it is the folder or its
+    output root (the sweep then moves and copies with them); a remote URI or another folder as it is."""
+    if "://" in path:
+        return path
+    here = Path(run_dir).resolve()
+    if Path(path) in (here, here.parent):
+        return os.path.relpath(path, here)
+    return path
+
+
+def _absolute(path: str, run_dir: Path) -> str:
+    """A path read from sweep.json: a relative one is taken from the folder it was read in (older sweeps
+    kept absolute paths, read as they are)."""
+    if "://" in path or Path(path).is_absolute():
+        return path
+    return str((Path(run_dir).resolve() / path).resolve())
 
 
 def mark_finished(record: SweepRecord) -> SweepRecord:

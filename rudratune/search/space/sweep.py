@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,7 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None) -> Sweep:
     if settings.data_transfer == "shared_path" and base_cfg.data.root is None:
         raise UserError(f"{path}: data_transfer: shared_path needs data.root, a folder every node mounts")
     sweep = Sweep(path, settings, base_cfg, space, order)
+    _check_grid(sweep)
     _check_combinations(sweep)
     return sweep
 
@@ -126,6 +128,12 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
 
     valid = known_keys(base) | {f"loss.{p}" for p in loss_param_names()}
     for key, param in space.items():
+        if key.startswith("tracking."):  # the sweep's trackers are the driver's, one for every trial
+            raise UserError(
+                f"{path}: space.{key}: a space cannot vary where or how the sweep logs (tracking.* is the "
+                f"sweep's, not a trial's); valid: set {key} in the experiment YAML or as an override "
+                f"({key}=...)"
+            )
         if key not in valid:
             raise UserError(
                 f"{path}: space.{key}: the experiment config has no key '{key}'{did_you_mean(key, valid)}"
@@ -195,10 +203,31 @@ def _active(param: Param, chosen: dict[str, Any]) -> bool:
     return all(chosen.get(k, _ABSENT) in values for k, values in (param.when or {}).items())
 
 
-def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
-    """Every reachable combination of the finite parameters (continuous ones at min and max)."""
+BUILD_KEYS = ("model.", "loss.", "data.image_size", "data.in_channels")
+"""The keys that decide whether a trial's model and loss build: ``_check_combinations`` tries every distinct
+combination of these (and of the keys their ``when`` names), not the product of the whole space."""
+
+
+def _with_conditions(sweep: Sweep, keys: set[str]) -> set[str]:
+    """``keys`` and every key their ``when`` conditions name, transitively."""
+    found, todo = set(), list(keys)
+    while todo:
+        key = todo.pop()
+        if key in found or key not in sweep.space:
+            continue
+        found.add(key)
+        todo.extend(sweep.space[key].when or {})
+    return found
+
+
+def _assignments(sweep: Sweep, keys: set[str] | None = None) -> list[dict[str, Any]]:
+    """Every reachable combination of the finite parameters among ``keys`` (default: all; continuous ones at
+    min and max), each distinct once. Raises when there are more than ``MAX_COMBINATIONS``."""
+    wanted = set(sweep.space) if keys is None else _with_conditions(sweep, keys)
     partial: list[dict[str, Any]] = [{}]
     for key in sweep.order:
+        if key not in wanted:
+            continue
         param = sweep.space[key]
         options = param.choices if param.choices is not None else [param.min, param.max]
         if param.dist is not None and param.dist.integer:
@@ -211,7 +240,11 @@ def _assignments(sweep: Sweep) -> list[dict[str, Any]]:
                 grown.append(chosen)
         partial = grown
         if len(partial) > MAX_COMBINATIONS:
-            return partial[:MAX_COMBINATIONS]
+            shown = ", ".join(sorted(wanted))
+            raise UserError(
+                f"{sweep.source}: space: more than {MAX_COMBINATIONS} combinations of {shown} to check before "
+                f"the sweep starts; valid: at most {MAX_COMBINATIONS} (fewer values of those keys)"
+            )
     return partial
 
 
@@ -219,8 +252,12 @@ assignments = _assignments
 
 
 def _check_combinations(sweep: Sweep) -> None:
-    """Refuse names the registries don't know and combinations that cannot build, before any trial."""
-    for chosen in _assignments(sweep):
+    """Refuse names the registries don't know and combinations that cannot build, before any trial: every
+    distinct combination of the keys that decide a build (``BUILD_KEYS``), then every value of each other key
+    (with the keys its ``when`` names)."""
+    build = {k for k in sweep.space if k.startswith(BUILD_KEYS)}
+    others = [chosen for k in sweep.space if k not in build for chosen in _assignments(sweep, {k})]
+    for chosen in [*_assignments(sweep, build), *others]:
         described = ", ".join(
             f"{k}={v}" for k, v in chosen.items() if k.split(".")[0] in ("model", "data", "loss")
         )
@@ -266,11 +303,33 @@ def _suggest_number(trial: Any, key: str, param: Param) -> float | int:
     return param.dist.suggest(trial, key, param.min, param.max, param.q)
 
 
+MAX_GRID_POINTS = 10_000
+"""The most grid points a sweep tries first: each is a trial, and Ray holds them all in memory (10^8 took 3 GB
+in 30 s before a single trial)."""
+
+
+def _grid_keys(sweep: Sweep) -> list[str]:
+    return [k for k in sweep.order if sweep.space[k].kind == "grid" and not sweep.space[k].when]
+
+
+def _check_grid(sweep: Sweep) -> None:
+    """Refuse a grid of more than ``MAX_GRID_POINTS`` points, counted without building it."""
+    sizes = [len(sweep.space[k].grid or []) for k in _grid_keys(sweep)]
+    if math.prod(sizes) > MAX_GRID_POINTS:
+        product = " x ".join(f"{len(sweep.space[k].grid or [])} ({k})" for k in _grid_keys(sweep))
+        raise UserError(
+            f"{sweep.source}: space: the grid has {math.prod(sizes):,} points ({product}), more than "
+            f"{MAX_GRID_POINTS:,}; valid: at most {MAX_GRID_POINTS:,} (fewer grid values, or values: / a "
+            "distribution, which the searcher samples)"
+        )
+
+
 def grid_points(sweep: Sweep) -> list[dict[str, Any]]:
     """Every combination of the unconditional ``grid`` parameters; tried first, then sampled by the searcher."""
-    keys = [k for k in sweep.order if sweep.space[k].kind == "grid" and not sweep.space[k].when]
+    keys = _grid_keys(sweep)
     if not keys:
         return []
+    _check_grid(sweep)
     return [
         dict(zip(keys, combo, strict=True))
         for combo in itertools.product(*(sweep.space[k].grid or [] for k in keys))

@@ -7,6 +7,7 @@ from rudratune.search.strategy.sampling import make_sampler
 from rudratune.search.strategy.searcher import (
     ConstrainedOptunaSearch,
     build_searcher,
+    relocate_study,
     study_storage,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "build_stopper",
     "decide_grace",
     "make_sampler",
+    "relocate_study",
     "study_storage",
 ]

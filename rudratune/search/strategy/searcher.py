@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
+import optuna as ot
 from optuna.trial import TrialState
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
@@ -66,10 +68,25 @@ class ConstrainedOptunaSearch(OptunaSearch):
         """trial id → epoch → the value reported there, written to the study when the trial ends."""
         super().__init__(*args, **kwargs)  # sets the study up (``_setup_study``) when the space is given
 
+    home: ClassVar[Path | None] = None
+    """Where a resumed sweep's folder is now (set by ``relocate_study``): the study Ray restores from its
+    pickle is re-pointed at that folder's journal, so a moved or copied sweep writes its own study."""
+
+    def restore(self, checkpoint_path: str) -> None:
+        super().restore(checkpoint_path)
+        home, study = type(self).home, getattr(self, "_ot_study", None)
+        if home is not None and study is not None:
+            self._storage = study_storage_of(home)
+            self._ot_study = ot.load_study(
+                study_name=study.study_name, storage=self._storage, sampler=self._sampler
+            )
+            for trial_id, ot_trial in list(self._ot_trials.items()):  # live trials: same numbers, new store
+                self._ot_trials[trial_id] = ot.Trial(self._ot_study, ot_trial._trial_id)
+
     def _name_study(self) -> None:
-        study = getattr(self, "_ot_study", None)
-        if study is not None and self._names and study.metric_names != self._names:
-            study.set_metric_names(self._names)
+        study, names = getattr(self, "_ot_study", None), getattr(self, "_names", None)
+        if study is not None and names and study.metric_names != names:  # None inside super().__init__
+            study.set_metric_names(names)
 
     def _setup_study(self, mode: Any) -> None:
         super()._setup_study(mode)
@@ -153,6 +170,11 @@ def build_searcher(record: SweepRecord) -> ConcurrencyLimiter:
         study_name=record.name,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=settings.search.max_concurrent)
+
+
+def relocate_study(run_dir: Path) -> None:
+    """Before a resume: the restored searcher's study is the one in ``run_dir`` (not where the pickle says)."""
+    ConstrainedOptunaSearch.home = Path(run_dir).resolve()
 
 
 def study_storage(record: SweepRecord) -> Any:
