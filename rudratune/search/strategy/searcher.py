@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -86,7 +87,9 @@ class ConstrainedOptunaSearch(OptunaSearch):
     def _name_study(self) -> None:
         study, names = getattr(self, "_ot_study", None), getattr(self, "_names", None)
         if study is not None and names and study.metric_names != names:  # None inside super().__init__
-            study.set_metric_names(names)
+            with warnings.catch_warnings():  # "experimental" since Optuna 3.2, and what the dashboard reads
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(names)
 
     def _setup_study(self, mode: Any) -> None:
         super()._setup_study(mode)
