@@ -88,7 +88,7 @@ class ConstrainedOptunaSearch(OptunaSearch):
         study, names = getattr(self, "_ot_study", None), getattr(self, "_names", None)
         if study is not None and names and study.metric_names != names:  # None inside super().__init__
             with warnings.catch_warnings():  # "experimental" since Optuna 3.2, and what the dashboard reads
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                warnings.simplefilter("ignore", ot.exceptions.ExperimentalWarning)
                 study.set_metric_names(names)
 
     def _setup_study(self, mode: Any) -> None:
