@@ -128,7 +128,8 @@ def _check_keys(space: dict[str, Param], base: ExperimentConfig, path: Path) -> 
 
     valid = known_keys(base) | {f"loss.{p}" for p in loss_param_names()}
     for key, param in space.items():
-        if key.startswith("tracking."):  # the sweep's trackers are the driver's, one for every trial
+        constant = param.kind == "value" and not param.when  # folded into the base: the sweep's own setting
+        if key.startswith("tracking.") and not constant:  # the sweep's trackers are the driver's, one for all
             raise UserError(
                 f"{path}: space.{key}: a space cannot vary where or how the sweep logs (tracking.* is the "
                 f"sweep's, not a trial's); valid: set {key} in the experiment YAML or as an override "
