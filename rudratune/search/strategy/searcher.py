@@ -37,7 +37,8 @@ class ConstrainedOptunaSearch(OptunaSearch):
       (constant liar counts running trials as bad whatever they reported).
     - **Stopped trials are PRUNED**: a trial that ended before its last epoch without early-stopping itself
       (ASHA, or the sweep's budget, stopped it) is told PRUNED, as an Optuna pruner would have; Optuna's TPE
-      then ranks it by how far it got. Ray's own tells every such trial COMPLETE with its value at the stop.
+      then ranks it by how far it got. Ray's own tells every such trial COMPLETE with its value at the stop,
+      which stays so for several objectives (Optuna keeps no intermediate values there).
     - **Joinable**: every Optuna trial carries the Ray trial id (user attribute ``ray_trial_id``) and, once
       ended, how it ended (``ending``: a ``TrialEnding`` value).
 
@@ -141,7 +142,13 @@ class ConstrainedOptunaSearch(OptunaSearch):
         values = self._told(result)
         if ending is TrialEnding.FAILED:
             state, told = TrialState.FAIL, None
-        elif values is None or ending in (TrialEnding.REFUSED, TrialEnding.STOPPED_BY_ASHA):
+        elif (
+            values is None
+            or ending is TrialEnding.REFUSED
+            # several objectives: Optuna keeps no intermediate values, so a stopped trial told PRUNED would
+            # lose every value it has; it is told COMPLETE with its values at the stop, as Ray does
+            or (ending is TrialEnding.STOPPED_BY_ASHA and not isinstance(self._metric, list))
+        ):
             state, told = TrialState.PRUNED, None
         else:
             state, told = TrialState.COMPLETE, values
