@@ -75,7 +75,7 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     """Run the trials; return one row of start-up times per trial, in the order they started."""
     from ray import tune
 
-    from rudratune.search.driver import build_tracker, build_tuner, load_sweep_data, start_tracking
+    from rudratune.search.driver import SweepTracker, build_tuner, load_sweep_data
     from rudratune.search.driver.trial import run_trial
     from rudratune.search.placement import init_ray, resources_for
     from rudratune.search.record import record_for
@@ -89,13 +89,13 @@ def sweep(name: str, overrides: list[str], output_root: Path, *, reuse: bool) ->
     data = load_sweep_data(swp, output_root)
     init_ray(None)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base=swp.base_dict, data=data), resources_for(swp)
+        tune.with_parameters(run_trial, base=swp.base, data=data), resources_for(swp)
     )
-    tracker = build_tracker(record)
+    tracker = SweepTracker.for_record(record)
     seen, started, tracked = FirstSeen(), OnStart(), OnStart()
     tuner = build_tuner(record, trainable, [seen, started, tracker, tracked], reuse_actors=reuse)
     try:
-        start_tracking(tracker, record, data, resume=False)
+        tracker.start(record, data, resume=False)
         tuner.fit()
     finally:
         tracker.close_open_runs("KILLED")
