@@ -105,7 +105,10 @@ def _train(
     loggers: list[Any] = []
     status = "FAILED"
     options = RunOptions(
-        run_dir=run_dir, loggers=loggers, progress=not args.quiet, callbacks=[_free_on_error(reserve)]
+        run_dir=run_dir,
+        loggers=loggers,
+        progress=not args.quiet,
+        callbacks=[_free_on_error(reserve), _stop_at_next_batch(stop)],
     )
     try:  # every tracker run opened from here on ends FINISHED, FAILED or KILLED, whatever happens
         make_loggers(cfg, run_dir, output_root, run_name, data, into=loggers)
@@ -160,6 +163,25 @@ def _free_on_error(reserve: DiskReserve) -> Any:
                 reserve.release()
 
     return FreeOnError()
+
+
+def _stop_at_next_batch(stop: StopSignals) -> Any:
+    """A callback that raises the stop signal again at the next batch.
+
+    The handler raises where the main thread happens to be, and code there can swallow it: a SIGINT that came
+    while Lightning's atomic checkpoint save closed its file was lost in fsspec's ``closed`` property, and
+    training went on for its 500 epochs (seen in CI). The handler raises once only, so it is raised again here.
+    """
+    from lightning.pytorch.callbacks import Callback  # local: lightning takes seconds to import
+
+    class StopAtNextBatch(Callback):
+        def _check(self, *args: Any) -> None:
+            stop.reraise()
+
+        on_train_batch_start = on_validation_batch_start = on_test_batch_start = _check
+        on_train_epoch_end = on_validation_epoch_end = _check
+
+    return StopAtNextBatch()
 
 
 def _remove_partial(err: BaseException, run_dir: Path) -> None:
