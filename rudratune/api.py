@@ -99,13 +99,16 @@ def predict(
     tta: bool | None = None,
     tile: int | None = None,
     force: bool = False,
+    output_root: str | Path | None = None,
 ) -> Path:
     """Masks of new images into ``output`` (``masks/``, ``measurements.csv``, ``objects.csv``,
     ``size_histogram.png``, ``predict.json``), as ``rudratune predict`` writes them; returns ``output``.
 
     Args:
         source: a ``rudratune train`` run folder, a sweep folder (its ``ensemble.yaml`` when exported, else
-            its best trial that kept weights) or an ensemble file.
+            its best trial that kept weights), an ensemble file, or an MLflow model rudratune logged:
+            ``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``models:/m-ID`` (a run's
+            ``rudratune.pyfunc_uri`` tag) or a model folder.
         images: image files or folders of them, in any format training reads.
         output: the folder to create (refused when it exists and is not empty, unless ``force``).
         format: ``png`` or ``tiff`` masks (0/255); probability maps follow it.
@@ -114,13 +117,16 @@ def predict(
         best: a sweep folder's best trial even when it has an ensemble.
         tta: force mirror test-time augmentation on (True) or off (False); None: the source's choice.
         tile: predict ``tile``-pixel tiles of each image instead of the whole image at once.
+        output_root: where a model URI's store is (``<output_root>/mlflow.db``) when
+            ``$MLFLOW_TRACKING_URI`` is not set; default ``runs``.
 
     Example:
         >>> out = predict("runs/train/rudraksha-20261206-120000", "my_images/", "masks_out")
         >>> (out / "measurements.csv").read_text()
     """
     items = [images] if isinstance(images, (str, Path)) else list(images)
-    argv = ["predict", str(source), *map(str, items), "-o", str(output), "--format", format, "--quiet"]
+    argv = ["--output-root", str(output_root)] if output_root is not None else []
+    argv += ["predict", str(source), *map(str, items), "-o", str(output), "--format", format, "--quiet"]
     argv += ["--probabilities"] * probabilities + ["--overlay"] * overlay + ["--best"] * best
     argv += ["--force"] * force + (["--pixel-size", pixel_size] if pixel_size else [])
     argv += [] if tta is None else ["--tta" if tta else "--no-tta"]

@@ -156,8 +156,9 @@ def _add_predict(sub: Any) -> None:
     p = sub.add_parser("predict", help="masks and measurements of new images")
     p.add_argument(
         "source",
-        help="a train run folder, a sweep folder (its ensemble.yaml if exported, else its best trial) "
-        "or an ensemble file",
+        help="a train run folder, a sweep folder (its ensemble.yaml if exported, else its best trial), "
+        "an ensemble file, or an MLflow model: models:/NAME/VERSION, models:/NAME@ALIAS, models:/m-ID "
+        "(in $MLFLOW_TRACKING_URI, else the store under --output-root) or a model folder",
     )
     p.add_argument("images", nargs="+", help="image files or folders of them (png, jpg, tif, bmp)")
     p.add_argument("-o", "--output", required=True, help="folder to create for the masks and measurements")

@@ -38,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
     )
     out = Path(args.output).expanduser()
     files = image_files(args.images)
-    predictor = load_source(args.source, Choice(sweep="best" if args.best else "auto"))
+    predictor = load_source(
+        args.source, Choice(sweep="best" if args.best else "auto"), output_root=args.output_root
+    )
     if args.tta is not None:
         predictor.tta = args.tta
     check_out(out, predictor, force=args.force)

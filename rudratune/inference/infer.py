@@ -100,7 +100,7 @@ def tiled(
     total, count = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
     boxes = [(r, c) for r in starts[0] for c in starts[1]]
     crops = [raw[r : r + tile, c : c + tile] for r, c in boxes]
-    for (r, c), p in zip(boxes, probabilities(predictor, crops, device=device), strict=True):
+    for (r, c), p in zip(boxes, predictor.probabilities(crops, device=device), strict=True):
         total[r : r + p.shape[0], c : c + p.shape[1]] += p
         count[r : r + p.shape[0], c : c + p.shape[1]] += 1
     return total / count

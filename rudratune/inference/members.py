@@ -3,6 +3,7 @@ trained with, and how their probabilities are combined (``Predictor``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from rudratune.config.schema import ExperimentConfig
 from rudratune.data.preprocess import Decoding
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 
@@ -74,3 +76,20 @@ class Predictor:
     @property
     def channels(self) -> int:
         return self.members[0].channels
+
+    @property
+    def display_decoding(self) -> Decoding:
+        """How an image is decoded to be shown (the overlays): as the first member's training data was."""
+        return self.members[0].decoding
+
+    def probabilities(
+        self, raws: Sequence[np.ndarray], device: torch.device | None = None
+    ) -> list[np.ndarray]:
+        """Each image's foreground probability (H, W) float32 at its own size (``infer.probabilities``)."""
+        from rudratune.inference.infer import probabilities  # local: infer imports this module
+
+        return probabilities(self, raws, device=device)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The members, as ``predict.json`` and the ensemble file name them."""
+        return [m.describe() for m in self.members]

@@ -17,7 +17,7 @@ import torch
 from rudratune.data import preprocess
 from rudratune.errors import UserError
 from rudratune.inference.images import read_image
-from rudratune.inference.infer import ChannelError, device_for, probabilities, tiled
+from rudratune.inference.infer import ChannelError, device_for, tiled
 from rudratune.inference.members import Predictor
 from rudratune.inference.outputs import MASK_FORMATS, PROBABILITY_FORMATS, write_overlay
 from rudratune.measure import PixelSize, measure_mask, resolve_pixel_size, write_measurements
@@ -97,7 +97,7 @@ def _write_all(predictor: Predictor, files: list[Path], out: Path, options: Pred
             if options.probabilities:
                 PROBABILITY_FORMATS[options.format](out / "probabilities" / f.stem, p)
             if options.overlay:
-                display = preprocess.apply(predictor.members[0].decoding, raw)
+                display = preprocess.apply(predictor.display_decoding, raw)
                 write_overlay(out / "overlays" / f.stem, display, mask)
             measured.append(
                 measure_mask(mask, name=f.name, pixel_size=resolve_pixel_size(options.pixel_size, f))
@@ -121,7 +121,7 @@ def _probabilities(
     try:
         if options.tile:
             return [tiled(predictor, raw, options.tile, device=device) for raw in raws]
-        return probabilities(predictor, raws, device=device)
+        return predictor.probabilities(raws, device=device)
     except ChannelError:
         bad = next(f for f, r in zip(files, raws, strict=True) if r.ndim == 3 and r.shape[-1] >= 3)
         raise UserError(
@@ -141,7 +141,7 @@ def _record(
         "device": str(device),
         "images": len(files),
         "seconds": round(seconds, 3),
-        "members": [m.describe() for m in predictor.members],
+        "members": predictor.describe(),
     }
 
 

@@ -136,15 +136,25 @@ KINDS: dict[str, tuple[Callable[[Path], bool], Callable[[Path, Choice], Predicto
 }
 
 
-def load_source(source: str | Path, choice: Choice | None = None) -> Predictor:
-    """The ``Predictor`` a SOURCE names (see ``KINDS``); a ``UserError`` naming what it can be otherwise."""
+def load_source(
+    source: str | Path, choice: Choice | None = None, *, output_root: str | Path = "runs"
+) -> Predictor:
+    """The ``Predictor`` a SOURCE names (see ``KINDS``, and MLflow models: ``inference.served``); a
+    ``UserError`` naming what it can be otherwise. ``output_root``: where a model URI's default store is."""
+    from rudratune.inference.served import is_mlflow_source, load_served
+
+    if is_mlflow_source(source):
+        return load_served(source, output_root)
     path = Path(source).expanduser()
     if not path.exists():
-        raise UserError(f"SOURCE: {path} does not exist; valid: {', '.join(KINDS)}")
+        raise UserError(
+            f"SOURCE: {path} does not exist; valid: {', '.join(KINDS)}, an MLflow model URI (models:/NAME/1)"
+        )
     for test, load in KINDS.values():
         if test(path):
             return load(path, choice or Choice())
     raise UserError(
         f"SOURCE: {path} is none of: a train run folder (with {RUN_CONFIG}), a sweep folder (with {RECORD}), "
-        f"an ensemble file ({ENSEMBLE})"
+        f"an ensemble file ({ENSEMBLE}), an MLflow model (models:/NAME/VERSION, models:/m-ID, a folder "
+        "with MLmodel)"
     )

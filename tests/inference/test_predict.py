@@ -7,12 +7,14 @@ import csv
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import tifffile
 import torch
 import torch.nn.functional as F
+from mlflow.pyfunc import PythonModel
 from PIL import Image
 
 from rudratune.api import predict, train_experiment
@@ -171,7 +173,7 @@ def test_api_raises_user_error(run_dir: Path, tmp_path: Path) -> None:
 
 def test_bad_inputs_are_documented() -> None:
     doc = (REPO / "docs" / "bad-inputs.md").read_text()
-    for case in BAD:
+    for case in [*BAD, *MLFLOW_BAD]:
         assert f"| {case} |" in doc, case
 
 
@@ -192,3 +194,40 @@ def test_tiles(run_dir: Path, tiny_data: Path) -> None:
     assert np.array_equal(tiled(predictor, raw, 64), whole)
     small = tiled(predictor, raw, 40)  # tiles at 0 and 24: the overlap averaged
     assert small.shape == whole.shape and not np.array_equal(small, whole)
+
+
+class _NotOurs(PythonModel):  # type: ignore[misc]
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+        return model_input
+
+
+MLFLOW_BAD = ["model URI with no store", "MLflow model rudratune did not serve"]
+
+
+@pytest.mark.parametrize("case", MLFLOW_BAD)
+def test_bad_mlflow_source(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/gone/mlflow.db")
+    image = tmp_path / "img.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
+    if case == "model URI with no store":
+        source, expected = (
+            "models:/pores/1",
+            f"SOURCE: models:/pores/1: no MLflow store at sqlite:///{tmp_path}/gone",
+        )
+    else:
+        import mlflow.pyfunc
+
+        mlflow.pyfunc.save_model(str(tmp_path / "model"), python_model=_NotOurs())
+        source, expected = (
+            str(tmp_path / "model"),
+            f"SOURCE: {tmp_path}/model is not a model rudratune served",
+        )
+    before = files_under(tmp_path)
+    capsys.readouterr()  # MLflow's own warning while the test saved its model
+    code = main(["predict", source, str(image), "-o", str(tmp_path / "pred"), "--quiet"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert expected in lines[0], lines[0]
+    assert files_under(tmp_path) == before

@@ -206,3 +206,51 @@ def test_register_a_train_run_in_the_model_registry(trained: dict[str, Any]) -> 
     mlflow.set_tracking_uri(trained["uri"])
     mask = mlflow.pyfunc.load_model("models:/pores-unet/1").predict(_raw((33, 47)))
     assert mask.shape == (33, 47) and mask.dtype == np.uint8
+
+
+@pytest.mark.slow
+def test_predict_takes_model_uris_and_folders_like_the_run(
+    trained: dict[str, Any], tiny_data: Path, tmp_path: Path
+) -> None:
+    """Acceptance (issue 17): ``rudratune predict`` on a registered model (version, alias), the logged model's
+    own URI (``models:/m-…``, the run's tag) and a model folder,
+    on images of mixed sizes, without a tracking URI in the environment (the store under --output-root):
+    masks at each image's own size, as the train run folder predicts them."""
+    import mlflow
+    from PIL import Image
+
+    images = tmp_path / "new"
+    images.mkdir()
+    for i, (h, w) in enumerate([(64, 64), (45, 77), (120, 96)]):
+        source = Image.open(sorted((tiny_data / "images").iterdir())[i])
+        source.resize((w, h), Image.BILINEAR).save(images / f"img{i}.png")
+    run = trained["run"]
+    pyfunc_uri = run.data.tags["rudratune.pyfunc_uri"]
+    mlflow.set_tracking_uri(trained["uri"])
+    mlflow.register_model(pyfunc_uri, "pores-predict")
+    MlflowClient(tracking_uri=trained["uri"]).set_registered_model_alias("pores-predict", "served", "1")
+    folder = tmp_path / "model"
+    mlflow.artifacts.download_artifacts(artifact_uri=f"{pyfunc_uri}", dst_path=str(folder))
+    root = str(trained["out"])
+
+    def masks(source: str, name: str) -> dict[str, np.ndarray]:
+        out = tmp_path / name
+        result = cli("--output-root", root, "predict", source, str(images), "-o", str(out), "-q")
+        assert result.returncode == 0, result.stderr
+        assert f"with MLflow model {source}" in result.stdout or source == str(_run_dir(trained))
+        return {p.stem: np.asarray(Image.open(p)) for p in sorted((out / "masks").iterdir())}
+
+    reference = masks(str(_run_dir(trained)), "from-run")
+    assert {k: v.shape for k, v in reference.items()} == {
+        "img0": (64, 64),
+        "img1": (45, 77),
+        "img2": (120, 96),
+    }
+    for i, source in enumerate(
+        ["models:/pores-predict/1", "models:/pores-predict@served", pyfunc_uri, str(folder)]
+    ):
+        got = masks(source, f"from-uri-{i}")
+        for stem, mask in reference.items():
+            assert got[stem].shape == mask.shape
+            # the served network is the exported program of the same weights: a pixel at 0.5 may flip
+            assert (got[stem] == mask).mean() >= 0.99, (source, stem)
