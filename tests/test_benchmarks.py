@@ -33,43 +33,40 @@ FIGURES = {
     ],
     "P8": ["P8 tuned − default test Dice"],
     "P10": ["P10 peak RSS / images' own bytes", "P10 decode speed-up over the baseline"],
-    "P9": [
-        "P9 random / default mean regret at 100 %",
-        "P9 fraction of the budget the default needs",
-        "P9 instances where the default is no worse than TPE+FIFO at 100 %",
-    ],
 }
 
 
-def _lcbench_runs() -> bool:
-    """P9 needs the optional onnxruntime and the yahpo data; without them it is skipped with a sentence."""
-    sys.path.insert(0, str(REPO / "experiments" / "benchmarks"))
-    import lcbench_surrogate as lcb
-
-    return lcb.onnxruntime_available() and (lcb.default_data_dir() / "lcbench" / "model.onnx").is_file()
+SMOKED = list(FIGURES)
+"""Every benchmark but P9 (LCBench), whose own smoke test, ``tests/test_lcbench.py``, runs it: not twice."""
 
 
 def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "report" / "BENCHMARKS.md"
+    only = ["--only", ",".join([*SMOKED, "P6"])]
     env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
     env.update(TEST_ENV)
     proc = subprocess.run(
-        [sys.executable, str(RUN), "--smoke", "--out", str(out), "--output-root", str(tmp_path / "outputs")],
+        [
+            sys.executable,
+            str(RUN),
+            "--smoke",
+            *only,
+            "--out",
+            str(out),
+            "--output-root",
+            str(tmp_path / "outputs"),
+        ],
         capture_output=True,
         text=True,
-        timeout=900,  # P9 (LCBench) adds about 2 minutes
+        timeout=900,
         env=env,
         cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr[-5000:]
     text = out.read_text()
     assert "failed to run" not in text
-    if not _lcbench_runs():
-        assert "P9 LCBench skipped: " in text
-    for bench_id, names in FIGURES.items():
-        if bench_id == "P9" and not _lcbench_runs():
-            continue
-        for name in names:
+    for bench_id in SMOKED:
+        for name in FIGURES[bench_id]:
             # the summary row: | id | figure | value | goal | goal met |, with a measured value
             row = re.search(rf"^\| {bench_id} \| {re.escape(name)}[^|]*\| ([^|]+)\|", text, re.MULTILINE)
             assert row, f"no summary row for {name!r}"
@@ -79,7 +76,7 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
         assert "P6 best packing" in text
     else:
         assert "P6 GPU packing skipped: `torch.cuda.is_available()` is False" in text
-    pngs = ["p3_search_efficiency.png", "p8_tuned_vs_default.png"] + ["p9_lcbench.png"] * _lcbench_runs()
+    pngs = ["p3_search_efficiency.png", "p8_tuned_vs_default.png"]
     for png in pngs:
         assert (out.parent / "figures" / png).stat().st_size > 0
         assert f"](figures/{png})" in text
