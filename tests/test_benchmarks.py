@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import REPO, TEST_ENV, TEST_ENV_DROP
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.bench  # not in CI: pytest -m bench (see pyproject.toml)
 
 RUN = REPO / "experiments" / "benchmarks" / "run.py"
 FIGURES = {

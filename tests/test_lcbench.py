@@ -82,7 +82,7 @@ def test_unknown_instance_is_refused(bench: lcb.LCBench) -> None:
         bench.curve({k: 1 for k in lcb.HYPERPARAMETERS}, "999")
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_p9_smoke_runs_every_arm_through_rudratune(tmp_path: Path) -> None:
     """``p9_lcbench.py --smoke`` (what CI runs): every arm, its table, its figure, the measured rung's file."""
     import os

@@ -35,7 +35,6 @@ from common import EXPERIMENT, REPO, apply_offline_env, embedded_dataset, md_tab
 
 SIZE, EPOCHS, TRIALS = 64, 5, 6
 SPACE = """experiment: {experiment}
-seed: {seed}
 search:
   num_samples: {trials}
   max_concurrent: 2
@@ -99,6 +98,20 @@ def evaluate(predictor: Any, files: list[Path], masks: list[np.ndarray]) -> tupl
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), seconds
 
 
+def _trained(out: Path, name: str, args: list[str], timing: dict[str, float], key: str) -> Path:
+    """The run folder of ``rudratune train ... name=NAME``, trained now unless a finished one is there."""
+    done = [
+        p for p in sorted((out / "train").glob(f"{name}-*")) if (p / "artifacts" / "metrics.json").is_file()
+    ]
+    if done:
+        return done[-1]
+    timing[key] = rudratune([*args, f"name={name}", "-q"], out, out / "logs" / f"{name}.log").wall_s
+    (run_dir,) = [
+        p for p in (out / "train").glob(f"{name}-*") if (p / "artifacts" / "metrics.json").is_file()
+    ]
+    return run_dir
+
+
 def one(dataset: str, root: Path, seed: int, out: Path) -> dict[str, Any]:
     from rudratune.inference import Choice, Predictor, load_source
     from rudratune.inference.ensemble import split_files
@@ -112,26 +125,19 @@ def one(dataset: str, root: Path, seed: int, out: Path) -> dict[str, Any]:
         SPACE.format(experiment=EXPERIMENT, seed=seed, trials=TRIALS, root=root, size=SIZE, epochs=EPOCHS)
     )
     sweep = out / name
-    timing = {
-        "sweep": rudratune(
+    timing: dict[str, float] = {}
+    if not (sweep / "results.json").is_file():  # a rerun after a failure further on keeps what is done
+        timing["sweep"] = rudratune(
             ["run", str(space), "--name", name, "--no-report"], out, logs / f"{name}.log"
         ).wall_s
-    }
     common = [f"data.root={root}", f"data.image_size={SIZE}", f"trainer.max_epochs={EPOCHS}", f"seed={seed}"]
-    before = set((out / "train").glob("*")) if (out / "train").is_dir() else set()
-    timing["recipe"] = rudratune(
-        ["train", str(EXPERIMENT), *common, f"name=recipe-{name}", "-q"], out, logs / f"{name}-recipe.log"
-    ).wall_s
-    (recipe_dir,) = set((out / "train").glob("*")) - before
+    recipe_dir = _trained(out, f"recipe-{name}", ["train", str(EXPERIMENT), *common], timing, "recipe")
     best_yaml = out / f"{name}-best.yaml"
-    rudratune(["export", str(sweep), "-o", str(best_yaml)], out, logs / f"{name}-export.log")
-    before = set((out / "train").glob("*"))
-    timing["retrain"] = rudratune(
-        ["train", str(best_yaml), f"name=best-{name}", "-q"], out, logs / f"{name}-retrain.log"
-    ).wall_s
-    (retrain_dir,) = set((out / "train").glob("*")) - before
+    if not best_yaml.is_file():
+        rudratune(["export", str(sweep), "-o", str(best_yaml)], out, logs / f"{name}-export.log")
+    retrain_dir = _trained(out, f"best-{name}", ["train", str(best_yaml)], timing, "retrain")
     chosen = rudratune(
-        ["export", str(sweep), "--ensemble", "3", "-o", str(out / f"{name}-ensemble.yaml")],
+        ["export", str(sweep), "--ensemble", "3", "-o", str(out / f"{name}-ensemble.yaml"), "--force"],
         out,
         logs / f"{name}-ensemble.log",
     )
