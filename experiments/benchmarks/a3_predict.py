@@ -86,13 +86,14 @@ def nuclei16(out: Path, n: int = 96, size: int = 128, seed: int = 7) -> Path:
 
 
 def evaluate(predictor: Any, files: list[Path], masks: list[np.ndarray]) -> tuple[float, float, float]:
-    """Mean and standard error of the per-image test Dice at the images' own size, and seconds per image."""
-    from rudratune.inference import read_image
+    """Mean and standard error of the per-image test Dice at the images' own size, and seconds per image
+    (wall time, loading each network once included)."""
+    from rudratune.inference import probabilities, read_image
     from rudratune.inference.ensemble import per_image_dice
 
     raws = [read_image(f) for f in files]
     start = time.perf_counter()
-    probs = [p for i in range(0, len(raws), 16) for p in predictor.probabilities(raws[i : i + 16])]
+    probs = [p for i in range(0, len(raws), 16) for p in probabilities(predictor, raws[i : i + 16])]
     seconds = (time.perf_counter() - start) / len(raws)
     d = per_image_dice(probs, masks)
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), seconds

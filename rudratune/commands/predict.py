@@ -41,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
     predictor = load_source(
         args.source, Choice(sweep="best" if args.best else "auto"), output_root=args.output_root
     )
+    if args.tta and predictor.forward is not None:
+        raise UserError(
+            "--tta: an MLflow model predicts as it was logged (no TTA); predict from its sweep or ensemble "
+            "folder for mirror TTA"
+        )
     if args.tta is not None:
         predictor.tta = args.tta
     check_out(out, predictor, force=args.force)

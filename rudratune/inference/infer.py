@@ -78,7 +78,10 @@ def resize_back(probs: torch.Tensor, shape: tuple[int, int]) -> np.ndarray:
 def probabilities(
     predictor: Predictor, raws: Sequence[np.ndarray], *, device: torch.device | None = None
 ) -> list[np.ndarray]:
-    """Each image's foreground probability (H, W) float32 at its own size, averaged over the members."""
+    """Each image's foreground probability (H, W) float32 at its own size, averaged over the members (or
+    the served model's own, ``Predictor.forward``)."""
+    if predictor.forward is not None:
+        return predictor.forward(list(raws))
     device = device or device_for()
     shapes = [(int(r.shape[0]), int(r.shape[1])) for r in raws]
     sums = [np.zeros(shape, dtype=np.float32) for shape in shapes]
@@ -100,7 +103,7 @@ def tiled(
     total, count = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
     boxes = [(r, c) for r in starts[0] for c in starts[1]]
     crops = [raw[r : r + tile, c : c + tile] for r, c in boxes]
-    for (r, c), p in zip(boxes, predictor.probabilities(crops, device=device), strict=True):
+    for (r, c), p in zip(boxes, probabilities(predictor, crops, device=device), strict=True):
         total[r : r + p.shape[0], c : c + p.shape[1]] += p
         count[r : r + p.shape[0], c : c + p.shape[1]] += 1
     return total / count

@@ -3,7 +3,7 @@ trained with, and how their probabilities are combined (``Predictor``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,24 +72,26 @@ class Predictor:
     tta: bool = False
     origin: str = ""
     roots: tuple[Path, ...] = ()
+    forward: Callable[[list[np.ndarray]], list[np.ndarray]] | None = field(default=None, repr=False)
+    """A served model's own raw images → probabilities at their size (``inference.served``); None: the
+    members' (``inference.infer``)."""
+    decoding: Decoding | None = None
+    """The served model's decoding (None: each member's own)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The served model's settings (training size, normalisation), for ``predict.json``."""
 
     @property
     def channels(self) -> int:
-        return self.members[0].channels
+        return self.display_decoding.channels
 
     @property
     def display_decoding(self) -> Decoding:
-        """How an image is decoded to be shown (the overlays): as the first member's training data was."""
-        return self.members[0].decoding
-
-    def probabilities(
-        self, raws: Sequence[np.ndarray], device: torch.device | None = None
-    ) -> list[np.ndarray]:
-        """Each image's foreground probability (H, W) float32 at its own size (``infer.probabilities``)."""
-        from rudratune.inference.infer import probabilities  # local: infer imports this module
-
-        return probabilities(self, raws, device=device)
+        """How an image is decoded to be shown (the overlays): as the served model's, else the first member's
+        training data was."""
+        return self.decoding or self.members[0].decoding
 
     def describe(self) -> list[dict[str, Any]]:
-        """The members, as ``predict.json`` and the ensemble file name them."""
+        """The members, as ``predict.json`` and the ensemble file name them (a served model: its settings)."""
+        if self.forward is not None:
+            return [{"name": self.origin, **self.settings, "decoding": self.display_decoding.__dict__}]
         return [m.describe() for m in self.members]

@@ -17,7 +17,7 @@ import torch
 from rudratune.data import preprocess
 from rudratune.errors import UserError
 from rudratune.inference.images import read_image
-from rudratune.inference.infer import ChannelError, device_for, tiled
+from rudratune.inference.infer import ChannelError, device_for, probabilities, tiled
 from rudratune.inference.members import Predictor
 from rudratune.inference.outputs import MASK_FORMATS, PROBABILITY_FORMATS, write_overlay
 from rudratune.measure import PixelSize, measure_mask, resolve_pixel_size, write_measurements
@@ -121,7 +121,7 @@ def _probabilities(
     try:
         if options.tile:
             return [tiled(predictor, raw, options.tile, device=device) for raw in raws]
-        return predictor.probabilities(raws, device=device)
+        return probabilities(predictor, raws, device=device)
     except ChannelError:
         bad = next(f for f, r in zip(files, raws, strict=True) if r.ndim == 3 and r.shape[-1] >= 3)
         raise UserError(

@@ -12,10 +12,7 @@ under ``--output-root``, where sweeps and ``train`` log by default.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -33,38 +30,9 @@ def is_mlflow_source(source: str | Path) -> bool:
     return text.startswith(URI_SCHEMES) or (Path(text).expanduser() / MLMODEL).is_file()
 
 
-@dataclass
-class ServedPredictor(Predictor):
-    """One served model: probabilities come from its own ``Segmenter`` (decoding and resize inside)."""
-
-    segmenter: Any = field(default=None, repr=False)
-    decoding: Decoding | None = None
-
-    @property
-    def channels(self) -> int:
-        assert self.decoding is not None
-        return self.decoding.channels
-
-    @property
-    def display_decoding(self) -> Decoding:
-        assert self.decoding is not None
-        return self.decoding
-
-    def probabilities(self, raws: Sequence[np.ndarray], device: Any = None) -> list[np.ndarray]:
-        if self.tta:
-            raise UserError(
-                "--tta: an MLflow model predicts as it was logged (no TTA); predict from the sweep or "
-                "ensemble folder for mirror TTA"
-            )
-        return [np.asarray(p, dtype=np.float32) for p in self.segmenter.probabilities(list(raws), "", True)]
-
-    def describe(self) -> list[dict[str, Any]]:
-        settings = dict(self.segmenter.settings)
-        return [{"name": self.origin, **settings, "decoding": self.display_decoding.__dict__}]
-
-
-def load_served(source: str | Path, output_root: str | Path) -> ServedPredictor:
-    """The served model ``source`` names, loaded; a one-line ``UserError`` when it cannot be."""
+def load_served(source: str | Path, output_root: str | Path) -> Predictor:
+    """The served model ``source`` names, loaded, as a ``Predictor`` whose ``forward`` is the model's own
+    code; a one-line ``UserError`` when it cannot be."""
     import mlflow
     import mlflow.pyfunc
     from mlflow.exceptions import MlflowException
@@ -105,6 +73,15 @@ def load_served(source: str | Path, output_root: str | Path) -> ServedPredictor:
     decoding = Decoding.from_json(segmenter.decoding.to_json())  # the shipped module's own class
     name = getattr(model.metadata, "model_id", None) or uri
     roots = (Path(uri),) if local else ()
-    return ServedPredictor(
-        [], origin=f"MLflow model {text} ({name})", roots=roots, segmenter=segmenter, decoding=decoding
+
+    def forward(raws: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.asarray(p, dtype=np.float32) for p in segmenter.probabilities(raws, "", True)]
+
+    return Predictor(
+        [],
+        origin=f"MLflow model {text} ({name})",
+        roots=roots,
+        forward=forward,
+        decoding=decoding,
+        settings=dict(segmenter.settings),
     )
