@@ -10,8 +10,9 @@ For each dataset and seed, as a user runs it (the CLI, in subprocesses):
   4. ``rudratune export --ensemble 3`` (its choice on the validation split is reported);
 then, on the seed's test split, Dice per image at the images' own size (``rudratune predict``'s code path)
 and seconds per image, for: the recipe, the best trial retrained, the best trial as trained in the sweep,
-the top-3 ensemble, and the top-3 ensemble with mirror TTA. ``seed`` is the experiment's (split and
-initialisation) and the searcher's.
+the top-3 ensemble, and the top-3 ensemble with mirror TTA; also the best trial with TTA and what
+``export --ensemble 3`` chose on validation. ``seed`` is the experiment's (split and initialisation) and
+the searcher's. A rerun with the same output root reuses every finished sweep and training and scores again.
 
 The second dataset, ``nuclei16``: 96 grey 16-bit TIFFs at 128 px of blurred bright blobs (radius 3-12 px,
 some touching) on a 12-bit background with a smooth gradient and shot noise: fluorescence-like, not SEM, and
@@ -153,6 +154,8 @@ def one(dataset: str, root: Path, seed: int, out: Path) -> dict[str, Any]:
         "best trial as trained in the sweep": load_source(sweep, Choice(sweep="best")),
         f"ensemble top-{len(members)}": Predictor(members, tta=False),
         f"ensemble top-{len(members)} + TTA": Predictor(members, tta=True),
+        "best trial + TTA": Predictor(members[:1], tta=True),
+        "export's choice (validation)": load_source(out / f"{name}-ensemble.yaml"),
     }
     rows = {}
     for label, predictor in sources.items():
