@@ -48,9 +48,15 @@ def test_export_ensemble_and_predict_with_it(sweep: Path, tiny_data: Path, tmp_p
     assert len(content["members"]) == chosen["members"] and content["tta"] == chosen["tta"]
     assert chosen == pick([Candidate(**c) for c in content["comparison"]]).__dict__
 
-    images = sorted((tiny_data / "images").iterdir())[:3]
+    new = tmp_path / "new"  # new images of mixed sizes (acceptance): masks come out at each one's size
+    new.mkdir()
+    images = []
+    sizes = [(64, 64), (45, 77), (120, 96)]
+    for path, (h, w) in zip(sorted((tiny_data / "images").iterdir())[:3], sizes, strict=True):
+        Image.open(path).resize((w, h), Image.BILINEAR).save(new / path.name)
+        images.append(new / path.name)
     out = tmp_path / "pred"
-    assert main(["predict", str(sweep), *map(str, images), "-o", str(out), "--quiet"]) == 0
+    assert main(["predict", str(sweep), str(new), "-o", str(out), "--quiet"]) == 0
     record = json.loads((out / "predict.json").read_text())
     assert len(record["members"]) == chosen["members"] and record["tta"] == chosen["tta"]
     # what was written is the average of the members' own probabilities
@@ -58,7 +64,9 @@ def test_export_ensemble_and_predict_with_it(sweep: Path, tiny_data: Path, tmp_p
     raws = [np.asarray(Image.open(p)) for p in images]
     expected = probabilities(predictor, raws)
     for path, p in zip(images, expected, strict=True):
-        assert np.array_equal(np.asarray(Image.open(out / "masks" / f"{path.stem}.png")) > 0, p > 0.5)
+        mask = np.asarray(Image.open(out / "masks" / f"{path.stem}.png"))
+        assert mask.shape == np.asarray(Image.open(path)).shape[:2]
+        assert np.array_equal(mask > 0, p > 0.5)
 
 
 def test_best_trial_of_a_sweep(sweep: Path, tiny_data: Path, tmp_path: Path) -> None:
