@@ -50,7 +50,8 @@ def load_served(source: str | Path, output_root: str | Path) -> Predictor:
             f"SOURCE: {text}: no MLflow store at {tracking}; set MLFLOW_TRACKING_URI to the store the model "
             "was logged to, or pass the --output-root the sweep ran with"
         )
-    mlflow.set_tracking_uri(tracking)
+    if not local:  # a model folder needs no store (and the caller's tracking URI stays as it was)
+        mlflow.set_tracking_uri(tracking)
     quiet_loggers()
     try:
         model = mlflow.pyfunc.load_model(uri)
