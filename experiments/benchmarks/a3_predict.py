@@ -58,6 +58,7 @@ def nuclei16(out: Path, n: int = 96, size: int = 128, seed: int = 7) -> Path:
     """The second dataset (see the module docstring); written once."""
     import tifffile
     from PIL import Image
+    from scipy.ndimage import gaussian_filter
 
     if (out / "images").is_dir():
         return out
@@ -74,8 +75,6 @@ def nuclei16(out: Path, n: int = 96, size: int = 128, seed: int = 7) -> Path:
             blob = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
             mask |= blob
             signal += blob * float(rng.uniform(900, 2600))
-        from scipy.ndimage import gaussian_filter
-
         gradient = 900 + 300 * (xx / size) * rng.uniform(0.5, 1.5) + 200 * (yy / size) * rng.uniform(-1, 1)
         image = (
             gradient + gaussian_filter(signal, sigma=1.5) + gaussian_filter(rng.normal(0, 60, mask.shape), 3)
@@ -102,16 +101,17 @@ def evaluate(predictor: Any, files: list[Path], masks: list[np.ndarray]) -> tupl
 
 def _trained(out: Path, name: str, args: list[str], timing: dict[str, float], key: str) -> Path:
     """The run folder of ``rudratune train ... name=NAME``, trained now unless a finished one is there."""
-    done = [
-        p for p in sorted((out / "train").glob(f"{name}-*")) if (p / "artifacts" / "metrics.json").is_file()
-    ]
-    if done:
-        return done[-1]
-    timing[key] = rudratune([*args, f"name={name}", "-q"], out, out / "logs" / f"{name}.log").wall_s
-    (run_dir,) = [
-        p for p in (out / "train").glob(f"{name}-*") if (p / "artifacts" / "metrics.json").is_file()
-    ]
-    return run_dir
+
+    def finished() -> list[Path]:
+        return [
+            p
+            for p in sorted((out / "train").glob(f"{name}-*"))
+            if (p / "artifacts" / "metrics.json").is_file()
+        ]
+
+    if not finished():
+        timing[key] = rudratune([*args, f"name={name}", "-q"], out, out / "logs" / f"{name}.log").wall_s
+    return finished()[-1]
 
 
 def one(dataset: str, root: Path, seed: int, out: Path) -> dict[str, Any]:

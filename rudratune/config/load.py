@@ -59,13 +59,10 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except OSError as err:  # a symlink loop, a name too long
         raise UserError(f"{path}: cannot read ({err.strerror or type(err).__name__})") from None
     try:
-        node = yaml.compose(
-            text, Loader=_Loader
-        )  # parsed once; tags resolved the YAML 1.2 way (1e-4 a float)
+        # parsed once, tags resolved the YAML 1.2 way (1e-4 a float); built by the safe constructors only
+        node = yaml.compose(text, Loader=_Loader)
         _Walk(path).node(node, 0, ())
-        data = (
-            yaml.SafeLoader("").construct_document(node) if node is not None else None
-        )  # safe constructors only
+        data = yaml.SafeLoader("").construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

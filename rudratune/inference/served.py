@@ -11,7 +11,6 @@ under ``--output-root``, where sweeps and ``train`` log by default.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +36,14 @@ def load_served(source: str | Path, output_root: str | Path) -> Predictor:
     import mlflow.pyfunc
     from mlflow.exceptions import MlflowException
 
+    from rudratune.config.schema import TrackingConfig
     from rudratune.runtime import quiet_loggers
+    from rudratune.tracking.common import mlflow_uri
 
     text = str(source)
     local = not text.startswith(URI_SCHEMES)
     uri = str(Path(text).expanduser()) if local else text
-    tracking = os.environ.get("MLFLOW_TRACKING_URI") or (
-        f"sqlite:///{(Path(output_root) / 'mlflow.db').resolve()}"
-    )
+    tracking = mlflow_uri(TrackingConfig(), output_root)  # $MLFLOW_TRACKING_URI, else the root's store
     if not local and tracking.startswith("sqlite:///") and not Path(tracking[len("sqlite:///") :]).is_file():
         raise UserError(
             f"SOURCE: {text}: no MLflow store at {tracking}; set MLFLOW_TRACKING_URI to the store the model "
