@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,16 +56,44 @@ def tune_running() -> Iterator[None]:
 
 @contextmanager
 def ray_starting() -> Iterator[None]:
-    """Around ``ray.init``: its own SIGTERM handler raises ``SystemExit(15)`` meanwhile; made an interrupt
-    here, and ours installed again afterwards."""
+    """Around ``ray.init``: a first stop signal meanwhile is held until Ray has started, then raised as
+    ``KeyboardInterrupt``; a second one raises at once. An exception raised inside Ray's start can be swallowed
+    (a signal that lands in a ``__del__`` is only printed: the sweep went on) or leave its processes half made
+    (the driver died by SIGABRT at exit); both were seen. So neither Ray's own SIGTERM handler (``sys.exit``)
+    nor, in the driver, its C++ failure-signal handler (which also takes SIGTERM: a stack dump, then SIGABRT
+    at exit) is installed; trial workers keep theirs."""
+    from ray._private import ray_constants
+    from ray._private import utils as ray_utils
+
+    ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True  # read by the driver's CoreWorker at ray.init
+
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        _RECEIVED.append(signum)
+        held.append(signum)
+        if len(held) > 1:
+            raise KeyboardInterrupt
+        print("rudratune: stopping once Ray has started (again to stop now)", file=sys.stderr, flush=True)
+
+    main = threading.current_thread() is threading.main_thread()
+    install = ray_utils.set_sigterm_handler
+    ray_utils.set_sigterm_handler = lambda handler: None
+    if main:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, hold)
     try:
         yield
-    except SystemExit as exc:
+    except SystemExit as exc:  # Ray's handler all the same (a Ray that installs it another way)
         if exc.code != signal.SIGTERM:
             raise
         _RECEIVED.append(signal.SIGTERM)
         raise KeyboardInterrupt from None
-    terminate_as_interrupt()
+    finally:
+        ray_utils.set_sigterm_handler = install
+        terminate_as_interrupt()
+    if held:
+        raise KeyboardInterrupt
 
 
 def interrupted() -> bool:

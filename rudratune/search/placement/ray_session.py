@@ -43,7 +43,7 @@ def init_ray(address: str | None) -> None:
     if not os.environ.get("RAY_AUTH_TOKEN_PATH"):  # its token in the environment, not in ~/.ray/auth_token
         os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     temp_dir = ray_temp_dir()
-    with ray_starting():  # ray.init installs its own SIGTERM handler (sys.exit): ours again after it
+    with ray_starting():  # a stop signal meanwhile is raised once Ray has started
         ray.init(
             address="local",
             num_cpus=usable_cpus(),
