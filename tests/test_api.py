@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
 
 import rudratune
-from tests.helpers import EXPERIMENT, REPO, tiny_space
+from rudratune.serve.pyfunc import PYFUNC_URI_TAG
+from rudratune.tracking.model import MODEL_URI_TAG
+from tests.helpers import EXPERIMENT, REPO, mlflow_runs, tiny_space
 
 
 def test_import_is_cheap_and_exports_are_lazy() -> None:
@@ -36,12 +39,19 @@ def test_load_experiment_and_registries() -> None:
 
 @pytest.mark.slow
 def test_run_sweep_from_python(tmp_path: Path, tiny_data: Path) -> None:
-    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=1)
+    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=1, log_models=False)
     run_dir = rudratune.run_sweep(
         space, ["tracking.wandb=false"], name="nb", output_root=tmp_path / "runs", report=False
     )
     rows = rudratune.sweep_results(run_dir)
     assert len(rows) == 2 and rows[0].best["val_dice"] >= rows[1].best.get("val_dice", -1)
+    # tracking.log_models: false: the parent run ends FINISHED with the best trial's values, but no model
+    (parent,), children = mlflow_runs(tmp_path / "runs")
+    assert parent.info.status == "FINISHED" and len(children) == 2
+    assert parent.data.tags["rudratune.best_trial"] == rows[0].trial_id
+    assert MODEL_URI_TAG not in parent.data.tags and PYFUNC_URI_TAG not in parent.data.tags
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}")
+    assert client.search_logged_models([parent.info.experiment_id]) == []
 
 
 def test_a_user_mistake_comes_back_as_its_one_line_message_printed_once(

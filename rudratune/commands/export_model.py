@@ -108,7 +108,8 @@ def from_train_run(run_dir: Path) -> Trained:
     if pyfunc is None:
         raise UserError(
             f"{run_dir}: no MLflow run with a served model found in {uri}; "
-            "set MLFLOW_TRACKING_URI to the store the run logged to (tracking.mlflow must have been on)"
+            "set MLFLOW_TRACKING_URI to the store the run logged to (tracking.mlflow and tracking.log_models "
+            "must have been on)"
         )
     mlflow.set_tracking_uri(uri)
     model = client.get_logged_model(pyfunc.split("/")[-1])
@@ -134,8 +135,8 @@ def register(trained: Trained, name: str) -> str:
     """Register the served pyfunc model under ``name``; returns ``models:/NAME/VERSION``."""
     if not trained.tracking_uri or not trained.pyfunc_uri:
         raise UserError(
-            f"--register: {trained.label} has no served model in MLflow (tracking.mlflow was off, or the run "
-            "predates it); retrain with tracking.mlflow=true"
+            f"--register: {trained.label} has no served model in MLflow (tracking.mlflow or tracking.log_models "
+            "was off, or the run predates it); retrain with tracking.mlflow=true tracking.log_models=true"
         )
     import mlflow
 

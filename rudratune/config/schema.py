@@ -192,6 +192,10 @@ class TrackingConfig(Section):
     wandb_project: WandbProject = "rudratune"
     wandb_mode: Literal["auto", "offline", "online", "disabled"] = "auto"
     """``auto``: online when ``WANDB_API_KEY`` is set, offline otherwise."""
+    log_models: bool = True
+    """The trained network as an MLflow model (pt2 flavour and the served pyfunc) and a W&B artifact, as
+    MLflow autolog's ``log_models`` and W&B's ``log_model``. ``false``: params, metrics and pictures only (the
+    checkpoint stays in the run folder), which saves the model's two ``torch.export``s at the run's end."""
 
 
 _P = Field(0.0, ge=0, le=1)

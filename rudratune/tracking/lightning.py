@@ -145,9 +145,12 @@ def log_run_end(
     net: nn.Module,
     images: torch.Tensor,
     serving: Serving | None = None,
+    *,
+    log_models: bool = True,
 ) -> None:
     """Best values on every run; the trained network as an MLflow model and a W&B model artifact; with
-    ``serving``, also the MLflow pyfunc model that takes raw images (``rudratune.serve``)."""
+    ``serving``, also the MLflow pyfunc model that takes raw images (``rudratune.serve``). Without
+    ``log_models`` (``tracking.log_models: false``), the values and the checkpoint's tag only."""
     from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 
     from rudratune.tracking.model import log_mlflow, log_wandb, prepare
@@ -155,7 +158,7 @@ def log_run_end(
     if not loggers:
         return
     best = best_values(history)
-    export = prepare(net, images)
+    export = prepare(net, images) if log_models else None
     model_uri = None
     for logger in loggers:
         if isinstance(logger, MLFlowLogger):
@@ -166,6 +169,8 @@ def log_run_end(
                 )
             if checkpoint:  # a reference: the checkpoint itself stays in the run folder
                 logger.experiment.set_tag(logger.run_id, "rudratune.checkpoint", checkpoint)
+            if export is None:
+                continue
             model_uri = log_mlflow(export, uri=logger._tracking_uri, run_id=logger.run_id)
             if serving is not None:
                 from rudratune.serve.pyfunc import log_pyfunc
@@ -175,7 +180,8 @@ def log_run_end(
         if isinstance(logger, WandbLogger):
             run = logger.experiment
             run.summary.update(best)
-            log_wandb(export, run, name=f"model-{run.id}", model_uri=model_uri)
+            if export is not None:
+                log_wandb(export, run, name=f"model-{run.id}", model_uri=model_uri)
 
 
 def close_loggers(loggers: Sequence[Any], *, status: str) -> None:

@@ -64,7 +64,15 @@ def write_artifacts(
         data = datamodule.data
         name = options.run_dir.name  # the run's own name, unique per run (and per sweep trial)
         serving = serving_for(cfg, data.decoding, data.channels, name=name, tags={"rudratune.run": name})
-        log_run_end(options.loggers, result.history, result.best_checkpoint, net, images, serving)
+        log_run_end(
+            options.loggers,
+            result.history,
+            result.best_checkpoint,
+            net,
+            images,
+            serving,
+            log_models=cfg.tracking.log_models,
+        )
     return paths
 
 

@@ -193,7 +193,7 @@ def test_local_ray_does_not_outlive_a_killed_driver(ray_tmp: Path) -> None:
 
 @pytest.mark.slow
 def test_relative_storage_export_and_second_resume(tmp_path: Path, tiny_data: Path, ray_tmp: Path) -> None:
-    space = tiny_space(tmp_path, tiny_data, num_samples=1, epochs=1)
+    space = tiny_space(tmp_path, tiny_data, num_samples=1, epochs=1, log_models=False)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -17,7 +17,9 @@ def test_a_measured_sweep_places_its_rung_after_six_full_trials(
     tmp_path: Path, tiny_data: Path, out: Path
 ) -> None:
     # one trial at a time: results reach the scheduler in trial order, so its decisions can be replayed
-    space = tiny_space(tmp_path, tiny_data, num_samples=8, epochs=3, max_concurrent=1, grace_period="auto")
+    space = tiny_space(
+        tmp_path, tiny_data, num_samples=8, epochs=3, max_concurrent=1, grace_period="auto", log_models=False
+    )
     result = cli("--output-root", str(out), "run", str(space), "--name", "auto", "--no-report")
     assert result.returncode == 0, result.stdout + result.stderr
     run_dir = out / "auto"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from rudratune.search import load_study
 from tests.helpers import REPO, TEST_ENV, TEST_ENV_DROP, cli, mlflow_runs, read_rows, tiny_space
 
 pytestmark = pytest.mark.slow
@@ -68,7 +69,7 @@ def reported(run_dir: Path) -> bool:
 def test_sigterm_during_training_is_a_ctrl_c(tmp_path: Path, tiny_data: Path, out: Path) -> None:
     # 300 epochs: no trial may end on its own before Tune stops it (30, about 10 s, did once on a loaded machine:
     # its run was rightly FINISHED, not KILLED)
-    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=300)
+    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=300, log_models=False)
     proc = start(out, space, "term")
     run_dir = out / "term"
     wait_for(proc, lambda: reported(run_dir), "a trial's first report")
@@ -86,7 +87,7 @@ def test_sigterm_during_training_is_a_ctrl_c(tmp_path: Path, tiny_data: Path, ou
 def test_sigterm_before_tune_then_resume_starts_afresh(tmp_path: Path, tiny_data: Path, out: Path) -> None:
     """SIGTERM while the data is decoded or Ray starts: the sweep folder holds only its record (no Tune state),
     which ``resume`` starts afresh; the data must not have changed meanwhile."""
-    space = tiny_space(tmp_path, tiny_data, num_samples=1, epochs=1)
+    space = tiny_space(tmp_path, tiny_data, num_samples=1, epochs=1, log_models=False)
     proc = start(out, space, "early")
     run_dir = out / "early"
     wait_for(proc, lambda: (run_dir / "sweep.json").is_file(), "sweep.json")
@@ -110,7 +111,7 @@ def test_sigterm_before_tune_then_resume_starts_afresh(tmp_path: Path, tiny_data
 def test_moved_and_copied_output_roots_resume_in_place(tmp_path: Path, tiny_data: Path, out: Path) -> None:
     """sweep.json's paths are relative to the sweep folder: a copy resumes itself (its own study, its own MLflow
     parent run) and leaves the original alone; a moved root resumes and finds its MLflow parent run."""
-    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1)
+    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1, log_models=False)
     proc = start(out, space, "mv")
     run_dir = out / "mv"
     wait_for(proc, lambda: reported(run_dir), "a trial's first report")
@@ -179,7 +180,7 @@ def test_secrets_stay_out_of_rays_logs_and_command_lines(tmp_path: Path, tiny_da
     """Credentials in the environment and a secret override: in no file under the output root or the temp dir
     (Ray's session logs included, which survive a driver killed mid-sweep) and in no command line; Ray's
     session folder is private."""
-    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=30)
+    space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=30, log_models=False)
     tmp = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
     proc = subprocess.Popen(
@@ -259,7 +260,7 @@ def test_an_mlflow_server_down_mid_sweep_is_one_warning(tmp_path: Path, tiny_dat
             except OSError:
                 assert time.monotonic() < deadline and server.poll() is None, "mlflow server did not start"
                 time.sleep(0.5)
-        space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1)
+        space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1, log_models=False)
         env = {k: v for k, v in os.environ.items() if k not in TEST_ENV_DROP}
         proc = subprocess.Popen(
             [
@@ -301,10 +302,6 @@ def test_an_mlflow_server_down_mid_sweep_is_one_warning(tmp_path: Path, tiny_dat
     assert len(rows) == 2 and all(r["status"] == "TERMINATED" for r in rows)
 
 
-@pytest.mark.skip(
-    reason="issue 21 item 10, half done: the one-line exit 1 passes (seen 2026-12-06); the resume after space "
-    "is freed ended 'interrupted after 1 of 2 trials' (exit 130) with no signal sent: not yet understood"
-)
 def test_a_full_disk_is_one_line_and_resumable(tmp_path: Path, tiny_data: Path) -> None:
     """The output root on a 30 MB tmpfs, filled but for a few MB: the sweep ends with one line (exit 1 or 2),
     resumes once space is freed, and then no tracker run is RUNNING."""
@@ -322,7 +319,7 @@ def test_a_full_disk_is_one_line_and_resumable(tmp_path: Path, tiny_data: Path) 
         free = shutil.disk_usage(small).free
         with filler.open("wb") as f:
             f.write(b"\0" * (free - 3 * 2**20))
-        space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1)
+        space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=3, max_concurrent=1, log_models=False)
         full = cli("--output-root", str(out), "run", str(space), "--name", "full", "--no-report")
         errors = [line for line in full.stderr.splitlines() if line.startswith("rudratune: error:")]
         assert full.returncode in (1, 2), full.stdout[-2000:] + full.stderr[-3000:]
@@ -332,9 +329,14 @@ def test_a_full_disk_is_one_line_and_resumable(tmp_path: Path, tiny_data: Path) 
         subprocess.run(["mount", "-o", "remount,size=300m", str(small)], check=True)
         resumed = cli("--output-root", str(out), "resume", str(out / "full"), "--no-report")
         assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
+        # the first run's last copy of Tune's state was cut short: the resume says it used the kept one
+        cut = [line for line in resumed.stdout.splitlines() if "was cut short" in line]
+        assert len(cut) <= 1 and "Traceback" not in resumed.stderr, resumed.stdout[-2000:]
         assert len(read_rows(out / "full")) == 2
         # a store on the full disk cannot record a run's end; the resume closes what the full disk left open
         parents, children = mlflow_runs(out)
         assert not [r for r in parents + children if r.info.status == "RUNNING"]
+        study = load_study(out / "full")
+        assert not [t for t in study.trials if t.state.name == "RUNNING"], [t.state for t in study.trials]
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)

@@ -37,6 +37,7 @@ space:
   model.name: {{value: monai.UNet}}
   loss.name: {{grid: [GeneralizedDiceLoss, DiceLoss, DiceCELoss]}}
   optimizer.lr: {{value: 1.0e+30, when: {{loss.name: [DiceCELoss]}}}}
+  tracking.log_models: {{value: false}}  # no test here looks at the best model
 """)
     return path
 
@@ -82,7 +83,9 @@ def test_retry_from_checkpoint_failing_and_nan_trials(tmp_path: Path, tiny_data:
 
 
 def test_kill_9_of_the_driver_then_resume(tmp_path: Path, tiny_data: Path, out: Path) -> None:
-    space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=12)  # long enough to die mid-flight
+    space = tiny_space(
+        tmp_path, tiny_data, num_samples=4, epochs=12, log_models=False
+    )  # long enough to die mid-flight
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -156,7 +159,7 @@ def test_two_node_cluster_and_shared_storage(tmp_path: Path, tiny_data: Path, ou
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
         storage = tmp_path / "shared-storage"
-        space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=2)
+        space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=2, log_models=False)
         result = cli(
             "--output-root",
             str(out),

@@ -38,6 +38,7 @@ space:
   model.name: {{grid: [monai.UNet, smp.Unet]}}
   model.encoder: {{value: resnet18}}
   optimizer.lr: {{distribution: log_uniform, min: 1.0e-3, max: 1.0e-2}}
+  tracking.log_models: {{value: false}}  # the models are tests/serve's
 """)
     return path
 
@@ -107,3 +108,13 @@ def test_pareto_sweep_refuses_a_too_large_model_before_it_trains(
     assert provenance["cost"]["latency_ms"] == pytest.approx(provenance["choice"]["latency_ms"])
     retrain = cli("--output-root", str(out), "train", str(exported), "-q", "tracking.wandb=false")
     assert retrain.returncode == 0, retrain.stderr
+    # the exported config keeps the sweep's tracking.log_models: false, so the retrain logs no model either
+    assert yaml.safe_load(exported.read_text())["tracking"]["log_models"] is False
+    (train_run,) = [
+        r
+        for r in MlflowClient(f"sqlite:///{out / 'mlflow.db'}").search_runs(
+            [parents[0].info.experiment_id], "tags.`rudratune.kind` = 'train'"
+        )
+    ]
+    assert train_run.info.status == "FINISHED" and "best_epoch" in train_run.data.metrics
+    assert "rudratune.model_uri" not in train_run.data.tags

@@ -172,7 +172,7 @@ def test_tiny_sweep_end_to_end(tmp_path: Path, tiny_data: Path, out: Path) -> No
 
 
 def test_sigint_then_resume_completes(tmp_path: Path, tiny_data: Path, out: Path) -> None:
-    space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=3)
+    space = tiny_space(tmp_path, tiny_data, num_samples=4, epochs=3, log_models=False)
     env = {**TEST_ENV}
     proc = subprocess.Popen(
         [

@@ -6,6 +6,8 @@ from typing import Any
 
 from ray.tune.callback import CallbackList
 
+from rudratune.search.driver.tune_state import keep_staged
+
 
 class DriverCallbacks(CallbackList):
     """Tune callbacks that survive ``Tuner.restore`` as the live objects of this driver.
@@ -20,6 +22,12 @@ class DriverCallbacks(CallbackList):
         super().__init__(callbacks)
         self.key = key
         _LIVE[key] = callbacks
+
+    def get_state(self) -> dict | None:
+        """Tune calls it in each save of its state, once the experiment state and the searcher's are staged:
+        the driver keeps a complete copy of them beside the sweep (``tune_state.keep``)."""
+        keep_staged(self.key)
+        return super().get_state()
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         return _restored_callbacks, (self.key,)

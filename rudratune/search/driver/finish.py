@@ -68,12 +68,14 @@ def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
     rows = trial_rows(grid, record)
     if outcome.out_of_time:
         rows = relabel_budget_stops(rows, record)
-        prune_unended(record)
+        close_unended(record, "PRUNED")
     order = record.sweep.order
     if stopped_on_error:
         results = write_results(rows, record.run_dir, order)
         tracker.finish_parent(None, status="FAILED")
         return SweepSummary(Ending.FAILED_FAST, ended, rows, [], results)
+    if not outcome.out_of_time:
+        close_unended(record, "FAIL")  # a trial Tune lost (its last save cut short by a full disk)
     best_rows = ranked(rows, settings.metric, settings.direction)
     rows = prune_checkpoints(
         rows, best_rows, keep=settings.checkpoints.keep_top_trials, max_epochs=record.sweep.max_epochs
@@ -115,18 +117,19 @@ def relabel_budget_stops(rows: list[TrialRow], record: SweepRecord) -> list[Tria
     ]
 
 
-def prune_unended(record: SweepRecord) -> int:
-    """Trials the sweep's budget cut short never reach the searcher's ``on_trial_complete``: told PRUNED here,
-    so the stored study has no trial left RUNNING. Returns how many."""
-    import optuna  # local: only a sweep stopped by its budget gets here
+def close_unended(record: SweepRecord, state: str) -> int:
+    """Optuna trials still RUNNING when the sweep ends never reach the searcher's ``on_trial_complete``: told
+    ``state`` here, so the stored study has no trial left RUNNING. ``PRUNED``: trials the sweep's budget cut
+    short; ``FAIL``: in a finished sweep, trials whose Tune trial was lost. Returns how many."""
+    import optuna  # local: only a finished sweep gets here
 
     try:
         study = load_study(record.run_dir, record.name)
-    except (KeyError, ValueError, RuntimeError):  # no study (an older sweep's, or none was made)
+        running = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.RUNNING])
+        for trial in running:
+            study.tell(trial.number, state=optuna.trial.TrialState[state])
+    except (KeyError, ValueError, RuntimeError, OSError):  # no study (an older sweep's), or a full disk
         return 0
-    running = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.RUNNING])
-    for trial in running:
-        study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
     return len(running)
 
 

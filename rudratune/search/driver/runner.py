@@ -8,6 +8,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ray import tune
@@ -15,6 +16,7 @@ from ray import tune
 from rudratune.search.driver.callbacks import DriverCallbacks
 from rudratune.search.driver.progress import LiveTable
 from rudratune.search.driver.tracker import SweepTracker
+from rudratune.search.driver.tune_state import recover
 from rudratune.search.placement import init_ray, resource_plan
 from rudratune.search.record import SweepRecord
 from rudratune.search.strategy import build_scheduler, build_searcher, build_stopper, relocate_study
@@ -140,6 +142,8 @@ def execute(
 
     ``announce`` receives what ``resources: auto`` resolved to (the command prints it)."""
     settings = record.sweep.settings
+    if resume and "://" not in record.experiment_path and (said := recover(Path(record.experiment_path))):
+        announce(said)  # a state file cut short by a full disk: Tune would restart the sweep from nothing
     init_ray(address)
     trainable = build_trainable(record, data, announce)
     tracker = SweepTracker.for_record(record)

@@ -376,6 +376,8 @@ class SweepTracker(Callback):
         """Log the best trial's checkpointed network; a failure is a warning to print, never the sweep's end."""
         if self.parent_run_id is None and self.wandb_settings is None:
             return None
+        if not record.sweep.base.tracking.log_models:
+            return None
         try:
             return self._log_best(record, best)
         except Exception as err:  # the results are on disk already

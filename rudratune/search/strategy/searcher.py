@@ -130,6 +130,12 @@ class ConstrainedOptunaSearch(OptunaSearch):
         ot_trial = self._ot_trials.get(trial_id)
         if ot_trial is None or trial_id in self._completed_trials:
             return
+        if ot_trial.storage.get_trial(ot_trial._trial_id).state.is_finished():
+            # the study already holds its end: Tune resumed the trial from a state it saved before that (the
+            # driver killed, or a full disk cut its later saves short), and the trial ended again
+            self._epochs.pop(trial_id, None)
+            self._completed_trials.add(trial_id)
+            return
         result = result or {}
         for key, value in violations(self._constraints, result).items():
             ot_trial.set_constraint(key, value)
