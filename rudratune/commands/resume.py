@@ -23,11 +23,14 @@ def run(args: argparse.Namespace) -> int:
         init_ray,
         load_record,
         load_sweep_data,
+        ray_temp_dir,
         resolve_address,
         save_decodings,
     )
 
     terminate_as_interrupt()  # Kubernetes, Slurm, docker stop: handled as Ctrl-C from here on
+    if not args.address:  # a local Ray: the driver's temp files in its private folder (removed at exit)
+        ray_temp_dir()
     record = load_record(args.run_dir)
     if record.finished:
         raise UserError(

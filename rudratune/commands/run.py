@@ -22,12 +22,14 @@ from rudratune.train.metrics import METRICS
 
 
 def run(args: argparse.Namespace) -> int:
-    from rudratune.search import check_address, check_local, resolve_address
+    from rudratune.search import check_address, check_local, ray_temp_dir, resolve_address
 
     address = None
     if not args.dry_run:  # first: a refusal takes a second, before the registries' imports
         address = resolve_address(args.address)
         check_address(address)
+        if not address:
+            ray_temp_dir()  # the driver's temp files in its private folder from here on (removed at exit)
     sweep = load_sweep(args.space, args.overrides)
     accelerator = sweep.base.trainer.accelerator
     if args.print_config:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         driver_lock,
         init_ray,
         packing_estimate,
+        ray_temp_dir,
         resolve_address,
     )
     from rudratune.search.record import (
@@ -108,6 +109,7 @@ _EXPORTS = {
     "check_local": "rudratune.search.placement",
     "driver_lock": "rudratune.search.placement",
     "init_ray": "rudratune.search.placement",
+    "ray_temp_dir": "rudratune.search.placement",
     "packing_estimate": "rudratune.search.placement",
     "resolve_address": "rudratune.search.placement",
     "Ending": "rudratune.search.driver",
@@ -151,6 +153,7 @@ __all__ = [
     "finish",
     "grace_text",
     "init_ray",
+    "ray_temp_dir",
     "live_rows",
     "load_decodings",
     "load_record",

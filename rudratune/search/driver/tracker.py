@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,6 +178,10 @@ class SweepTracker(Callback):
             )
             define_summaries(run)
             self._wandb_runs[trial.trial_id] = run
+            # a resumed trial's epochs from MLflow: W&B's records of them died with the killed driver's
+            # unflushed queue (seen in the kill storm). On sync, W&B drops the steps it has already.
+            for row in self._history.get(trial.trial_id, []):
+                run.log(row, step=int(row["epoch"]))
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         # local: each tracker's library is imported only when it is on
@@ -276,6 +281,8 @@ class SweepTracker(Callback):
 
     def start(self, record: SweepRecord, data: dict[str, SegmentationData] | None, *, resume: bool) -> None:
         """Create (or reopen) the MLflow experiment and the sweep's parent run: the last step before Tune runs."""
+        if resume:
+            drop_empty_offline_runs(record.run_dir / "wandb")
         if self.mlflow_uri is None:
             return
         cfg = record.sweep.base.tracking
@@ -471,11 +478,15 @@ class SweepTracker(Callback):
         return found[0].info.run_id if found else None
 
     def _logged_history(self, run_id: str) -> list[dict[str, float]]:
-        """The epochs a resumed trial logged before the driver stopped (its best values build on them)."""
+        """The epochs a resumed trial logged before the driver stopped, every tracked metric of each (its best
+        values build on them; W&B is given them again: ``_start_wandb``)."""
         rows: dict[int, dict[str, float]] = {}
-        for key in ("val_loss", "val_dice"):
+        metrics = self.client.get_run(run_id).data.metrics
+        keys = [k for k in metrics if tracked_metrics({k: 0.0}) and k != "best_epoch"]  # best_epoch: at the end
+        for key in keys:
             for m in self.client.get_metric_history(run_id, key):
-                rows.setdefault(m.step, {"epoch": m.step})[key] = m.value
+                if m.step >= 1:  # costs are logged at step 0, once
+                    rows.setdefault(m.step, {"epoch": m.step})[key] = m.value
         return [rows[k] for k in sorted(rows)]
 
     def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
@@ -485,6 +496,23 @@ class SweepTracker(Callback):
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for start in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[start : start + 100])
+
+
+WANDB_HEADER = 7
+"""Bytes of an offline run file's header (``:W&B``, a magic number, a version): a file of this size or less
+holds no record."""
+
+
+def drop_empty_offline_runs(wandb_dir: Path) -> int:
+    """Offline W&B run folders whose run file holds no record (a driver killed while W&B started the run):
+    nothing to sync, and each would count as a run. Removed before a resume starts its own. Returns how many."""
+    dropped = 0
+    for folder in wandb_dir.glob("offline-run-*"):
+        files = list(folder.glob("run-*.wandb"))
+        if all(f.stat().st_size <= WANDB_HEADER for f in files):
+            shutil.rmtree(folder, ignore_errors=True)
+            dropped += 1
+    return dropped
 
 
 def _wandb_id(text: str) -> str:

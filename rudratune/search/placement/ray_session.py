@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -82,6 +83,9 @@ def ray_temp_dir() -> str | None:
     process's temp files stay where the user put them). The folder
     is in the system temp dir, not the output root: Ray's socket paths must stay under 108 bytes.
     """
+    global _private
+    if _private is not None:
+        return _private
     if os.environ.get("RAY_TMPDIR"):
         return None
     path = tempfile.mkdtemp(prefix="rudratune-ray-")
@@ -90,9 +94,10 @@ def ray_temp_dir() -> str | None:
         path = tempfile.mkdtemp(prefix="rudratune-ray-", dir="/tmp")
 
     def remove() -> None:
-        import ray
+        if "ray" in sys.modules:  # a command that stopped before Ray started does not import it to exit
+            import ray
 
-        ray.shutdown()  # Ray's own exit hook runs after this one: its processes must be gone first
+            ray.shutdown()  # Ray's own exit hook runs after this one: its processes must be gone first
         shutil.rmtree(path, ignore_errors=True)
 
     atexit.register(remove)
@@ -101,7 +106,13 @@ def ray_temp_dir() -> str | None:
     # inherit it, their checkpoint copies (``rudratune-ckpt-*``) and the driver's W&B temp folders.
     os.environ["RAY_TMPDIR"] = os.environ["TMPDIR"] = path
     tempfile.tempdir = path
+    _private = path
     return path
+
+
+_private: str | None = None
+"""This driver's private folder, once made: ``run`` and ``resume`` make it before anything else runs (W&B and
+torch make temp folders when they are imported), ``init_ray`` starts Ray in it."""
 
 
 def check_address(address: str | None) -> None:
