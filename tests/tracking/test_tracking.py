@@ -9,8 +9,10 @@ from mlflow.tracking import MlflowClient
 from ray.tune.experiment import Trial
 
 from rudratune.search.driver import SweepTracker
+from rudratune.search.driver.tracker import drop_empty_offline_runs
 from rudratune.search.results import TrialEnding, reason_text, trial_ending
 from rudratune.tracking.common import ensure_mlflow_experiment, find_sweep_run, flat_params, redact
+from tests.helpers import history
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +22,16 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[MlflowClient, str]:
     return MlflowClient(tracking_uri=uri), ensure_mlflow_experiment(uri, "tracker-test", root)
 
 
-def tracker(store: tuple[MlflowClient, str], sweep: str, parent: str) -> SweepTracker:
+def tracker(
+    store: tuple[MlflowClient, str], sweep: str, parent: str, wandb: dict | None = None
+) -> SweepTracker:
     client, experiment_id = store
     return SweepTracker(
         sweep=sweep,
         mlflow_uri=client.tracking_uri,
         experiment_id=experiment_id,
         parent_run_id=parent,
-        wandb=None,
+        wandb=wandb,
         base_params=flat_params({"model": {"name": "smp.Unet"}, "tracking": {"api_key": "s3cret"}}),
         max_epochs=4,
     )
@@ -106,6 +110,39 @@ def test_a_resumed_driver_reopens_the_trials_run(store: tuple[MlflowClient, str]
     (run,) = client.search_runs([store[1]], filter_string="tags.`rudratune.sweep` = 'resume'")
     assert run.info.status == "FINISHED"
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [1, 2]
+
+
+def test_a_resumed_trials_wandb_run_is_given_the_epochs_mlflow_holds(
+    store: tuple[MlflowClient, str], tmp_path: Path
+) -> None:
+    """The kill storm: a driver killed with ``kill -9`` loses the W&B records still queued in it, while MLflow's
+    store has them. Here the first driver's W&B run is gone altogether; the resumed one holds every epoch."""
+    parent = parent_run(store, tmp_path)
+    first, tr = tracker(store, "wb", parent), trial("w_00001")
+    first.on_trial_start(0, [], tr)
+    for epoch in (1, 2):
+        report(first, tr, epoch, train_loss=0.5 / epoch)
+    first.close_open_runs("KILLED")
+
+    wandb = {"project": "rudratune-test", "mode": "offline", "dir": str(tmp_path)}
+    second = tracker(store, "wb", parent, wandb=wandb)
+    second.on_trial_start(0, [], tr)
+    report(second, tr, 3, train_loss=0.1)
+    second.on_trial_complete(3, [], tr)
+    (run_file,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
+    rows = [h for h in history(run_file) if "epoch" in h]
+    assert [int(h["epoch"]) for h in rows] == [1, 2, 3]
+    assert [h["train_loss"] for h in rows] == pytest.approx([0.5, 0.25, 0.1])  # every metric, not only val_*
+
+
+def test_empty_offline_wandb_runs_are_dropped(tmp_path: Path) -> None:
+    for name, content in (("a", b":W&B\xbe\xe1\x00"), ("b", b":W&B\xbe\xe1\x00" + b"record"), ("c", None)):
+        folder = tmp_path / f"offline-run-20261207_000000-{name}"
+        folder.mkdir()
+        if content is not None:
+            (folder / f"run-{name}.wandb").write_bytes(content)
+    assert drop_empty_offline_runs(tmp_path) == 2  # the header only, and no run file at all
+    assert [p.name for p in tmp_path.iterdir()] == ["offline-run-20261207_000000-b"]
 
 
 def test_find_sweep_run_finds_the_newest_parent_of_that_folder(
