@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
 import pytest
 import torch
@@ -150,3 +152,54 @@ def test_epoch_metrics_are_per_image_means_over_uneven_batches() -> None:
         sum(float(reference_loss(net(xb), yb)) * len(xb) for xb, yb in loader) / 7, abs=1e-6
     )
     assert "train_loss_step" not in logged  # no logger and no progress bar: no per-step logging
+
+
+class EveryStep(SegmentationModule):
+    """The module as it was: the per-step loss logged on every step (the reference for the test below)."""
+
+    def _per_step_wanted(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("every", [1, 2, 3])
+def test_the_per_step_loss_reaches_the_loggers_at_the_same_steps_as_when_logged_every_step(
+    tmp_path, every: int
+) -> None:
+    """P7: ``self.log`` of the step loss only on the steps Lightning writes to its loggers: the logged series
+    is the same, point for point, as logging it every step."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    generator = torch.Generator().manual_seed(3)
+    x = torch.rand(10, 3, 16, 16, generator=generator)
+    y = (torch.rand(10, 1, 16, 16, generator=generator) > 0.6).float()
+    series = {}
+    for cls in (SegmentationModule, EveryStep):
+        torch.manual_seed(0)
+        module = cls(
+            nn.Conv2d(3, 1, 3, padding=1),
+            build_loss("DiceLoss", {}),
+            optimizer=lambda params: torch.optim.SGD(params, lr=0.1),
+            scheduler=lambda opt: None,
+        )
+        logger = CSVLogger(tmp_path, name=cls.__name__)
+        trainer = L.Trainer(
+            accelerator="cpu",
+            max_epochs=2,
+            logger=logger,
+            log_every_n_steps=every,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            num_sanity_val_steps=0,
+            deterministic=True,
+        )
+        loader = DataLoader(TensorDataset(x, y), batch_size=2)  # 5 steps an epoch
+        trainer.fit(module, loader, loader)
+        rows = (Path(logger.log_dir) / "metrics.csv").read_text().splitlines()
+        header = rows[0].split(",")
+        col, step = header.index("train_loss_step"), header.index("step")
+        series[cls] = [
+            (int(r.split(",")[step]), float(r.split(",")[col])) for r in rows[1:] if r.split(",")[col]
+        ]
+    assert series[SegmentationModule] == series[EveryStep]
+    assert len(series[EveryStep]) == 10 // every
