@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -12,7 +13,8 @@ from typing import Any, NoReturn
 import shtab
 
 from rudratune.errors import UserError
-from rudratune.runtime import Terminated, quiet_defaults
+from rudratune.runtime import Terminated, disk_full, quiet_defaults
+from rudratune.signals import terminate_as_interrupt
 
 EPILOG = "Overrides use Hydra's grammar: key=value, +new.key=value, ~key (e.g. trainer.max_epochs=5)."
 OVERRIDES = "key=value"
@@ -251,6 +253,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OUT_OF_SPACE = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for this process's file-size limit (ulimit -f)",
+}
+"""Write errors that are the machine's, not a bug: said in one line by any command that met one (predict,
+report and export --onnx printed a traceback). ``train`` and sweeps say their own, with what to resume."""
+
+
+def out_of_space(err: OSError) -> str | None:
+    """The one line for a full disk, a quota or a file-size limit in ``err`` (or its causes), else None."""
+    found = err if err.errno in OUT_OF_SPACE else disk_full(err)
+    if not isinstance(found, OSError) or found.errno not in OUT_OF_SPACE:
+        return None
+    where = found.filename or "writing the output"
+    return f"{where}: {OUT_OF_SPACE[found.errno]}; free space (or raise the limit) and run again"
+
+
 def main(argv: Sequence[str] | None = None, *, raise_user_errors: bool = False) -> int:
     """Run the command line; a user mistake prints one line and returns 2.
 
@@ -273,6 +293,10 @@ def main(argv: Sequence[str] | None = None, *, raise_user_errors: bool = False) 
     if extra:
         args.overrides = [*args.overrides, *extra]
     quiet_defaults()
+    # SIGTERM (Kubernetes, Slurm, docker stop) as Ctrl-C in every command: partial outputs are removed and
+    # the exit is 143 (predict, export, report and data synth died at once, leaving them); train and the
+    # sweep driver install their own handlers on top of this one
+    terminate_as_interrupt()
     if not getattr(args, "address", None):
         # read when ray is imported: a local Ray then binds every process to 127.0.0.1, not eth0
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -290,6 +314,15 @@ def main(argv: Sequence[str] | None = None, *, raise_user_errors: bool = False) 
     except Terminated as stopped:  # SIGTERM or SIGINT under runtime.StopSignals
         print(stopped.line(), file=sys.stderr)
         return stopped.exit_code
+    except OSError as err:
+        line = out_of_space(err)
+        if line is None:
+            raise
+        from rudratune.commands.common import remove_empty_created
+
+        remove_empty_created()
+        print(f"rudratune: error: {line}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         from rudratune.commands.common import remove_empty_created
         from rudratune.signals import interrupted_code, terminated

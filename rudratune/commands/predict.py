@@ -19,12 +19,14 @@ def run(args: argparse.Namespace) -> int:
         load_source,
         predict_images,
     )
+    from rudratune.inference.infer import device_for
     from rudratune.measure import parse_pixel_size
 
     if args.batch_size < 1:
         raise UserError(f"--batch-size: must be at least 1, got {args.batch_size}")
     if args.tile is not None and args.tile < 16:
         raise UserError(f"--tile: a tile side of at least 16 pixels, got {args.tile}")
+    device_for(args.device)  # a mistyped or absent device is said before the model loads
     options = PredictOptions(
         format=args.format,
         probabilities=args.probabilities,

@@ -7,8 +7,9 @@ sweep's best trials on validation data."""
 from rudratune.inference.images import image_files, read_image
 from rudratune.inference.infer import FLIPS, at_training_size, device_for, probabilities, tiled
 from rudratune.inference.members import Member, Predictor
+from rudratune.inference.records import ENSEMBLE_KIND
 from rudratune.inference.run import THRESHOLD, PredictOptions, check_out, predict_images
-from rudratune.inference.sources import ENSEMBLE, ENSEMBLE_KIND, Choice, load_source
+from rudratune.inference.sources import ENSEMBLE, Choice, load_source
 
 __all__ = [
     "ENSEMBLE",

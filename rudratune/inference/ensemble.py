@@ -25,7 +25,8 @@ from rudratune.data.split import split_indices
 from rudratune.errors import UserError
 from rudratune.inference.infer import FLIPS, device_for, probabilities
 from rudratune.inference.members import Member, Predictor
-from rudratune.inference.sources import ENSEMBLE_KIND, kept_rows, no_weights, trial_member
+from rudratune.inference.records import ENSEMBLE_KIND
+from rudratune.inference.sources import kept_rows, no_weights, trial_member
 from rudratune.search.record import load_record
 
 NOISE_SE = 2.0

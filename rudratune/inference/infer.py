@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from rudratune.data import preprocess
 from rudratune.data.datamodule import _resized, converter
+from rudratune.errors import UserError
 from rudratune.inference.members import Member, Predictor
 
 FLIPS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))
@@ -26,9 +27,15 @@ class ChannelError(ValueError):
 
 
 def device_for(name: str = "auto") -> torch.device:
-    """``auto``: the GPU when torch sees one, else the CPU."""
+    """``auto``: the GPU when torch sees one, else the CPU; ``cpu``, ``cuda`` or ``cuda:N`` of a GPU that
+    torch sees (a ``UserError`` naming those there are otherwise)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    valid = ["auto", "cpu", *(["cuda"] if gpus else []), *(f"cuda:{i}" for i in range(gpus))]
+    if name not in valid:
+        seen = f"{gpus} GPU(s) that torch can use" if gpus else "no GPU that torch can use"
+        raise UserError(f"--device: got {name!r}; this machine has {seen}; valid: {', '.join(valid)}")
     return torch.device(name)
 
 

@@ -67,16 +67,29 @@ def predict_images(predictor: Predictor, files: list[Path], out: Path, options: 
         raise UserError(f"--format: '{options.format}'; valid: {', '.join(MASK_FORMATS)}")
     check_out(out, predictor, force=options.force)
     partial = out.parent / f".{out.name}.partial-{os.getpid()}"
+    _remove_dead_partials(out)
     shutil.rmtree(partial, ignore_errors=True)
     try:
         _write_all(predictor, files, partial, options)
         if out.exists():
+            if not options.force and any(out.iterdir()):  # another predict to the same -o finished first
+                raise UserError(
+                    f"-o: {out} was written meanwhile (by another command?); pass --force to replace it"
+                )
             shutil.rmtree(out)
         partial.rename(out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return out
+
+
+def _remove_dead_partials(out: Path) -> None:
+    """The hidden folders of earlier predicts to ``out`` whose process is gone (``kill -9``): removed."""
+    for left in out.parent.glob(f".{out.name}.partial-*"):
+        pid = left.name.rpartition("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(left, ignore_errors=True)
 
 
 def _write_all(predictor: Predictor, files: list[Path], out: Path, options: PredictOptions) -> None:

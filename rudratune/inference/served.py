@@ -38,7 +38,7 @@ def load_served(source: str | Path, output_root: str | Path) -> Predictor:
 
     from rudratune.config.schema import TrackingConfig
     from rudratune.runtime import quiet_loggers
-    from rudratune.tracking.common import mlflow_uri
+    from rudratune.tracking.common import check_server, mlflow_uri, redact
 
     text = str(source)
     local = not text.startswith(URI_SCHEMES)
@@ -50,6 +50,8 @@ def load_served(source: str | Path, output_root: str | Path) -> Predictor:
             "was logged to, or pass the --output-root the sweep ran with"
         )
     if not local:  # a model folder needs no store (and the caller's tracking URI stays as it was)
+        # a server that does not answer is said in seconds (the MLflow client retried for minutes)
+        check_server(tracking, source="SOURCE: " + text)
         mlflow.set_tracking_uri(tracking)
     quiet_loggers()
     try:
@@ -57,7 +59,7 @@ def load_served(source: str | Path, output_root: str | Path) -> Predictor:
     except (MlflowException, OSError) as err:
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise UserError(
-            f"SOURCE: {text}: cannot load it from {tracking}: {first}; valid: models:/NAME/VERSION, "
+            f"SOURCE: {text}: cannot load it from {redact(tracking)}: {first}; valid: models:/NAME/VERSION, "
             "models:/NAME@ALIAS, models:/m-ID (a run's rudratune.pyfunc_uri tag), or a model folder"
         ) from None
     try:

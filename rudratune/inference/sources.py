@@ -8,18 +8,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from rudratune.config.load import validate_model
+from rudratune.config.load import read_yaml, validate_model
 from rudratune.config.schema import ExperimentConfig
-from rudratune.data.preprocess import Decoding
 from rudratune.data.source import dataset_key, load_data
 from rudratune.errors import UserError
 from rudratune.inference.members import Member, Predictor
+from rudratune.inference.records import read_decoding, read_ensemble, rebased
 from rudratune.search.record import RECORD, load_decodings, load_record
 from rudratune.search.results import TrialRow, ranked, read_results
 
@@ -27,7 +25,6 @@ RUN_CONFIG = "config.yaml"
 """What ``rudratune train`` writes in its run folder (``commands/train.py``): the resolved experiment."""
 ENSEMBLE = "ensemble.yaml"
 """What ``rudratune export RUN_DIR --ensemble K`` writes (in the sweep folder by default)."""
-ENSEMBLE_KIND = "rudratune.ensemble/v1"
 TRIAL_CHECKPOINT = "checkpoint.ckpt"
 KEEP = "checkpoints.keep_top_trials"
 
@@ -46,25 +43,34 @@ def _train_run(path: Path, choice: Choice) -> Predictor:
         raise UserError(
             f"{path}: no {RUN_CONFIG} (a run of an older rudratune); retrain it with `rudratune train`"
         )
-    cfg = validate_model(ExperimentConfig, yaml.safe_load(cfg_path.read_text()), source=str(cfg_path))
+    cfg = validate_model(ExperimentConfig, read_yaml(cfg_path), source=str(cfg_path))
     if not decoding_path.is_file():
         raise UserError(f"{path}: no decoding.json; it cannot say how its images were decoded")
     checkpoint = _run_checkpoint(path)
-    member = Member(path.name, cfg, checkpoint, Decoding.from_json(decoding_path.read_text()))
+    member = Member(path.name, cfg, checkpoint, read_decoding(_text(decoding_path), str(decoding_path)))
     return Predictor([member], origin=f"train run {path.name}, checkpoint {checkpoint.name}", roots=(path,))
 
 
 def _run_checkpoint(path: Path) -> Path:
-    """The run's best checkpoint (``artifacts/metrics.json``), else its kept one of lowest val_loss."""
-    metrics = path / "artifacts" / "metrics.json"
-    if metrics.is_file():
-        best = json.loads(metrics.read_text()).get("best_checkpoint")
-        if best and Path(best).is_file():
-            return Path(best)
+    """The run's best checkpoint (``artifacts/metrics.json``, taken from this folder's checkpoints: a copied
+    run uses its own), else its kept one of lowest val_loss (also when metrics.json is damaged)."""
+    try:
+        best = json.loads(_text(path / "artifacts" / "metrics.json")).get("best_checkpoint")
+    except (UserError, ValueError, AttributeError):
+        best = None
+    if isinstance(best, str) and (path / "checkpoints" / Path(best).name).is_file():
+        return path / "checkpoints" / Path(best).name
     kept = sorted(path.glob("checkpoints/*.ckpt"), key=_val_loss)
     if not kept:
         raise UserError(f"{path}: no checkpoint left in {path / 'checkpoints'}; retrain the run to predict")
     return kept[0]
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read ({type(err).__name__})") from None
 
 
 def _val_loss(path: Path) -> float:
@@ -82,14 +88,20 @@ def trial_member(record: Any, row: TrialRow) -> Member:
         if data.decoding is None:
             raise UserError(f"{record.run_dir}: no decodings.json and its data says no decoding")
         decoding = data.decoding
-    return Member(row.trial_id, cfg, Path(row.checkpoint) / TRIAL_CHECKPOINT, decoding)
+    checkpoint = rebased(row.checkpoint, record.saved_in, Path(record.run_dir).resolve())
+    return Member(row.trial_id, cfg, checkpoint / TRIAL_CHECKPOINT, decoding)
 
 
 def kept_rows(record: Any) -> list[TrialRow]:
-    """The sweep's scored trials, best first, that still have their checkpoint file."""
+    """The sweep's scored trials, best first, that still have their checkpoint file (in the sweep folder as
+    it is now: results.json keeps the paths of where the sweep ran)."""
     settings = record.sweep.settings
     rows = ranked(read_results(record.run_dir, record.sweep.order), settings.metric, settings.direction)
-    return [r for r in rows if r.checkpoint and (Path(r.checkpoint) / TRIAL_CHECKPOINT).is_file()]
+    here = Path(record.run_dir).resolve()
+    rows = [
+        replace(r, checkpoint=str(rebased(r.checkpoint, record.saved_in, here))) for r in rows if r.checkpoint
+    ]
+    return [r for r in rows if (Path(r.checkpoint) / TRIAL_CHECKPOINT).is_file()]
 
 
 def no_weights(run_dir: Path, kept: int) -> UserError:
@@ -111,22 +123,22 @@ def _sweep(path: Path, choice: Choice) -> Predictor:
 
 
 def _ensemble(path: Path, choice: Choice) -> Predictor:
-    raw = yaml.safe_load(path.read_text())
-    if not isinstance(raw, dict) or raw.get("kind") != ENSEMBLE_KIND:
-        raise UserError(f"{path}: not a rudratune ensemble (kind: {ENSEMBLE_KIND})")
+    ensemble = read_ensemble(path)
+    # an ensemble in its sweep folder moves and copies with it: its checkpoints are taken from there
+    here = path.parent.resolve()
+    recorded = ensemble.sweep_dir if (here / RECORD).is_file() else None
     members = []
-    for entry in raw["members"]:
-        checkpoint = Path(entry["checkpoint"])
+    for entry in ensemble.members:
+        checkpoint = rebased(entry.checkpoint, recorded, here)
         if not checkpoint.is_file():
-            raise UserError(f"{path}: member {entry['name']}: checkpoint {checkpoint} is gone")
-        cfg = validate_model(ExperimentConfig, entry["config"], source=f"{path} member {entry['name']}")
-        decoding = Decoding.from_json(json.dumps(entry["decoding"]))
-        members.append(Member(entry["name"], cfg, checkpoint, decoding))
-    roots = tuple(Path(p) for p in (path.parent, raw.get("sweep_dir")) if p)
+            raise UserError(f"{path}: member {entry.name}: checkpoint {checkpoint} is gone")
+        cfg = validate_model(ExperimentConfig, entry.config, source=f"{path} member {entry.name}")
+        decoding = read_decoding(entry.decoding, f"{path} member {entry.name}")
+        members.append(Member(entry.name, cfg, checkpoint, decoding))
+    roots = tuple(Path(p) for p in (path.parent, ensemble.sweep_dir) if p)
     names = "+".join(m.name for m in members)
-    tta = bool(raw.get("tta", False))
-    origin = f"ensemble {path} ({names}{', mirror TTA' if tta else ''})"
-    return Predictor(members, tta=tta, origin=origin, roots=roots)
+    origin = f"ensemble {path} ({names}{', mirror TTA' if ensemble.tta else ''})"
+    return Predictor(members, tta=ensemble.tta, origin=origin, roots=roots)
 
 
 KINDS: dict[str, tuple[Callable[[Path], bool], Callable[[Path, Choice], Predictor]]] = {

@@ -8,8 +8,11 @@ import base64
 import datetime as dt
 import html
 import math
+import os
+import shutil
 from pathlib import Path
 
+from rudratune.errors import UserError
 from rudratune.report.pareto import pareto_sections
 from rudratune.report.section import Section
 from rudratune.report.tables import table as _table
@@ -52,25 +55,34 @@ def write_report(record: SweepRecord, *, log: bool = True) -> Path:
     rows = read_results(record.run_dir, record.sweep.order)
     scored = ranked(rows, settings.metric, settings.direction)
     best = scored[0] if scored else None
-    out = record.run_dir / "report"
+    out, page = record.run_dir / "report", record.run_dir / "report.html"
+    if page.is_dir():
+        raise UserError(f"{page} is a folder; valid: a file the report can replace (move the folder away)")
+    made, tmp = not out.exists(), page.with_name(f".report.html.tmp-{os.getpid()}")
     out.mkdir(exist_ok=True)
-    histories = {r.trial_id: h for r in rows if (h := trial_history(trial_dir(record.run_dir, r)))}
-    importance = importance_section(record, scored, out)
-    sections = [
-        trials_section(record, rows, scored, best),
-        *pareto_sections(record, rows, out),
-        curves_section(record, rows, histories, best, out),
-        interactive_section(record, scored, histories, importance),
-        parallel_section(record, scored, out),
-        importance,
-        predictions_section(record, best, out),
-        changes_section(record, best),
-    ]
-    errored = [[r.trial_id, r.error] for r in rows if r.failed]
-    if errored:
-        sections.append(Section("Failed trials", table=_table(["trial", "error"], errored)))
-    page = record.run_dir / "report.html"
-    page.write_text(render(record, rows, best, sections))
+    try:  # a SIGTERM or a full disk leaves no half-written page, nor a figures folder it made
+        histories = {r.trial_id: h for r in rows if (h := trial_history(trial_dir(record.run_dir, r)))}
+        importance = importance_section(record, scored, out)
+        sections = [
+            trials_section(record, rows, scored, best),
+            *pareto_sections(record, rows, out),
+            curves_section(record, rows, histories, best, out),
+            interactive_section(record, scored, histories, importance),
+            parallel_section(record, scored, out),
+            importance,
+            predictions_section(record, best, out),
+            changes_section(record, best),
+        ]
+        errored = [[r.trial_id, r.error] for r in rows if r.failed]
+        if errored:
+            sections.append(Section("Failed trials", table=_table(["trial", "error"], errored)))
+        tmp.write_text(render(record, rows, best, sections))
+        tmp.replace(page)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     if log:
         log_report(record, page, [image for s in sections for image in s.images])
     return page

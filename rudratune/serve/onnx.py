@@ -98,15 +98,20 @@ def export_onnx(net: nn.Module, serving: Serving, path: Path) -> OnnxExport:
     with contextlib.suppress(NotImplementedError, RuntimeError):  # an exported program: inference already
         net.train(False)
     channels, size, multiple = serving.decoding.channels, serving.image_size, serving.size_multiple
-    exporter = _export(net, examples(channels, size, multiple)[0], path)
-    sizes = ((size, size), (size + multiple, size + 2 * multiple))  # the training size and another
-    worst = check(net, path, sizes, channels)
-    if not worst <= TOLERANCE:
-        path.unlink(missing_ok=True)
-        raise UserError(
-            f"--onnx: ONNX Runtime differs from torch by {worst:.2g} (> {TOLERANCE:g}); not written"
-        )
-    _write_decoding(serving, path, exporter)
+    written = (path, path.with_name(path.name + ".json"), path.with_name(path.name + ".txt"))
+    try:
+        exporter = _export(net, examples(channels, size, multiple)[0], path)
+        sizes = ((size, size), (size + multiple, size + 2 * multiple))  # the training size and another
+        worst = check(net, path, sizes, channels)
+        if not worst <= TOLERANCE:
+            raise UserError(
+                f"--onnx: ONNX Runtime differs from torch by {worst:.2g} (> {TOLERANCE:g}); not written"
+            )
+        _write_decoding(serving, path, exporter)
+    except BaseException:  # refused, a full disk, a SIGTERM: no half-written model beside its decoding
+        for file in written:
+            file.unlink(missing_ok=True)
+        raise
     return OnnxExport(path, exporter, worst, sizes)
 
 

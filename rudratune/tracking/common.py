@@ -25,8 +25,13 @@ _SECRET_KEY = re.compile(
     r"|(private|access|signing)[_-]?key|(?<![a-z])session)",  # not "possession"; no config key holds these
     re.IGNORECASE,
 )
-_SECRET_VALUE = re.compile(r"^\s*(bearer|basic|token)\s+\S", re.IGNORECASE)
-"""An HTTP ``Authorization`` value, whatever key holds it."""
+_SECRET_VALUE = re.compile(
+    r"^\s*((bearer|basic|token)\s+\S|(ghp|gho|ghs|ghu|github_pat|glpat|hf|xox[abprs])[_-]\w{8,}"
+    r"|sk-[\w-]{16,}|AKIA[0-9A-Z]{16}$)",
+    re.IGNORECASE,
+)
+"""An HTTP ``Authorization`` value, or a well-known token (GitHub, GitLab, Hugging Face, Slack, OpenAI, an AWS
+key id), whatever key holds it."""
 _URI_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 REDACTED = "***"
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
