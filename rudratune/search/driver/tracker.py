@@ -482,7 +482,9 @@ class SweepTracker(Callback):
         values build on them; W&B is given them again: ``_start_wandb``)."""
         rows: dict[int, dict[str, float]] = {}
         metrics = self.client.get_run(run_id).data.metrics
-        keys = [k for k in metrics if tracked_metrics({k: 0.0}) and k != "best_epoch"]  # best_epoch: at the end
+        keys = [
+            k for k in metrics if tracked_metrics({k: 0.0}) and k != "best_epoch"
+        ]  # best_epoch: at the end
         for key in keys:
             for m in self.client.get_metric_history(run_id, key):
                 if m.step >= 1:  # costs are logged at step 0, once
