@@ -41,12 +41,13 @@ def _check_onnx_path(path: Path, *, force: bool) -> None:
 def _sweep_run_uri(record: Any) -> tuple[str | None, str | None]:
     """The sweep's MLflow URI and its parent run's served model (``rudratune.pyfunc_uri``), if logged."""
     from rudratune.serve.pyfunc import PYFUNC_URI_TAG
-    from rudratune.tracking.common import find_sweep_run, mlflow_uri
+    from rudratune.tracking.common import check_server, find_sweep_run, mlflow_uri, uri_source
 
     tracking = record.sweep.base.tracking
     if not tracking.mlflow:
         return None, None
     uri = mlflow_uri(tracking, record.output_root)
+    check_server(uri, source=uri_source(tracking))  # a server that is down: its client retries for minutes
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
@@ -90,13 +91,14 @@ def from_train_run(run_dir: Path) -> Trained:
     from rudratune.data import preprocess
     from rudratune.serve import segmenter
     from rudratune.serve.pyfunc import PYFUNC_URI_TAG, Serving
-    from rudratune.tracking.common import mlflow_uri
+    from rudratune.tracking.common import check_server, mlflow_uri, uri_source
 
     if not (run_dir / "checkpoints").is_dir() and not (run_dir / "decoding.json").is_file():
         raise UserError(f"{run_dir}: neither a sweep folder nor a `rudratune train` run folder")
     from rudratune.config.schema import TrackingConfig
 
     uri = mlflow_uri(TrackingConfig(), run_dir.resolve().parent.parent)  # $MLFLOW_TRACKING_URI or the root's
+    check_server(uri, source=uri_source(TrackingConfig()))
     client = MlflowClient(tracking_uri=uri)
     key = str(run_dir.resolve()).replace("'", "\\'")
     runs = client.search_runs(

@@ -150,11 +150,26 @@ def check_store(uri: str, *, source: str) -> None:
                 ) from None
             raise UserError(f"{source}: cannot use MLflow at {redact(uri)}: {_first_line(err)}") from None
     elif uri.startswith("sqlite:///"):
-        folder = Path(uri.removeprefix("sqlite:///")).parent
+        path = Path(uri.removeprefix("sqlite:///"))
+        folder = path.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
             raise UserError(
                 f"{source}: cannot create the MLflow store {uri}: {folder} is not a writable folder"
             )
+        if path.is_file() and path.stat().st_size and _head(path) != SQLITE_HEADER:
+            raise UserError(  # a damaged or foreign file: MLflow would fail after the run folder was made
+                f"{source}: {path} is not an SQLite database (damaged, or another file); valid: an MLflow "
+                "sqlite store, or a path where none exists yet"
+            )
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file."""
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(len(SQLITE_HEADER))
 
 
 def ensure_mlflow_experiment(uri: str, name: str, output_root: str | Path, *, source: str = "") -> str:

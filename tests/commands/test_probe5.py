@@ -460,3 +460,39 @@ def test_report_over_a_folder_and_under_sigterm(sweep: Path, tmp_path: Path) -> 
     assert proc.returncode == 143, err
     assert not (copy / "report").exists() and not (copy / "report.html").exists()
     assert not list(copy.glob(".report.html.tmp-*"))
+
+
+def test_a_damaged_mlflow_store_is_refused_before_the_run_folder(
+    tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """d24: a garbage mlflow.db gave the right line, but only after the run folder had been made."""
+    from tests.helpers import tiny_overrides
+
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / "mlflow.db").write_bytes(os.urandom(4096))
+    code = main(["--output-root", str(out), "train", str(EXPERIMENT), *tiny_overrides(tiny_data), "-q"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    _one_line(code, lines, f"{out / 'mlflow.db'} is not an SQLite database (damaged, or another file)")
+    assert files_under(out) == {out / "mlflow.db"}
+
+
+def test_register_with_an_unreachable_mlflow_server_fails_at_once(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """x03: ``export --register`` against a server that is down hung past 60 s (the client's retries)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    start = time.monotonic()
+    code = main(["export", str(run_dir), "--register", "pores"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    _one_line(code, lines, "cannot reach MLflow at http://127.0.0.1:9")
+    assert time.monotonic() - start < 30
+
+
+def test_importing_the_served_model_prints_no_advice() -> None:
+    """f05: every command that loaded the served model printed MLflow's "Add type hints" warning on stderr."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import rudratune.serve.segmenter"], capture_output=True, text=True, cwd=REPO
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "type hint" not in proc.stderr, proc.stderr

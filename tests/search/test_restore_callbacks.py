@@ -30,6 +30,21 @@ def test_pickled_callbacks_come_back_as_the_live_ones() -> None:
     copy.deepcopy(restored).on_trial_result(iteration=2, trials=[], trial=None, result={})
     assert live.results == 2
 
-    (other,) = pickle.loads(pickle.dumps([DriverCallbacks("/runs/b", [Counter()])]))
-    other.on_trial_result(iteration=1, trials=[], trial=None, result={})
-    assert live.results == 2  # keyed by the sweep's experiment path
+    # a copied sweep: its tuner.pkl names the original, its driver made its own list; Tune calls that one
+    # and the state copies go to the copy (keep_staged uses .key)
+    copied = Counter()
+    DriverCallbacks("/runs/copy", [copied])
+    (restored,) = pickle.loads(saved)
+    restored.on_trial_result(iteration=1, trials=[], trial=None, result={})
+    assert (restored.key, copied.results, live.results) == ("/runs/copy", 1, 2)
+
+
+def test_a_tuner_pkl_of_the_earlier_format_loads() -> None:
+    """Earlier releases pickled the list as ``_restored_callbacks(path)``: such a sweep still resumes."""
+    from rudratune.search.driver.callbacks import _restored_callbacks
+
+    live = Counter()
+    DriverCallbacks("/runs/new", [live])
+    restored = _restored_callbacks("/runs/old")
+    restored.on_trial_result(iteration=1, trials=[], trial=None, result={})
+    assert (restored.key, live.results) == ("/runs/new", 1)

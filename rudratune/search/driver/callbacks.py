@@ -13,15 +13,16 @@ class DriverCallbacks(CallbackList):
     """Tune callbacks that survive ``Tuner.restore`` as the live objects of this driver.
 
     ``Tuner.restore`` takes no callbacks (ray-project/ray#41364): it unpickles the ones the first run
-    pickled into ``tuner.pkl``. Pickled, this list is only its key (the sweep's experiment path); unpickled
-    in the driver it becomes the list registered under that key, so Tune calls the tracker and table that
-    ``execute`` holds.
+    pickled into ``tuner.pkl``. Pickled, this list is nothing; unpickled in the driver it becomes the list
+    this driver made last, so Tune calls the tracker and table that ``execute`` holds. Not a key saved
+    with the pickle: a copied or moved sweep's ``tuner.pkl`` names the original's path, and the copy's
+    resume then wrote its state into the original (and called no tracker).
     """
 
     def __init__(self, key: str, callbacks: list[Any]) -> None:
         super().__init__(callbacks)
-        self.key = key
-        _LIVE[key] = callbacks
+        self.key = key  # the sweep's experiment path, as this driver knows it
+        _LIVE[None] = self
 
     def get_state(self) -> dict | None:
         """Tune calls it in each save of its state, once the experiment state and the searcher's are staged:
@@ -29,12 +30,14 @@ class DriverCallbacks(CallbackList):
         keep_staged(self.key)
         return super().get_state()
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return _restored_callbacks, (self.key,)
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _restored_callbacks, ()
 
 
-_LIVE: dict[str, list[Any]] = {}
+_LIVE: dict[None, DriverCallbacks] = {}
 
 
-def _restored_callbacks(key: str) -> DriverCallbacks:
-    return DriverCallbacks(key, _LIVE.get(key, []))
+def _restored_callbacks(*_saved: str) -> CallbackList:
+    """The driver's live callbacks (``*_saved``: the path that earlier ``tuner.pkl`` files hold, not used)."""
+    live = _LIVE.get(None)
+    return live if live is not None else CallbackList([])
