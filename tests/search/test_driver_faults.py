@@ -153,12 +153,13 @@ OVERRIDE_SECRET = "planted-override-token-51d7"
 def holding(root: Path, secrets: list[str]) -> list[str]:
     """Every file under ``root`` (sqlite dbs, journals, Ray's logs, W&B files) that holds one of ``secrets``."""
     found = []
-    for path in root.rglob("*"):
-        try:
-            data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
-        except OSError:
-            continue
-        found += [f"{path}: {s}" for s in secrets if s.encode() in data]
+    for folder, _, names in os.walk(root):  # not rglob: a live sweep removes folders while they are walked
+        for path in (Path(folder) / name for name in names):
+            try:
+                data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+            except OSError:
+                continue
+            found += [f"{path}: {s}" for s in secrets if s.encode() in data]
     return found
 
 
