@@ -6,7 +6,6 @@ from __future__ import annotations
 import atexit
 import os
 import secrets
-import shutil
 import socket
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from rudratune.errors import UserError
 from rudratune.runtime import usable_cpus
+from rudratune.search.placement.watchdog import remove_folder
 from rudratune.signals import ray_starting
 
 RAY_SUBDIR = "r"
@@ -98,7 +98,7 @@ def ray_temp_dir() -> str | None:
             import ray
 
             ray.shutdown()  # Ray's own exit hook runs after this one: its processes must be gone first
-        shutil.rmtree(path, ignore_errors=True)
+        remove_folder(path, within_s=3.0)  # then the watchdog, once Ray's processes have all gone
 
     atexit.register(remove)
     # Everything temporary goes in this folder, removed at exit (by the watchdog after a kill -9): Ray's lock

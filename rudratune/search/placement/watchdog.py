@@ -93,7 +93,18 @@ def watch(driver: int, poll_s: float = 1.0, temp_dir: str | None = None) -> None
             time.sleep(0.1)
             known = _alive(known)
     if temp_dir:
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        remove_folder(temp_dir, within_s=10.0)
+
+
+def remove_folder(path: str, within_s: float) -> None:
+    """``rmtree`` until the folder is gone: a process that is still exiting (a raylet's last log line, a
+    worker's checkpoint copy) can write into it while it is removed, and one pass then leaves it behind."""
+    deadline = time.monotonic() + within_s
+    while True:
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path) or time.monotonic() >= deadline:
+            return
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":
