@@ -12,11 +12,11 @@ lint:
 	$(PY)/mypy
 
 test:
-	$(PY)/pytest -m "not slow"
+	$(PY)/pytest -m "not slow" -n 2 --dist loadfile
 
 test-all: lint
-	$(PY)/pytest -m "not slow"
-	$(PY)/pytest -m slow
+	$(PY)/pytest -m "not slow" -n 2 --dist loadfile
+	$(PY)/pytest -m slow -n 2 --dist loadfile
 
 bench:
 	$(PY)/python experiments/benchmarks/run.py
