@@ -496,3 +496,66 @@ def test_importing_the_served_model_prints_no_advice() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "type hint" not in proc.stderr, proc.stderr
+
+
+def test_a_predict_finished_meanwhile_to_the_same_folder_is_not_replaced(
+    run_dir: Path,
+    images: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two predicts to one ``-o`` at once: the later to finish replaced the earlier's masks without a word."""
+    from rudratune.inference import run as inference_run
+
+    out, real = tmp_path / "pred", inference_run._write_all
+
+    def another_finishes_first(*args: object) -> None:
+        real(*args)  # type: ignore[arg-type]
+        out.mkdir()
+        (out / "theirs.png").write_bytes(b"the other predict's mask")
+
+    monkeypatch.setattr(inference_run, "_write_all", another_finishes_first)
+    code, lines = _predict(run_dir, images, out, capsys)
+    _one_line(
+        code, lines, f"-o: {out} was written meanwhile (by another command?); pass --force to replace it"
+    )
+    assert [p.name for p in out.iterdir()] == ["theirs.png"]
+    assert not list(tmp_path.glob(".pred.partial-*"))
+
+
+def test_export_of_a_train_run_without_its_store_makes_none(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``export RUN --onnx`` of a train run whose MLflow store is not where the run's root says: MLflow made an
+    empty store there (migrating its schema for seconds) only to find no run."""
+    root = run_dir.resolve().parent.parent
+    assert not (root / "mlflow.db").exists()
+    code = main(["export", str(run_dir), "--onnx", str(tmp_path / "net.onnx")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    _one_line(code, lines, f"no MLflow store at {root / 'mlflow.db'}; set MLFLOW_TRACKING_URI")
+    assert not (root / "mlflow.db").exists() and not list(tmp_path.glob("net.onnx*"))
+
+
+@pytest.mark.slow
+def test_onnx_export_over_the_file_size_limit_leaves_no_half_model(sweep: Path, tmp_path: Path) -> None:
+    """``ulimit -f`` (a quota; a full disk says ENOSPC the same way) during ``export --onnx``: one line, and
+    neither the cut model nor its decoding file left."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
+
+    target = tmp_path / "net.onnx"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rudratune", "export", str(sweep), "--onnx", str(target)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+        preexec_fn=limit,
+        timeout=300,
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
+    assert "file too large for this process's file-size limit (ulimit -f)" in lines[0], lines
+    assert not list(tmp_path.glob("net.onnx*"))
