@@ -559,3 +559,31 @@ def test_onnx_export_over_the_file_size_limit_leaves_no_half_model(sweep: Path, 
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
     assert "file too large for this process's file-size limit (ulimit -f)" in lines[0], lines
     assert not list(tmp_path.glob("net.onnx*"))
+
+
+@pytest.mark.slow
+def test_report_over_the_file_size_limit_is_one_line_and_leaves_no_page(sweep: Path, tmp_path: Path) -> None:
+    """``ulimit -f`` (a quota; a full disk says ENOSPC the same way) while the report writes its figures: a
+    traceback from deep in matplotlib, and a half-made report/ left."""
+    copy = tmp_path / "s1"
+    shutil.copytree(sweep, copy)
+    (copy / "report.html").unlink()
+    shutil.rmtree(copy / "report")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "rudratune", "report", str(copy)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+        preexec_fn=limit,
+        timeout=300,
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
+    assert "file too large for this process's file-size limit (ulimit -f)" in lines[0], lines
+    assert not (copy / "report").exists() and not (copy / "report.html").exists()
+    assert not list(copy.glob(".report.html.tmp-*"))
