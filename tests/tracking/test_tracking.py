@@ -12,7 +12,7 @@ from rudratune.search.driver import SweepTracker
 from rudratune.search.driver.tracker import drop_empty_offline_runs
 from rudratune.search.results import TrialEnding, reason_text, trial_ending
 from rudratune.tracking.common import ensure_mlflow_experiment, find_sweep_run, flat_params, redact
-from tests.helpers import history
+from tests.helpers import history, written
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +130,7 @@ def test_a_resumed_trials_wandb_run_is_given_the_epochs_mlflow_holds(
     report(second, tr, 3, train_loss=0.1)
     second.on_trial_complete(3, [], tr)
     (run_file,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
+    written(run_file)
     rows = [h for h in history(run_file) if "epoch" in h]
     assert [int(h["epoch"]) for h in rows] == [1, 2, 3]
     assert [h["train_loss"] for h in rows] == pytest.approx([0.5, 0.25, 0.1])  # every metric, not only val_*
