@@ -12,6 +12,18 @@ from rudratune.data.synth import write_dataset  # noqa: I001
 from tests.helpers import TEST_ENV, TEST_ENV_DROP  # first: it sets Ray's loopback flag before ray is imported
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _restore_module_environment() -> Iterator[None]:
+    """The same for a module's own fixtures: one that runs a command in-process (``train_experiment`` sets
+    W&B's folders under its output root) is set up before the per-test snapshot below, so its variables
+    reached every later module in the process. Run in one process that was invisible (the modules came in
+    order); with two test processes a later module's subprocess staged its W&B files in another test's root."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(autouse=True)
 def _restore_environment() -> Iterator[None]:
     """A command run in-process (``cli.main``) sets variables of its own: none may leak into the next test."""
