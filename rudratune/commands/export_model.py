@@ -99,10 +99,11 @@ def from_train_run(run_dir: Path) -> Trained:
 
     uri = mlflow_uri(TrackingConfig(), run_dir.resolve().parent.parent)  # $MLFLOW_TRACKING_URI or the root's
     check_server(uri, source=uri_source(TrackingConfig()))
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    store = uri.removeprefix("sqlite:///")
+    if store != uri and not Path(store).is_file():
         raise UserError(  # MLflow would make an empty store there (and migrate its schema) to find nothing
-            f"{run_dir}: no MLflow store at {uri.removeprefix('sqlite:///')}; set MLFLOW_TRACKING_URI to the "
-            "store the run logged to (tracking.mlflow and tracking.log_models must have been on)"
+            f"{run_dir}: no MLflow store at {store}; set MLFLOW_TRACKING_URI to the store the run logged to "
+            "(tracking.mlflow and tracking.log_models must have been on)"
         )
     client = MlflowClient(tracking_uri=uri)
     key = str(run_dir.resolve()).replace("'", "\\'")

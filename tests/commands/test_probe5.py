@@ -308,6 +308,24 @@ def _env() -> dict[str, str]:
     return {**env, **TEST_ENV}
 
 
+def _under_file_size_limit(args: list[str], kib: int, timeout: float) -> subprocess.CompletedProcess:
+    """``rudratune ARGS`` in a process whose files may not grow past ``kib`` KiB (``ulimit -f``: EFBIG, which
+    the commands say as they say a full disk's ENOSPC)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (kib * 1024, kib * 1024))
+
+    return subprocess.run(
+        [sys.executable, "-m", "rudratune", *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+        preexec_fn=limit,
+        timeout=timeout,
+    )
+
+
 def _wait_for(check, seconds: float = 60) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end and not check():
@@ -368,28 +386,8 @@ def test_sigterm_during_predict_leaves_nothing(run_dir: Path, tmp_path: Path) ->
 def test_file_size_limit_during_predict_is_one_line(run_dir: Path, images: Path, tmp_path: Path) -> None:
     """``ulimit -f`` (EFBIG) and a full disk (ENOSPC) printed a traceback from deep in PIL or csv."""
 
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (8 * 1024, 8 * 1024))
-
-    cmd = [
-        sys.executable,
-        "-m",
-        "rudratune",
-        "predict",
-        str(run_dir),
-        str(images),
-        "-o",
-        str(tmp_path / "pred"),
-    ]
-    proc = subprocess.run(
-        [*cmd, "--probabilities", "--format", "tiff", "-q"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=REPO,
-        preexec_fn=limit,
-        timeout=120,
-    )
+    args = ["predict", str(run_dir), str(images), "-o", str(tmp_path / "pred")]
+    proc = _under_file_size_limit([*args, "--probabilities", "--format", "tiff", "-q"], kib=8, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stderr
     assert lines == [
@@ -542,18 +540,8 @@ def test_onnx_export_over_the_file_size_limit_leaves_no_half_model(sweep: Path, 
     """``ulimit -f`` (a quota; a full disk says ENOSPC the same way) during ``export --onnx``: one line, and
     neither the cut model nor its decoding file left."""
 
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
-
-    target = tmp_path / "net.onnx"
-    proc = subprocess.run(
-        [sys.executable, "-m", "rudratune", "export", str(sweep), "--onnx", str(target)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=REPO,
-        preexec_fn=limit,
-        timeout=300,
+    proc = _under_file_size_limit(
+        ["export", str(sweep), "--onnx", str(tmp_path / "net.onnx")], kib=16, timeout=300
     )
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
@@ -569,19 +557,7 @@ def test_report_over_the_file_size_limit_is_one_line_and_leaves_no_page(sweep: P
     shutil.copytree(sweep, copy)
     (copy / "report.html").unlink()
     shutil.rmtree(copy / "report")
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "rudratune", "report", str(copy)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=REPO,
-        preexec_fn=limit,
-        timeout=300,
-    )
+    proc = _under_file_size_limit(["report", str(copy)], kib=16, timeout=300)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
     assert "file too large for this process's file-size limit (ulimit -f)" in lines[0], lines

@@ -22,7 +22,8 @@ class DriverCallbacks(CallbackList):
     def __init__(self, key: str, callbacks: list[Any]) -> None:
         super().__init__(callbacks)
         self.key = key  # the sweep's experiment path, as this driver knows it
-        _LIVE[None] = self
+        global _live
+        _live = self
 
     def get_state(self) -> dict | None:
         """Tune calls it in each save of its state, once the experiment state and the searcher's are staged:
@@ -34,10 +35,10 @@ class DriverCallbacks(CallbackList):
         return _restored_callbacks, ()
 
 
-_LIVE: dict[None, DriverCallbacks] = {}
+_live: DriverCallbacks | None = None
+"""The list this driver made last (one sweep a driver)."""
 
 
 def _restored_callbacks(*_saved: str) -> CallbackList:
     """The driver's live callbacks (``*_saved``: the path that earlier ``tuner.pkl`` files hold, not used)."""
-    live = _LIVE.get(None)
-    return live if live is not None else CallbackList([])
+    return _live if _live is not None else CallbackList([])
