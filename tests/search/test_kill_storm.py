@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from rudratune.search import load_study
+from rudratune.search.driver.tracker import LOST_TAG
 from tests.helpers import REPO, TEST_ENV, TEST_ENV_DROP, history, mlflow_runs, read_rows, records, tiny_space
 
 pytestmark = pytest.mark.slow
@@ -61,6 +62,16 @@ def trial_workers(tmp: Path) -> list[int]:
 def reports(run_dir: Path) -> int:
     """Results Tune has written so far, over all trials (each a line of a result.json)."""
     return sum(p.read_bytes().count(b"\n") for p in run_dir.glob("run_trial_*/result.json"))
+
+
+def lost_span(tag: str, last: int) -> set[int]:
+    """The epochs a ``rudratune.lost_epochs`` tag names (``"9-10"``, ``"9"``): they follow the trial's end."""
+    if not tag:
+        return set()
+    first, _, end = tag.partition("-")
+    span = set(range(int(first), int(end or first) + 1))
+    assert int(first) == last + 1, (tag, last)
+    return span
 
 
 def gone(pids: list[int], within: float) -> bool:
@@ -164,10 +175,17 @@ def test_a_kill_storm_loses_and_duplicates_nothing(tmp_path: Path, tiny_data: Pa
 
     client = MlflowClient(tracking_uri=f"sqlite:///{out / 'mlflow.db'}")
     runs = {c.data.tags["rudratune.trial_id"]: c for c in children}
+    # a lost life (the driver killed before Tune saved) may have gone further than the trial's end: the run
+    # says which epochs (ASHA stopped the resumed trial at a rung the lost life had passed)
+    lost = {t: lost_span(c.data.tags.get(LOST_TAG, ""), max(epochs.get(t) or {0})) for t, c in runs.items()}
     for r in rows:  # an errored trial's earlier life may have gone further than its last
         steps = {m.step for m in client.get_metric_history(runs[r["trial_id"]].info.run_id, "val_loss")}
-        want = epochs[r["trial_id"]]
-        assert steps == want if r["status"] == "TERMINATED" else steps >= want, (r["trial_id"], steps, want)
+        want = epochs[r["trial_id"]] | lost[r["trial_id"]]
+        assert steps == want if r["status"] == "TERMINATED" else steps >= want, (
+            r["trial_id"],
+            sorted(steps),
+            sorted(want),
+        )
         assert runs[r["trial_id"]].info.status == ("FINISHED" if r["status"] == "TERMINATED" else "FAILED")
     # a trial Tune started after its last save is unknown to the resumed sweep: its run stays, KILLED
     assert all(c.info.status == "KILLED" for t, c in runs.items() if t not in epochs)
@@ -180,7 +198,7 @@ def test_a_kill_storm_loses_and_duplicates_nothing(tmp_path: Path, tiny_data: Pa
         trial_id = run_file.parent.name.rsplit("-", 1)[-1]
         logged.setdefault(trial_id, set()).update(int(h["epoch"]) for h in history(run_file) if "epoch" in h)
     for r in rows:
-        got, want = logged.get(r["trial_id"], set()), epochs[r["trial_id"]]
+        got, want = logged.get(r["trial_id"], set()), epochs[r["trial_id"]] | lost[r["trial_id"]]
         assert got == want if r["status"] == "TERMINATED" else got >= want, (r["trial_id"], sorted(got), want)
 
     # Optuna: each Ray trial once, its epochs as intermediate values, nothing RUNNING

@@ -9,7 +9,7 @@ from mlflow.tracking import MlflowClient
 from ray.tune.experiment import Trial
 
 from rudratune.search.driver import SweepTracker
-from rudratune.search.driver.tracker import drop_empty_offline_runs
+from rudratune.search.driver.tracker import LOST_TAG, drop_empty_offline_runs, lost_epochs
 from rudratune.search.results import TrialEnding, reason_text, trial_ending
 from rudratune.tracking.common import ensure_mlflow_experiment, find_sweep_run, flat_params, redact
 from tests.helpers import history, written
@@ -110,6 +110,35 @@ def test_a_resumed_driver_reopens_the_trials_run(store: tuple[MlflowClient, str]
     (run,) = client.search_runs([store[1]], filter_string="tags.`rudratune.sweep` = 'resume'")
     assert run.info.status == "FINISHED"
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [1, 2]
+
+
+def test_epochs_of_a_lost_life_past_the_trials_end_are_named_on_its_run(
+    store: tuple[MlflowClient, str], tmp_path: Path
+) -> None:
+    """A driver killed before Tune saved: the resumed trial goes on from epoch 1's checkpoint and ASHA stops it
+    at epoch 2, while the lost life had logged epoch 3. MLflow keeps epoch 3 (nothing removes a value); the run
+    says it is not part of the trial."""
+    client = store[0]
+    parent = parent_run(store, tmp_path)
+    first, tr = tracker(store, "lost", parent), trial("l_00001")
+    first.on_trial_start(0, [], tr)
+    for epoch in (1, 2, 3):
+        report(first, tr, epoch)
+    first.close_open_runs("KILLED")
+
+    second = tracker(store, "lost", parent)
+    second.on_trial_start(0, [], tr)
+    report(second, tr, 2)
+    second.on_trial_complete(2, [], tr)
+    (run,) = client.search_runs([store[1]], filter_string="tags.`rudratune.sweep` = 'lost'")
+    assert run.data.tags[LOST_TAG] == "3"
+    assert run.data.tags["rudratune.status"] == "stopped by ASHA at epoch 2"
+    assert run.data.metrics["best_epoch"] == 2  # from the trial's own epochs, not the lost one
+
+
+@pytest.mark.parametrize(("last", "reached", "text"), [(8, 8, ""), (8, 5, ""), (8, 9, "9"), (8, 10, "9-10")])
+def test_lost_epochs(last: int, reached: int, text: str) -> None:
+    assert lost_epochs(last, reached) == text
 
 
 def test_a_resumed_trials_wandb_run_is_given_the_epochs_mlflow_holds(

@@ -89,6 +89,9 @@ class SweepTracker(Callback):
         self.wandb_settings, self.base_params, self.max_epochs = wandb, base_params, max_epochs
         self.metric, self.scheduled = metric, scheduled
         self._history: dict[str, list[dict[str, float]]] = {}
+        self._reached: dict[str, int] = {}
+        """The last epoch any life of a trial logged: a driver killed before Tune saved leaves epochs in the
+        trackers that the resumed trial (from its last saved checkpoint) may never reach again."""
         self._runs: dict[str, str] = {}
         self._wandb_runs: dict[str, Any] = {}
         self._client: Any = None
@@ -98,7 +101,14 @@ class SweepTracker(Callback):
         """MLflow ``DatasetInput``s of the sweep's data (set with the parent run): each trial run logs them."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_wandb_runs": {}, "_client": None, "_history": {}, "dataset_inputs": []}
+        return {
+            **self.__dict__,
+            "_wandb_runs": {},
+            "_client": None,
+            "_history": {},
+            "_reached": {},
+            "dataset_inputs": [],
+        }
 
     @contextlib.contextmanager
     def _outage(self, tracker: str) -> Iterator[None]:
@@ -157,7 +167,9 @@ class SweepTracker(Callback):
                     self.client.log_inputs(run_id, datasets=self.dataset_inputs)
             else:
                 self.client.update_run(run_id, status="RUNNING")
-                self._history[trial.trial_id] = self._logged_history(run_id)
+                logged = self._history[trial.trial_id] = self._logged_history(run_id)
+                if logged:
+                    self._reach(trial.trial_id, int(logged[-1]["epoch"]))
             self._runs[trial.trial_id] = run_id
 
     def _start_wandb(self, trial: Any, params: dict[str, Any]) -> None:
@@ -191,6 +203,7 @@ class SweepTracker(Callback):
         metrics = tracked_metrics(result)
         history = self._history.setdefault(trial.trial_id, [])
         history[:] = [row for row in history if row["epoch"] < epoch] + [{**metrics, "epoch": epoch}]
+        self._reach(trial.trial_id, epoch)
         best = best_values(history, self.metric)
         run_id = self._runs.get(trial.trial_id)
         now = int(time.time() * 1000)
@@ -230,11 +243,17 @@ class SweepTracker(Callback):
         return reason_text(ending, int(last.get("epoch", 0)), str(last.get("violation") or ""))
 
     # --- helpers --------------------------------------------------------------------------------
+    def _reach(self, trial_id: str, epoch: int) -> None:
+        self._reached[trial_id] = max(self._reached.get(trial_id, 0), epoch)
+
     def _close(self, trial: Any, reason: str, *, failed: bool) -> None:
+        history = self._history.get(trial.trial_id) or []
+        lost = lost_epochs(int(history[-1]["epoch"]) if history else 0, self._reached.get(trial.trial_id, 0))
         run_id = self._runs.pop(trial.trial_id, None)
         if run_id is not None:
             with self._outage("MLflow"):
-                history = self._history.get(trial.trial_id) or []
+                if lost:  # MLflow keeps every value logged (no API removes one): said on the run instead
+                    self.client.set_tag(run_id, LOST_TAG, lost)
                 if best_epoch := best_values(history, self.metric).get("best_epoch"):
                     self.client.log_metric(
                         run_id, "best_epoch", float(best_epoch), step=int(history[-1]["epoch"])
@@ -247,6 +266,8 @@ class SweepTracker(Callback):
         if run is not None:
             with self._outage("W&B"):
                 run.summary["status"] = reason
+                if lost:
+                    run.summary["lost_epochs"] = lost
                 run.finish(exit_code=1 if failed else 0)
 
     # --- the sweep's parent run --------------------------------------------------------------------
@@ -498,6 +519,19 @@ class SweepTracker(Callback):
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for start in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[start : start + 100])
+
+
+LOST_TAG = "rudratune.lost_epochs"
+"""On a trial's MLflow run (``lost_epochs`` in its W&B summary): epochs past the trial's end that a lost life
+of it logged. A driver killed before Tune saved loses the results since; the resumed trial goes on from its
+last saved checkpoint, and ASHA may then stop it at a rung that the lost life had passed."""
+
+
+def lost_epochs(last: int, reached: int) -> str:
+    """``"9-10"`` for a trial that ended at epoch 8 after a lost life of it logged epoch 10; ``""`` if none."""
+    if reached <= last:
+        return ""
+    return str(reached) if reached == last + 1 else f"{last + 1}-{reached}"
 
 
 WANDB_HEADER = 7
