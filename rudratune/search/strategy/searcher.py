@@ -120,7 +120,10 @@ class ConstrainedOptunaSearch(OptunaSearch):
         values = self._told(result)
         epoch = int(result.get("epoch") or 0)
         if values is not None and epoch >= 1:
-            self._epochs.setdefault(trial_id, {})[epoch] = values[0]
+            epochs = self._epochs.setdefault(trial_id, {})
+            if epochs and next(reversed(epochs)) >= epoch:  # restored from an earlier checkpoint: a new life
+                epochs = self._epochs[trial_id] = {e: v for e, v in epochs.items() if e < epoch}
+            epochs[epoch] = values[0]
 
     def _write_epochs(self, trial_id: str, ot_trial: Any) -> None:
         for epoch, value in sorted(self._epochs.pop(trial_id, {}).items()):
