@@ -71,29 +71,29 @@ def make_loggers(
     data_digest = digest(data)
     params["data.digest"] = data_digest
     if cfg.tracking.mlflow:
-        from lightning.pytorch.loggers import MLFlowLogger
+        from rudratune.tracking.batched import BatchedMLFlowLogger
 
         uri = mlflow_uri(cfg.tracking, output_root)
         ensure_mlflow_experiment(uri, cfg.tracking.experiment, output_root, source=uri_source(cfg.tracking))
         tags = {"rudratune.kind": "train", "rudratune.run_dir": str(run_dir.resolve())}
         if commit := git_commit():
             tags["mlflow.source.git.commit"] = commit
-        logger = MLFlowLogger(
+        logger = BatchedMLFlowLogger(
             experiment_name=cfg.tracking.experiment,
             tracking_uri=uri,
             run_name=run_name,
             tags=tags,
-            # per-step losses go through MLflow's async queue: a synchronous log_batch is a store commit
-            # (sqlite) or an HTTP round trip every log_every_n_steps steps (P7); flushed before the run closes
+            # an epoch's points in one log_batch (tracking/batched.py), through MLflow's async queue: the
+            # store's commit (sqlite) or HTTP round trip off the training thread; flushed before the run closes
             synchronous=False,
         )
         loggers.append(logger)
         root = resolve_root(cfg.data.root, output_root)
         log_input(logger.experiment, logger.run_id, root, data, digest_=data_digest)
     if cfg.tracking.wandb and (mode := wandb_mode(cfg.tracking)) != "disabled":
-        from lightning.pytorch.loggers import WandbLogger
+        from rudratune.tracking.batched import BatchedWandbLogger
 
-        logger = WandbLogger(
+        logger = BatchedWandbLogger(
             project=cfg.tracking.wandb_project,
             name=run_name,
             id=f"{run_name}-{uuid.uuid4().hex[:6]}",
@@ -188,6 +188,9 @@ def close_loggers(loggers: Sequence[Any], *, status: str) -> None:
     """End every opened run: ``status`` is FINISHED, FAILED or KILLED (MLflow's words)."""
     from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 
+    from rudratune.tracking.batched import flush
+
+    flush(loggers)  # the points kept since the last epoch's end
     if any(isinstance(logger, MLFlowLogger) and logger._initialized for logger in loggers):
         import mlflow
 
