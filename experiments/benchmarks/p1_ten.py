@@ -58,7 +58,9 @@ def main() -> None:
     start = time.monotonic()
     one_train = train_cli(False, output_root, s)["wall_s"]
     one_sweep = sweep(output_root, s.overrides, loss, 1)
-    print(f"1 trial: sweep {one_sweep:.1f} s, train {one_train:.1f} s: {one_sweep / one_train:.3f}×", flush=True)
+    print(
+        f"1 trial: sweep {one_sweep:.1f} s, train {one_train:.1f} s: {one_sweep / one_train:.3f}×", flush=True
+    )
     trains = [train_cli(False, output_root, s)["wall_s"] for _ in range(10)]
     ten_sweep = sweep(output_root, s.overrides, loss, 10)
     print(
