@@ -198,14 +198,15 @@ def train_cli(smoke: bool, output_root: Path, s: Setup | None = None) -> dict[st
     return record
 
 
-def sweep_cli(output_root: Path, s: Setup, loss: str) -> float:
-    """(d) ``rudratune run`` of a 1-trial space holding the same experiment; returns its wall time."""
+def sweep_cli(output_root: Path, s: Setup, loss: str, trials: int = 1) -> float:
+    """(d) ``rudratune run`` of a space holding the same experiment, ``trials`` trials one at a time with every
+    core (``p1_ten`` runs 10); returns its wall time."""
     from rudratune.runtime import usable_cpus
 
     space = {
         "experiment": str(EXPERIMENT),
         "search": {
-            "num_samples": 1,
+            "num_samples": trials,
             "max_concurrent": 1,
             "searcher": {"name": "optuna", "seed": 42, "n_startup_trials": 1},
             "scheduler": {"name": "fifo"},
@@ -215,13 +216,12 @@ def sweep_cli(output_root: Path, s: Setup, loss: str) -> float:
             "loss.name": {"values": [loss]}
         },  # one choice, the experiment's own: a space needs a parameter
     }
-    path = output_root / "p1" / "one_trial.yaml"
+    name = "p1-one-trial" if trials == 1 else f"p1-{trials}-trials"
+    path = output_root / "p1" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(space))
-    run = rudratune(
-        ["run", str(path), *s.overrides, "--name", "p1-one-trial"],
-        output_root,
-        output_root / "logs" / "p1_sweep_cli.log",
-    )
+    log = output_root / "logs" / ("p1_sweep_cli.log" if trials == 1 else f"{name}.log")
+    run = rudratune(["run", str(path), *s.overrides, "--name", name], output_root, log)
     return run.wall_s
 
 

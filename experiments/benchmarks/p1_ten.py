@@ -15,33 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-from common import EXPERIMENT, apply_offline_env, private_ray_tmpdir, rudratune
-from p1_overhead import setup, train_cli
-
-
-def sweep(output_root: Path, overrides: list[str], loss: str, trials: int) -> float:
-    """A ``trials``-trial sweep of the experiment itself (one choice of its own loss), one trial at a time."""
-    from rudratune.runtime import usable_cpus
-
-    space = {
-        "experiment": str(EXPERIMENT),
-        "search": {
-            "num_samples": trials,
-            "max_concurrent": 1,
-            "searcher": {"name": "optuna", "seed": 42, "n_startup_trials": 1},
-            "scheduler": {"name": "fifo"},
-        },
-        "resources": {"cpu": usable_cpus(), "gpu": 0},
-        "space": {"loss.name": {"values": [loss]}},
-    }
-    path = output_root / "p1" / f"trials-{trials}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(space))
-    name = f"p1-{trials}-trials"
-    return rudratune(
-        ["run", str(path), *overrides, "--name", name], output_root, output_root / "logs" / f"{name}.log"
-    ).wall_s
+from common import EXPERIMENT, apply_offline_env, private_ray_tmpdir
+from p1_overhead import setup, sweep_cli, train_cli
 
 
 def main() -> None:
@@ -57,12 +32,12 @@ def main() -> None:
     loss = load_experiment(EXPERIMENT, s.overrides).loss.name
     start = time.monotonic()
     one_train = train_cli(False, output_root, s)["wall_s"]
-    one_sweep = sweep(output_root, s.overrides, loss, 1)
+    one_sweep = sweep_cli(output_root, s, loss)
     print(
         f"1 trial: sweep {one_sweep:.1f} s, train {one_train:.1f} s: {one_sweep / one_train:.3f}×", flush=True
     )
     trains = [train_cli(False, output_root, s)["wall_s"] for _ in range(10)]
-    ten_sweep = sweep(output_root, s.overrides, loss, 10)
+    ten_sweep = sweep_cli(output_root, s, loss, trials=10)
     print(
         f"10 trials: sweep {ten_sweep:.1f} s, 10 trains {sum(trains):.1f} s "
         f"(each {', '.join(f'{t:.1f}' for t in trains)}): {ten_sweep / sum(trains):.3f}×",
