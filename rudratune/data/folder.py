@@ -105,6 +105,16 @@ def _decode_pair(image_path: Path, mask_path: Path) -> _Pair:
     return _Pair(image, raw.dtype, stats, non_finite, np.packbits(mask, axis=None), n_values)
 
 
+CHUNK = 16
+"""Pairs one decoding task takes. A task a pair woke the main thread and moved the GIL once a pair, which
+cost more than the decoding of small images: 1,000 16-bit TIFFs at 256² took 1.1 s that way, 0.7-0.9 s in
+chunks of 16 to 32."""
+
+
+def _decode_chunk(paths: list[tuple[Path, Path]]) -> list[_Pair]:
+    return [_decode_pair(image, mask) for image, mask in paths]
+
+
 def threads() -> int:
     """Decoding threads: one per usable core, at least 2 (reading files also waits on the disk), at most 8."""
     return max(2, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
@@ -129,7 +139,9 @@ def load_folder(root: str | Path, intensity_cfg: IntensityConfig | None = None) 
     progress, nbytes = _Progress(len(names), root), 0
     with ThreadPoolExecutor(threads(), thread_name_prefix="rudratune-decode") as pool:
         try:
-            pairs = pool.map(_decode_pair, [images[n] for n in names], [masks[n] for n in names])
+            paths = [(images[n], masks[n]) for n in names]
+            chunks = pool.map(_decode_chunk, [paths[k : k + CHUNK] for k in range(0, len(paths), CHUNK)])
+            pairs = (pair for chunk in chunks for pair in chunk)
             for done, (name, pair) in enumerate(zip(names, pairs, strict=True), 1):
                 many_values += [(masks[name], pair.mask_values)] if pair.mask_values > 2 else []
                 non_finite += [(images[name], pair.non_finite)] if pair.non_finite else []

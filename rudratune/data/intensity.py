@@ -50,8 +50,9 @@ class ImageStats:
         if offset is not None:
             flat = flat[:: max(1, -(-flat.size // HISTOGRAM_SAMPLE))]
             values = flat.astype(np.int32) + offset if offset else flat
-            bins = 256 if image.dtype.itemsize == 1 else 65536
-            return cls(dtype, lo, hi, histogram=np.bincount(values, minlength=bins))
+            return cls(
+                dtype, lo, hi, histogram=np.bincount(values)
+            )  # up to the top value: 4,096 bins at 12 bits
         step = max(1, -(-flat.size // SAMPLE))
         return cls(dtype, lo, hi, sample=flat[::step].astype(np.float64))
 
@@ -71,9 +72,10 @@ class DatasetStats:
         if stats.histogram is not None:
             total = self.histograms.get(stored.name)
             if total is None:
-                self.histograms[stored.name] = stats.histogram
-            else:
-                total += stats.histogram
+                total = self.histograms[stored.name] = np.zeros(
+                    256 if stored.itemsize == 1 else 65536, np.int64
+                )
+            total[: stats.histogram.size] += stats.histogram
         elif stats.sample is not None:
             self.samples.append(stats.sample)
 

@@ -296,3 +296,37 @@ def test_progress_on_a_terminal_only(
     load_folder(tiny_data)
     err = capsys.readouterr().err
     assert f"\rdecoding {tiny_data}: 24/24 pairs" in err and err.endswith("\r\033[K")
+
+
+def _binarize_by_distinct_values(array: np.ndarray) -> tuple[np.ndarray, int]:
+    """The rule of ``decode.binarize`` from its sorted distinct values, as it was before its two-pass path."""
+    values = np.unique(array)
+    if len(values) <= 2:
+        top = values[-1] if len(values) else 0
+        return (array == top) if top != 0 else np.zeros(array.shape, bool), len(values)
+    limit = next((x for x in (1.0, 255.0, 65535.0) if values[-1] <= x), float(values[-1]))
+    return array > limit / 2, len(values)
+
+
+MASK_VALUES = [(0, 255), (0, 1), (3, 7), (0,), (9,), (0, 0, 300), (-1, 0), (0, 128, 255), (0, 40000, 65535)]
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        (v, t)
+        for t in (np.uint8, np.uint16, np.int16, bool)
+        for v in MASK_VALUES
+        if all(int(x) == int(np.array(x).astype(t)) for x in v)  # the values the type holds
+    ],
+)
+def test_binarize_gives_the_rules_answer_for_one_two_and_more_values(values: tuple, dtype: type) -> None:
+    from rudratune.data.decode import binarize
+
+    rng = np.random.default_rng(0)
+    array = np.array(values, dtype)[rng.integers(0, len(values), (17, 23))]
+    array.flat[: len(values)] = values  # every value present
+    got, n = binarize(array)
+    want, n_want = _binarize_by_distinct_values(array)
+    assert n == n_want == len(set(values))
+    assert got.dtype == bool and np.array_equal(got, want)

@@ -172,3 +172,17 @@ def test_16_bit_trains_as_well_as_its_8_bit_copy_at_default_settings(tmp_path: P
     assert dice_16 >= dice_8 - 0.05, (dice_16, dice_8)
     old_default = _dice_at_defaults(sixteen, tmp_path / "run16-dtype", "data.intensity.mode=dtype")
     assert old_default < dice_16 - 0.3, (old_default, dice_16)  # the failure this test is here to catch
+
+
+def test_dataset_percentiles_are_exact_over_histograms_of_different_lengths() -> None:
+    """Each image's histogram runs only up to its own top value; summed, they give numpy's percentiles."""
+    from rudratune.data.intensity import DatasetStats, ImageStats
+
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, top, (40, 40)).astype(np.uint16) for top in (300, 4096, 70, 65535)]
+    images += [rng.integers(-500, 500, (40, 40)).astype(np.int16)]
+    stats = DatasetStats()
+    for image in images:
+        stats.add(ImageStats.of(image, image.dtype), image.dtype)
+    want = np.percentile(np.concatenate([a.ravel().astype(np.float64) for a in images]), (1, 99))
+    assert np.allclose(stats.percentiles((1, 99)), want)
