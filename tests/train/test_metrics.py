@@ -155,18 +155,18 @@ def test_epoch_metrics_are_per_image_means_over_uneven_batches() -> None:
 
 
 class EveryStep(SegmentationModule):
-    """The module as it was: the per-step loss logged on every step (the reference for the test below)."""
+    """The per-step loss through Lightning's ``self.log`` on every step (the reference for the test below)."""
 
-    def _per_step_wanted(self) -> bool:
-        return True
+    def _log_step(self, loss: torch.Tensor, size: int) -> None:
+        self.log("train_loss_step", loss, on_step=True, on_epoch=False, batch_size=size, prog_bar=True)
 
 
 @pytest.mark.parametrize("every", [1, 2, 3])
 def test_the_per_step_loss_reaches_the_loggers_at_the_same_steps_as_when_logged_every_step(
     tmp_path, every: int
 ) -> None:
-    """P7: ``self.log`` of the step loss only on the steps Lightning writes to its loggers: the logged series
-    is the same, point for point, as logging it every step."""
+    """P7: the step loss given to the loggers directly, on the steps Lightning writes to them: the logged
+    series is the same, point for point (steps, values and the ``epoch`` column), as ``self.log`` every step."""
     from lightning.pytorch.loggers import CSVLogger
 
     generator = torch.Generator().manual_seed(3)
@@ -197,9 +197,8 @@ def test_the_per_step_loss_reaches_the_loggers_at_the_same_steps_as_when_logged_
         trainer.fit(module, loader, loader)
         rows = (Path(logger.log_dir) / "metrics.csv").read_text().splitlines()
         header = rows[0].split(",")
-        col, step = header.index("train_loss_step"), header.index("step")
-        series[cls] = [
-            (int(r.split(",")[step]), float(r.split(",")[col])) for r in rows[1:] if r.split(",")[col]
-        ]
+        col, step, epoch = (header.index(k) for k in ("train_loss_step", "step", "epoch"))
+        cells = [r.split(",") for r in rows[1:]]
+        series[cls] = [(int(c[step]), float(c[col]), int(c[epoch])) for c in cells if c[col]]
     assert series[SegmentationModule] == series[EveryStep]
     assert len(series[EveryStep]) == 10 // every
