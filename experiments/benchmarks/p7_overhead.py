@@ -23,6 +23,9 @@ from common import dataset_root, figure, md_table, rudratune
 BATCHES = (1, 26)
 EPOCHS = 5
 STEP_GOAL_MS, EPOCH_GOAL_MS = 1.0, 20.0
+ROUNDS = 3
+"""Rounds of the plain loop and train() (off, on) per batch size, in that order; each figure is their median.
+One round's trackers-on slope ranged 0.79-1.43 ms a step for one code on a quiet machine."""
 
 
 def _overrides(batch: int | None, epochs: int, trackers: bool) -> list[str]:
@@ -141,16 +144,21 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     epochs = 2 if smoke else EPOCHS  # the median epoch after the first: 2 is the least that has one
     exp = Path(__file__).resolve().parents[1] / "rudraksha.yaml"
     data = load_data(str(root), str(output_root))
-    plain, in_train, in_trial = {}, {}, {}
+    rounds: dict[Any, list[float]] = {}
+    in_trial: dict[Any, float] = {}
     modes = (False,) if smoke else (False, True)  # smoke: trackers off only
-    for batch in BATCHES:
-        cfg = load_experiment(exp, [f"data.root={root}", *_overrides(batch, epochs, False)])
-        print(f"  P7 batch {batch}", file=sys.stderr, flush=True)
-        plain[batch] = _plain(cfg, data, epochs)
-        for trackers in modes:
-            cfg_t = load_experiment(exp, [f"data.root={root}", *_overrides(batch, epochs, trackers)])
-            run_dir = output_root / "p7" / f"train-b{batch}-{'on' if trackers else 'off'}"
-            in_train[batch, trackers] = _train_epoch_s(cfg_t, data, run_dir, trackers, output_root)
+    for r in range(1 if smoke else ROUNDS):
+        for batch in BATCHES:
+            cfg = load_experiment(exp, [f"data.root={root}", *_overrides(batch, epochs, False)])
+            print(f"  P7 round {r + 1}, batch {batch}", file=sys.stderr, flush=True)
+            rounds.setdefault(("plain", batch), []).append(_plain(cfg, data, epochs))
+            for trackers in modes:
+                cfg_t = load_experiment(exp, [f"data.root={root}", *_overrides(batch, epochs, trackers)])
+                run_dir = output_root / "p7" / f"train-r{r}-b{batch}-{'on' if trackers else 'off'}"
+                epoch_s = _train_epoch_s(cfg_t, data, run_dir, trackers, output_root)
+                rounds.setdefault((batch, trackers), []).append(epoch_s)
+    plain = {b: statistics.median(rounds["plain", b]) for b in BATCHES}
+    in_train = {(b, t): statistics.median(rounds[b, t]) for b in BATCHES for t in modes}
     for trackers in modes:  # one sweep: a trial per batch size
         name = f"p7-trial-{'on' if trackers else 'off'}"
         overrides = [f"data.root={root}", *_overrides(None, epochs, trackers)]
@@ -211,7 +219,8 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
     return {
         "title": "P7 fixed costs per step and per epoch",
         "conditions": f"scratch.Null (one 1×1 conv) on the embedded data at 32 px, {epochs} epochs (median epoch after "
-        "the first), 1 torch thread; Tune trial: one trial at a time, its `time_this_iter_s`. Wall-clock "
+        f"the first), 1 torch thread; the plain loop and train(): the median of {1 if smoke else ROUNDS} rounds "
+        "(plain, off, on per batch size); Tune trial: one trial at a time, its `time_this_iter_s`. Wall-clock "
         "timings on a shared machine: compare the rows, measured side by side.",
         "table": md_table(
             [
@@ -226,6 +235,7 @@ def run(smoke: bool, output_root: Path) -> dict[str, Any]:
         "raw": {
             "plain": plain,
             "train": {f"{k}": v for k, v in in_train.items()},
+            "rounds": {f"{k}": v for k, v in rounds.items()},
             "trial": {f"{k}": v for k, v in in_trial.items()},
             "bytes": written,
         },
