@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
@@ -49,10 +48,6 @@ class _Kept:
     def _send(self, pending: list[Any]) -> None:
         raise NotImplementedError
 
-    def drain(self) -> None:
-        """Send every point kept so far, and wait until it is sent (MLflow's own queue: ``close_loggers``)."""
-        self.flush()
-
     def finalize(self, status: str = "success") -> None:
         self.flush()
         super().finalize(status)  # type: ignore[misc]  # the logger's own
@@ -82,49 +77,14 @@ class BatchedMLFlowLogger(_Kept, MLFlowLogger):
 
 
 class BatchedWandbLogger(_Kept, WandbLogger):
-    """Lightning's WandbLogger; its ``log_metrics`` calls are made at ``flush``, in their order, on a thread of
-    their own. Each ``run.log`` waits for W&B's own thread to take the record (about 0.3 ms), and an epoch's
-    burst of them cost the training thread 8-35 ms an epoch at 39 points (P7); the sender waits instead.
-    ``drain`` waits for what was sent and raises the first error a call met."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sender: ThreadPoolExecutor | None = None
-        self._sent: list[Future[Any]] = []
+    """Lightning's WandbLogger; its ``log_metrics`` calls are made at ``flush``, in their order."""
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         self._keep([(dict(metrics), step)])
 
-    def log_row(self, row: dict[str, Any]) -> None:
-        """``run.log(row)`` at W&B's own next step, after the points kept so far."""
-        self.flush()
-        self._submit(lambda: self.experiment.log(row))
-
     def _send(self, pending: list[Any]) -> None:
-        def send() -> None:
-            for metrics, step in pending:
-                WandbLogger.log_metrics(self, metrics, step)
-
-        self._submit(send)
-
-    def _submit(self, call: Callable[[], Any]) -> None:
-        if self._sender is None:
-            self._sender = ThreadPoolExecutor(1, thread_name_prefix="rudratune-wandb")
-        self._sent = [f for f in self._sent if not f.done() or f.exception() is not None]
-        self._sent.append(self._sender.submit(call))
-
-    def drain(self) -> None:
-        self.flush()
-        sent, self._sent = self._sent, []
-        for future in sent:
-            future.result()
-
-    def finalize(self, status: str = "success") -> None:
-        self.drain()
-        if self._sender is not None:
-            self._sender.shutdown()
-            self._sender = None
-        WandbLogger.finalize(self, status)
+        for metrics, step in pending:
+            super().log_metrics(metrics, step)
 
 
 def flush(loggers: Sequence[Any]) -> None:
@@ -132,10 +92,3 @@ def flush(loggers: Sequence[Any]) -> None:
     for logger in loggers:
         if isinstance(logger, _Kept):
             logger.flush()
-
-
-def drain(loggers: Sequence[Any]) -> None:
-    """Send what every batched logger kept, and wait until it is sent."""
-    for logger in loggers:
-        if isinstance(logger, _Kept):
-            logger.drain()

@@ -7,7 +7,7 @@ from typing import Any
 
 from lightning.pytorch.callbacks import Callback
 
-from rudratune.tracking.batched import BatchedWandbLogger, flush
+from rudratune.tracking.batched import flush
 from rudratune.tracking.lightning import tracked_metrics
 
 
@@ -34,10 +34,7 @@ def log_epoch(loggers: Sequence[Any], metrics: dict[str, float], epoch: int) -> 
     for logger in loggers:
         if isinstance(logger, MLFlowLogger):
             logger.log_metrics(metrics, step=epoch)  # with the epoch's per-step points: one transaction
-        elif isinstance(logger, BatchedWandbLogger):  # W&B's own step stays monotonic: epoch is a logged key
-            logger.log_row(
-                {**metrics, "epoch": epoch}
-            )  # after the epoch's per-step points, as they were logged
-        elif isinstance(logger, WandbLogger):
+        elif isinstance(logger, WandbLogger):  # W&B's own step stays monotonic: epoch is a logged key
+            flush([logger])  # the epoch's per-step points first, as they were logged
             logger.experiment.log({**metrics, "epoch": epoch})
     flush(loggers)

@@ -188,9 +188,9 @@ def close_loggers(loggers: Sequence[Any], *, status: str) -> None:
     """End every opened run: ``status`` is FINISHED, FAILED or KILLED (MLflow's words)."""
     from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
 
-    from rudratune.tracking.batched import drain
+    from rudratune.tracking.batched import flush
 
-    drain(loggers)  # the points kept since the last epoch's end, and W&B's calls still being sent
+    flush(loggers)  # the points kept since the last epoch's end
     if any(isinstance(logger, MLFlowLogger) and logger._initialized for logger in loggers):
         import mlflow
 
