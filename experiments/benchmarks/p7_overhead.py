@@ -25,7 +25,7 @@ EPOCHS = 5
 STEP_GOAL_MS, EPOCH_GOAL_MS = 1.0, 20.0
 ROUNDS = 3
 """Rounds of the plain loop and train() (off, on) per batch size, in that order; each figure is their median.
-One round's trackers-on slope ranged 0.79-1.43 ms a step for one code on a quiet machine."""
+Trackers-on slopes of one code ranged 0.79-1.23 ms a step across runs on a quiet machine."""
 
 
 def _overrides(batch: int | None, epochs: int, trackers: bool) -> list[str]:
