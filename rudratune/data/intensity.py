@@ -50,9 +50,8 @@ class ImageStats:
         if offset is not None:
             flat = flat[:: max(1, -(-flat.size // HISTOGRAM_SAMPLE))]
             values = flat.astype(np.int32) + offset if offset else flat
-            return cls(
-                dtype, lo, hi, histogram=np.bincount(values)
-            )  # up to the top value: 4,096 bins at 12 bits
+            # bins up to the image's top value only (4,096 at 12 bits); DatasetStats.add sums them into full size
+            return cls(dtype, lo, hi, histogram=np.bincount(values))
         step = max(1, -(-flat.size // SAMPLE))
         return cls(dtype, lo, hi, sample=flat[::step].astype(np.float64))
 

@@ -4,7 +4,8 @@ Each MLflow ``log_batch``, asynchronous or not, is a store transaction: on sqlit
 process's own Python (SQLAlchemy holds the GIL), made every ``log_every_n_steps`` steps. Each W&B
 ``run.log`` during training waits on W&B's thread, which competes with training for the GIL. Kept until the
 epoch ends, an epoch's points cost one MLflow transaction and a burst of W&B calls (P7 in BENCHMARKS.md,
-over the plain loop: 3.6 → 1.1–1.4 ms a step with both on, 0.7–0.8 with both off). Each point keeps its own
+over the plain loop: 3.6 → 1.1–1.4 ms a step with both on, 0.7–0.8 with both off; 0.9–1.2 since the module
+gives the loggers its per-step loss directly). Each point keeps its own
 step and the time it was logged. What a user gives up: the per-step curve appears an epoch at a time (at most
 ``FLUSH_S`` late), and a ``kill -9`` loses the points not yet sent, as it loses MLflow's and W&B's own queues.
 """
