@@ -101,7 +101,15 @@ def _callbacks(
     """The run's callbacks, and its top-k checkpoint callback when it keeps checkpoints."""
     callbacks: list[Callback] = [
         history,
-        EarlyStopping(monitor="val_loss", mode="min", patience=cfg.trainer.early_stopping_patience),
+        # decided when validation ends, before any epoch-end hook: Lightning calls EarlyStopping's epoch-end
+        # hook after every other callback's, and a trial's last report then said it was not stopping (under
+        # ASHA, "stopped by ASHA"; no final checkpoint)
+        EarlyStopping(
+            monitor="val_loss",
+            mode="min",
+            patience=cfg.trainer.early_stopping_patience,
+            check_on_train_epoch_end=False,
+        ),
         *options.callbacks,
     ]
     checkpoint = None

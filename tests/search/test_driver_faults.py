@@ -68,10 +68,11 @@ def reported(run_dir: Path) -> bool:
 
 def test_sigterm_during_training_is_a_ctrl_c(tmp_path: Path, tiny_data: Path, out: Path) -> None:
     # no trial may end on its own before Tune stops it, or its run is rightly FINISHED, not KILLED: 300 epochs
-    # (30, about 10 s, ended one on a loaded machine), and ASHA's first rung at the last epoch (at epoch 1, the
-    # two trials' first reports came in before the signal, and ASHA stopped one, in CI and 1 of 2 runs here)
+    # (30, about 10 s, ended one on a loaded machine), ASHA's first rung at the last epoch (at epoch 1, the
+    # two trials' first reports came in before the signal, and ASHA stopped one, in CI and 1 of 2 runs here),
+    # and no early stopping (patience 10 ended a trial at epoch 24 before the signal: 4 of 14 runs under load)
     space = tiny_space(tmp_path, tiny_data, num_samples=2, epochs=300, grace_period=300, log_models=False)
-    proc = start(out, space, "term")
+    proc = start(out, space, "term", "trainer.early_stopping_patience=300")
     run_dir = out / "term"
     wait_for(proc, lambda: reported(run_dir), "a trial's first report")
     proc.send_signal(signal.SIGTERM)
@@ -80,8 +81,12 @@ def test_sigterm_during_training_is_a_ctrl_c(tmp_path: Path, tiny_data: Path, ou
     assert f"continue with: rudratune resume {run_dir}" in stderr
     assert "Fatal Python error" not in stderr and "Traceback" not in stderr, stderr[-3000:]
     parents, children = mlflow_runs(out)
-    assert [p.info.status for p in parents] == ["KILLED"]
-    assert children and all(c.info.status == "KILLED" for c in children)
+    said = stderr[-3000:]  # the driver's warnings (a tracker outage) say why a run was left open
+    assert [p.info.status for p in parents] == ["KILLED"], said
+    assert children and all(c.info.status == "KILLED" for c in children), (
+        [(c.info.status, c.data.tags.get("rudratune.status")) for c in children],
+        said,
+    )
     assert (run_dir / "tuner.pkl").is_file()  # Tune saved its state: resumable
 
 
