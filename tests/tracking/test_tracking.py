@@ -136,38 +136,6 @@ def test_epochs_of_a_lost_life_past_the_trials_end_are_named_on_its_run(
     assert run.data.metrics["best_epoch"] == 2  # from the trial's own epochs, not the lost one
 
 
-def test_a_trial_tune_ends_after_a_sigterm_is_interrupted_not_stopped_by_asha(
-    store: tuple[MlflowClient, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """After Ctrl-C or SIGTERM Tune can end a running trial as complete; its run says interrupted (KILLED),
-    as the runs of the other running trials do. A trial that completed its epochs is still FINISHED."""
-    import signal
-
-    from rudratune import signals
-
-    client = store[0]
-    parent = parent_run(store, tmp_path)
-    sweep, cut, done = tracker(store, "term", parent), trial("t_00001"), trial("t_00002")
-    for tr in (cut, done):
-        sweep.on_trial_start(0, [], tr)
-    report(sweep, cut, 1)
-    for epoch in range(1, sweep.max_epochs + 1):
-        report(sweep, done, epoch)
-    monkeypatch.setattr(signals, "_RECEIVED", [signal.SIGTERM])
-    sweep.on_trial_complete(2, [], cut)
-    sweep.on_trial_complete(2, [], done)
-    sweep.close_open_runs("KILLED")
-    runs = {
-        r.info.run_name: r
-        for r in client.search_runs([store[1]], filter_string="tags.`rudratune.sweep` = 'term'")
-    }
-    status = {
-        name.split("/")[-1]: (r.info.status, r.data.tags["rudratune.status"]) for name, r in runs.items()
-    }
-    assert status[cut.trial_id] == ("KILLED", "interrupted (KILLED)")
-    assert status[done.trial_id] == ("FINISHED", f"completed {sweep.max_epochs} epochs")
-
-
 @pytest.mark.parametrize(("last", "reached", "text"), [(8, 8, ""), (8, 5, ""), (8, 9, "9"), (8, 10, "9-10")])
 def test_lost_epochs(last: int, reached: int, text: str) -> None:
     assert lost_epochs(last, reached) == text

@@ -25,9 +25,7 @@ from ray.tune import Callback
 from rudratune.data.source import resolve_root
 from rudratune.errors import warn
 from rudratune.search.record import SweepRecord
-from rudratune.search.record.endings import TrialEnding
 from rudratune.search.results import TrialRow, reason_text, trial_ending
-from rudratune.signals import interrupted
 from rudratune.tracking.common import (
     ensure_mlflow_experiment,
     find_sweep_run,
@@ -232,24 +230,16 @@ class SweepTracker(Callback):
                 self.client.set_tag(run_id, "rudratune.last_retry_error", error_line(trial))
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        if interrupted() and self._ending(trial, failed=False) is TrialEnding.STOPPED_BY_ASHA:
-            # after Ctrl-C or SIGTERM, Tune can end a running trial as complete: it did not end by itself
-            # (completed or early-stopped say so in its result), so its run is left for ``close_open_runs``,
-            # which says "interrupted (KILLED)" (seen in CI: "stopped by ASHA at epoch 24" with no rung before 300)
-            return
         self._close(trial, self._reason(trial, failed=False), failed=False)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._close(trial, f"{self._reason(trial, failed=True)}: {error_line(trial)}", failed=True)
 
-    def _ending(self, trial: Any, *, failed: bool) -> TrialEnding:
-        own = int((trial.config or {}).get("trainer.max_epochs", self.max_epochs))
-        return trial_ending(failed, trial.last_result or {}, own, scheduled=self.scheduled)
-
     def _reason(self, trial: Any, *, failed: bool) -> str:
         """How the trial ended in words, as its results row will say it."""
         last = trial.last_result or {}
-        ending = self._ending(trial, failed=failed)
+        own = int((trial.config or {}).get("trainer.max_epochs", self.max_epochs))
+        ending = trial_ending(failed, last, own, scheduled=self.scheduled)
         return reason_text(ending, int(last.get("epoch", 0)), str(last.get("violation") or ""))
 
     # --- helpers --------------------------------------------------------------------------------
