@@ -218,3 +218,27 @@ def test_redaction_hides_credentials_and_secret_keys() -> None:
         "tracking.experiment": "e",
         "lr": 0.1,
     }
+
+
+def test_a_signal_after_tune_returned_closes_the_parent_killed_unless_it_ended(
+    store: tuple[MlflowClient, str], tmp_path: Path
+) -> None:
+    """A SIGTERM while the driver writes the results (seen: every trial had early-stopped before the signal)
+    left the parent run RUNNING; the trials' runs still open and the parent are closed KILLED. A parent that
+    ended already keeps its status."""
+    client = store[0]
+    parent = parent_run(store, tmp_path / "cut")
+    sweep, running = tracker(store, "late", parent), trial("l_00001")
+    sweep.on_trial_start(0, [], running)
+    with pytest.raises(KeyboardInterrupt), sweep.closed_on_interrupt():
+        raise KeyboardInterrupt
+    (child,) = client.search_runs([store[1]], filter_string="tags.`rudratune.sweep` = 'late'")
+    assert (child.info.status, child.data.tags["rudratune.status"]) == ("KILLED", "interrupted (KILLED)")
+    assert client.get_run(parent).info.status == "KILLED"
+
+    ended = parent_run(store, tmp_path / "ended")
+    done = tracker(store, "done", ended)
+    with pytest.raises(KeyboardInterrupt), done.closed_on_interrupt():
+        done.finish_parent(None, status="FINISHED")
+        raise KeyboardInterrupt
+    assert client.get_run(ended).info.status == "FINISHED"

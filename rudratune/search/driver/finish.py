@@ -53,6 +53,13 @@ class SweepSummary:
 
 
 def finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
+    """The sweep's results, written; its MLflow parent run ended. A Ctrl-C or SIGTERM meanwhile ends the parent
+    KILLED and is raised on (the command says how to resume: Tune's state is saved, its trials ended)."""
+    with outcome.tracker.closed_on_interrupt():
+        return _finish(record, outcome)
+
+
+def _finish(record: SweepRecord, outcome: Outcome) -> SweepSummary:
     settings = record.sweep.settings
     grid, tracker = outcome.grid, outcome.tracker
     ended = 0 if grid is None else grid.num_terminated + grid.num_errors

@@ -193,7 +193,8 @@ def execute(
             raise OSError(errno.ENOSPC, "No space left on device", str(record.run_dir)) from None
         raise
     finally:
-        tracker.close_open_runs("KILLED")
+        with tracker.closed_on_interrupt():  # a signal now, Tune having returned, must not leave runs open
+            tracker.close_open_runs("KILLED")
     return Outcome(
         grid,
         tracker,

@@ -96,6 +96,7 @@ class SweepTracker(Callback):
         self._wandb_runs: dict[str, Any] = {}
         self._client: Any = None
         self._cost_logged: set[str] = set()
+        self._parent_ended = False
         self.cost_keys = cost_keys
         self.dataset_inputs: list[Any] = []
         """MLflow ``DatasetInput``s of the sweep's data (set with the parent run): each trial run logs them."""
@@ -389,6 +390,20 @@ class SweepTracker(Callback):
                     client.log_metric(run_id, key, float(value))
             client.set_tag(run_id, "rudratune.best_trial", best.trial_id)
         client.set_terminated(run_id, status)
+        self._parent_ended = True
+
+    @contextlib.contextmanager
+    def closed_on_interrupt(self) -> Iterator[None]:
+        """A Ctrl-C or SIGTERM after Tune has returned (closing the trials' runs, writing the results, logging
+        the best model) ends the command with the line that resumes the sweep: every run still open, the
+        parent's too, is closed KILLED first, not left RUNNING."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.close_open_runs("KILLED")
+            if not self._parent_ended:
+                self.finish_parent(None, status="KILLED")
+            raise
 
     def tag_pareto(self, front: list[TrialRow]) -> None:
         """A multi-objective sweep's front on the parent run."""
